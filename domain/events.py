@@ -1,0 +1,217 @@
+"""Events that session clients stream, as validated, immutable models.
+
+The contract is ``PROTOCOL.md`` section 3. Validation happens once, in one pydantic pass over a
+decoded mapping (JSON or msgpack); a rejected event yields :class:`~domain.errors.InvalidEvent`
+with a reason per field, so a client learns exactly what to fix.
+
+Extra, unknown fields are ignored rather than rejected: a newer client may send optional fields
+this hub does not know yet, and the contract promises such extensions never break anything.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    TypeAdapter,
+    ValidationError,
+)
+
+from domain.errors import InvalidEvent
+
+MAX_ID_LENGTH = 64
+MAX_PATIENT_ID_LENGTH = 128
+MAX_TAG_LENGTH = 48
+MAX_TOPICS_PER_SESSION = 20
+TAG_PATTERN = r"^[a-z0-9][a-z0-9_./-]*$"
+
+
+def _parse_instant(value: Any) -> datetime:
+    """Accept only RFC 3339 strings with an explicit UTC offset (or an aware datetime)."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        if "T" not in value and "t" not in value and " " not in value:
+            raise ValueError("must be an RFC 3339 date-time, e.g. 2026-11-21T09:30:00+01:00")
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(
+                "must be an RFC 3339 date-time, e.g. 2026-11-21T09:30:00+01:00"
+            ) from None
+    else:
+        raise ValueError("must be an RFC 3339 date-time string")
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise ValueError("must carry a UTC offset, e.g. +01:00 or Z")
+    return parsed
+
+
+def _lower_tag(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+Instant = Annotated[datetime, BeforeValidator(_parse_instant)]
+Mood = Annotated[StrictInt, Field(ge=1, le=10)]
+Duration = Annotated[float, Field(ge=0, le=7 * 24 * 3600, allow_inf_nan=False, strict=True)]
+Tag = Annotated[
+    str,
+    BeforeValidator(_lower_tag),
+    Field(min_length=1, max_length=MAX_TAG_LENGTH, pattern=TAG_PATTERN),
+]
+EventId = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH, strict=True)]
+PatientId = Annotated[str, Field(min_length=1, max_length=MAX_PATIENT_ID_LENGTH, strict=True)]
+RefId = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH, strict=True)]
+
+
+def _unique_topics(topics: tuple[str, ...]) -> tuple[str, ...]:
+    # A tag listed twice in one session still means one session about it.
+    return tuple(dict.fromkeys(topics))
+
+
+class _EventBase(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore", str_strip_whitespace=False)
+
+    id: EventId
+    patient_id: PatientId
+    at: Instant
+
+
+class SessionScheduled(_EventBase):
+    kind: Literal["session_scheduled"]
+    session_id: RefId
+    scheduled_for: Instant
+
+
+class SessionStarted(_EventBase):
+    kind: Literal["session_started"]
+    session_id: RefId
+    mood_pre: Mood | None = None
+
+
+SessionStatus = Literal["completed", "cancelled", "no_show"]
+
+
+class SessionEnded(_EventBase):
+    kind: Literal["session_ended"]
+    session_id: RefId
+    status: SessionStatus
+    duration_s: Duration
+    mood_post: Mood | None = None
+    topics: Annotated[
+        tuple[Tag, ...], Field(max_length=MAX_TOPICS_PER_SESSION), AfterValidator(_unique_topics)
+    ] = ()
+
+
+class ExerciseCompleted(_EventBase):
+    kind: Literal["exercise_completed"]
+    session_id: RefId | None = None
+    exercise: Tag
+    duration_s: Duration
+
+
+Marker = Literal["SKILL_ACQUIRED", "INSIGHT_GAINED", "GOAL_PROGRESS", "BREAKTHROUGH"]
+
+
+class ProgressMarker(_EventBase):
+    kind: Literal["progress_marker"]
+    session_id: RefId | None = None
+    marker: Marker
+
+
+class MoodCheckin(_EventBase):
+    kind: Literal["mood_checkin"]
+    score: Mood
+
+
+GoalStatus = Literal["not_started", "in_progress", "completed"]
+
+
+class GoalUpdated(_EventBase):
+    kind: Literal["goal_updated"]
+    goal_id: RefId
+    status: GoalStatus
+
+
+ActionItemStatus = Literal["open", "done"]
+
+
+class ActionItemUpdated(_EventBase):
+    kind: Literal["action_item_updated"]
+    item_id: RefId
+    status: ActionItemStatus
+
+
+Event = (
+    SessionScheduled
+    | SessionStarted
+    | SessionEnded
+    | ExerciseCompleted
+    | ProgressMarker
+    | MoodCheckin
+    | GoalUpdated
+    | ActionItemUpdated
+)
+EVENT_KINDS: tuple[str, ...] = (
+    "session_scheduled",
+    "session_started",
+    "session_ended",
+    "exercise_completed",
+    "progress_marker",
+    "mood_checkin",
+    "goal_updated",
+    "action_item_updated",
+)
+
+_EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(
+    Annotated[Event, Field(discriminator="kind")]  # type: ignore[arg-type]
+)
+
+
+def _describe(error: ValidationError) -> str:
+    reasons = []
+    for item in error.errors(include_url=False, include_input=False):
+        location = ".".join(str(part) for part in item["loc"] if not isinstance(part, int))
+        # The discriminator adds the kind as the first location part; it is noise to a client.
+        parts = [str(p) for p in item["loc"]]
+        if parts and parts[0] in EVENT_KINDS:
+            location = ".".join(parts[1:])
+        if item["type"] == "union_tag_invalid":
+            reasons.append(f"kind: must be one of {', '.join(EVENT_KINDS)}")
+        elif item["type"] == "union_tag_not_found":
+            reasons.append("kind: field required")
+        else:
+            message = item["msg"].removeprefix("Value error, ")
+            reasons.append(f"{location or 'event'}: {message}")
+    return "; ".join(reasons)
+
+
+def parse_event(raw: Any) -> Event:
+    """Validate one decoded event.
+
+    Args:
+        raw: the event as decoded from JSON or msgpack.
+
+    Returns:
+        The immutable, typed event.
+
+    Raises:
+        InvalidEvent: with one ``field: reason`` clause per problem.
+    """
+    if not isinstance(raw, dict):
+        raise InvalidEvent("event: must be an object")
+    try:
+        return _EVENT_ADAPTER.validate_python(raw)
+    except ValidationError as error:
+        raise InvalidEvent(_describe(error)) from None
+
+
+def event_to_wire(event: Event) -> dict[str, Any]:
+    """The event as the JSON-compatible mapping clients sent (for storage and export)."""
+    return event.model_dump(mode="json", exclude_none=True)

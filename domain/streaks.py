@@ -1,0 +1,55 @@
+"""Daily streaks over a patient's active local days."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+
+@dataclass(frozen=True, slots=True)
+class Streak:
+    """``current`` counts consecutive active days ending today or yesterday (local).
+
+    A streak survives until the patient's day is over: yesterday's run still counts today.
+    """
+
+    current: int
+    longest: int
+    last_active_day: date | None
+
+    def to_wire(self) -> dict[str, object]:
+        return {
+            "current": self.current,
+            "longest": self.longest,
+            "last_active_day": self.last_active_day.isoformat() if self.last_active_day else None,
+        }
+
+
+def runs(active_days: Iterable[date]) -> list[tuple[date, int]]:
+    """Each maximal run of consecutive days as ``(last_day, length)``, oldest first."""
+    ordinals = sorted({day.toordinal() for day in active_days})
+    result: list[tuple[date, int]] = []
+    length = 0
+    for index, ordinal in enumerate(ordinals):
+        length = length + 1 if index and ordinal == ordinals[index - 1] + 1 else 1
+        if index + 1 == len(ordinals) or ordinals[index + 1] != ordinal + 1:
+            result.append((date.fromordinal(ordinal), length))
+    return result
+
+
+def streak_of(active_days: Iterable[date], today: date) -> Streak:
+    """The streak as of ``today`` given every day the patient was active."""
+    days = set(active_days)
+    all_runs = runs(days)
+    if not all_runs:
+        return Streak(0, 0, None)
+    longest = max(length for _, length in all_runs)
+    # Days after today (a skewed client clock) neither extend nor break the current streak.
+    past = runs(day for day in days if day <= today)
+    current = 0
+    if past:
+        last, length = past[-1]
+        if today.toordinal() - last.toordinal() <= 1:
+            current = length
+    return Streak(current, longest, all_runs[-1][0])
