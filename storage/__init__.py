@@ -1,0 +1,1 @@
+"""Persistence of what the domain decided: SQLite via aiosqlite, with group commit."""

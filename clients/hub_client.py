@@ -1,0 +1,191 @@
+"""An asyncio client for the hub's WebSocket protocol, for patient apps, session servers and
+dashboards written in Python.
+
+It speaks only the wire contract (through ``realtime.protocol``), never the server's internals::
+
+    async with await HubClient.connect("ws://127.0.0.1:8000/ws", token) as hub:
+        ack = await hub.publish([{"id": "e1", "kind": "mood_checkin", ...}])
+        subscribed = await hub.subscribe("patient:p1")
+        message = await hub.next_message()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from types import TracebackType
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from realtime.protocol import SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK, Codec, Frame
+
+DEFAULT_TIMEOUT_S = 10.0
+
+
+class HubClientError(Exception):
+    """The hub answered a request with an ``error`` frame."""
+
+    def __init__(self, frame: Frame) -> None:
+        super().__init__(f"{frame.get('code')}: {frame.get('detail')}")
+        self.code: str = str(frame.get("code"))
+        self.frame = frame
+
+
+class HubClosed(Exception):
+    """The connection closed; ``code`` is the WebSocket close code."""
+
+    def __init__(self, code: int | None, reason: str) -> None:
+        super().__init__(f"connection closed ({code}): {reason}")
+        self.code = code
+        self.reason = reason
+
+
+class HubClient:
+    """One connection to the hub.
+
+    Replies (``ack``, ``subscribed``, ``pong``, …) are matched to requests by ``ref``;
+    ``message`` frames and unsolicited errors wait in :meth:`next_message`.
+    """
+
+    def __init__(self, websocket: ClientConnection, codec: Codec, welcome: Frame) -> None:
+        self._websocket = websocket
+        self._codec = codec
+        self.welcome = welcome
+        self._refs = itertools.count(1)
+        self._waiting: dict[str, asyncio.Future[Frame]] = {}
+        self._inbox: asyncio.Queue[Frame] = asyncio.Queue()
+        self._closed: HubClosed | None = None
+        self._reader = asyncio.create_task(self._read())
+
+    @classmethod
+    async def connect(
+        cls, url: str, token: str, *, msgpack: bool = False, timeout: float = DEFAULT_TIMEOUT_S
+    ) -> HubClient:
+        """Open a connection and wait for ``welcome``.
+
+        Raises:
+            HubClosed: the hub refused the connection (4001 for a bad token).
+        """
+        subprotocol = SUBPROTOCOL_MSGPACK if msgpack else SUBPROTOCOL_JSON
+        websocket = await connect(
+            url,
+            subprotocols=[subprotocol],  # type: ignore[list-item]
+            additional_headers={"Authorization": f"Bearer {token}"},
+            max_size=None,
+            open_timeout=timeout,
+        )
+        codec = Codec(subprotocol)
+        try:
+            first = codec.decode(await asyncio.wait_for(websocket.recv(), timeout))
+        except ConnectionClosed as closed:
+            received = closed.rcvd
+            raise HubClosed(
+                received.code if received else None, received.reason if received else ""
+            ) from None
+        if first.get("type") != "welcome":
+            await websocket.close()
+            raise HubClientError(first)
+        return cls(websocket, codec, first)
+
+    async def __aenter__(self) -> HubClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self._websocket.close()
+        self._reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._reader
+
+    @property
+    def close_code(self) -> int | None:
+        return self._websocket.close_code
+
+    async def _read(self) -> None:
+        try:
+            async for data in self._websocket:
+                frame = self._codec.decode(data)
+                ref = frame.get("ref")
+                waiter = self._waiting.pop(ref, None) if isinstance(ref, str) else None
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(frame)
+                else:
+                    self._inbox.put_nowait(frame)
+        except ConnectionClosed:
+            pass
+        self._closed = HubClosed(self._websocket.close_code, self._websocket.close_reason or "")
+        for waiter in self._waiting.values():
+            if not waiter.done():
+                waiter.set_exception(self._closed)
+        self._waiting.clear()
+
+    async def request(self, frame: Frame, timeout: float = DEFAULT_TIMEOUT_S) -> Frame:
+        """Send a frame with a fresh ``ref`` and wait for the reply that echoes it.
+
+        Raises:
+            HubClientError: the reply was an ``error`` frame.
+            HubClosed: the connection closed first.
+        """
+        if self._closed is not None:
+            raise self._closed
+        ref = f"r{next(self._refs)}"
+        waiter: asyncio.Future[Frame] = asyncio.get_running_loop().create_future()
+        self._waiting[ref] = waiter
+        await self._websocket.send(self._codec.encode({**frame, "ref": ref}))
+        reply = await asyncio.wait_for(waiter, timeout)
+        if reply.get("type") == "error":
+            raise HubClientError(reply)
+        return reply
+
+    async def send_raw(self, data: str | bytes) -> None:
+        """Send arbitrary data (for testing how the hub copes with bad frames)."""
+        await self._websocket.send(data)
+
+    async def publish(self, events: list[dict[str, Any]]) -> Frame:
+        """Publish events; returns the ``ack`` once every accepted event is durable."""
+        return await self.request({"type": "publish", "events": events})
+
+    async def subscribe(self, channel: str, since: dict[str, Any] | None = None) -> Frame:
+        frame: Frame = {"type": "subscribe", "channel": channel}
+        if since is not None:
+            frame["since"] = since
+        return await self.request(frame)
+
+    async def unsubscribe(self, channel: str) -> Frame:
+        return await self.request({"type": "unsubscribe", "channel": channel})
+
+    async def celebrated(self, milestone_ids: list[str]) -> Frame:
+        return await self.request({"type": "celebrated", "milestone_ids": milestone_ids})
+
+    async def ping(self) -> Frame:
+        return await self.request({"type": "ping"})
+
+    async def next_message(self, timeout: float = DEFAULT_TIMEOUT_S) -> Frame:
+        """The next frame that answered no request (``message``, unsolicited ``error``).
+
+        Raises:
+            HubClosed: the connection closed and nothing is left to read.
+            TimeoutError: nothing arrived in time.
+        """
+        if self._closed is not None and self._inbox.empty():
+            raise self._closed
+        getter = asyncio.ensure_future(self._inbox.get())
+        done, _ = await asyncio.wait(
+            {getter, self._reader}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+        )
+        if getter in done:
+            return getter.result()
+        getter.cancel()
+        if self._closed is not None:
+            raise self._closed
+        raise TimeoutError("no message in time")

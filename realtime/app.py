@@ -1,0 +1,80 @@
+"""The ASGI app: ``create_app`` wires settings, store, hub and routes, with a lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from importlib import resources
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route, WebSocketRoute
+
+from realtime.api import ROUTES, ApiError, handle_api_error
+from realtime.connection import serve_websocket
+from realtime.errors import HubError
+from realtime.metrics import HubMetrics
+from realtime.runtime import Runtime
+from realtime.settings import Settings
+from storage.store import ProgressStore, SqliteStore
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def dashboard(request: Request) -> Response:
+    page = resources.files("clients").joinpath("dashboard/index.html").read_text("utf-8")
+    return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+
+
+def create_app(
+    settings: Settings,
+    *,
+    store: ProgressStore | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> Starlette:
+    """Build the hub.
+
+    Args:
+        settings: the configuration.
+        store: persistence; a :class:`~storage.store.SqliteStore` on ``settings.db_path``
+            when omitted.
+        clock: the current instant; the system clock when omitted.
+    """
+    metrics = HubMetrics()
+    if store is None:
+        store = SqliteStore(
+            settings.db_path,
+            synchronous=settings.synchronous,
+            on_commit=metrics.writer_batch_rows.observe,
+        )
+    runtime = Runtime(settings, store, clock or _utc_now, metrics)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = Starlette(
+        routes=[
+            *ROUTES,
+            Route("/", dashboard, methods=["GET"]),
+            Route("/dashboard", dashboard, methods=["GET"]),
+            WebSocketRoute("/ws", serve_websocket),
+        ],
+        exception_handlers={
+            ApiError: handle_api_error,
+            HubError: handle_api_error,
+            HTTPException: handle_api_error,
+        },
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    return app

@@ -1,0 +1,226 @@
+"""``progress-hub``: run the hub and sign tokens (``PROTOCOL.md`` section 6).
+
+Exit codes: 0 success, 1 the hub could not start or the command failed (one line on stderr
+says why), 2 a usage error (a bad or missing flag).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import re
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from realtime.auth import DEFAULT_TOKEN_TTL_S, MAX_SUB_LENGTH, Role, issue_token
+from realtime.settings import (
+    DEFAULT_DB_PATH,
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    ConfigError,
+    Settings,
+    resolve_secret,
+)
+from storage.errors import StorageError
+
+PROG = "progress-hub"
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+MAX_TOKEN_TTL_S = 366 * 24 * 3600
+_TOKEN_IN_TEXT = re.compile(r"(token=)[^&\s\"']+|(Bearer\s+)[A-Za-z0-9._~+/=-]+")
+
+
+class RedactTokens(logging.Filter):
+    """Scrubs tokens from log lines (uvicorn logs WebSocket paths with their query string)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.msg = record.getMessage()
+            record.args = None
+        if isinstance(record.msg, str) and ("token=" in record.msg or "Bearer" in record.msg):
+            record.msg = _TOKEN_IN_TEXT.sub(
+                lambda m: (m.group(1) or m.group(2)) + "[redacted]", record.msg
+            )
+        return True
+
+
+def configure_logging(level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")
+    )
+    handler.addFilter(RedactTokens())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = []
+        logger.propagate = True
+
+
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid port {value!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 0-65535, got {port}")
+    return port
+
+
+def _ttl(value: str) -> int:
+    try:
+        ttl = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid ttl {value!r}") from None
+    if not 1 <= ttl <= MAX_TOKEN_TTL_S:
+        raise argparse.ArgumentTypeError(f"ttl must be 1-{MAX_TOKEN_TTL_S} seconds")
+    return ttl
+
+
+def _sub(value: str) -> str:
+    if not value or len(value) > MAX_SUB_LENGTH:
+        raise argparse.ArgumentTypeError(f"sub must be 1-{MAX_SUB_LENGTH} characters")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Real-time progress hub for therapy platforms.",
+        epilog="The signing secret comes from PROGRESS_HUB_SECRET, else from a file "
+        "beside the database (created on first use, mode 0600).",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    serve = commands.add_parser("serve", help="run the hub", description="Run the hub.")
+    serve.add_argument("--host", default=DEFAULT_HOST, help=f"bind address (default {DEFAULT_HOST})")
+    serve.add_argument(
+        "--port", type=_port, default=DEFAULT_PORT, help=f"TCP port (default {DEFAULT_PORT})"
+    )
+    serve.add_argument(
+        "--db",
+        type=Path,
+        default=DEFAULT_DB_PATH,
+        metavar="PATH",
+        help=f"SQLite database file (default ./{DEFAULT_DB_PATH})",
+    )
+    serve.add_argument(
+        "--synchronous",
+        choices=("NORMAL", "FULL", "EXTRA"),
+        default="FULL",
+        help="SQLite synchronous mode; FULL (default) makes every ack survive power loss",
+    )
+    serve.add_argument(
+        "--log-level",
+        choices=("debug", "info", "warning", "error"),
+        default="info",
+        help="log level (default info)",
+    )
+
+    token = commands.add_parser(
+        "token",
+        help="print a signed token",
+        description="Print a token signed with the hub's secret.",
+    )
+    token.add_argument("--role", required=True, choices=[role.value for role in Role])
+    token.add_argument("--sub", required=True, type=_sub, help="the principal's id")
+    token.add_argument(
+        "--ttl",
+        type=_ttl,
+        default=DEFAULT_TOKEN_TTL_S,
+        metavar="SECONDS",
+        help=f"lifetime in seconds (default {DEFAULT_TOKEN_TTL_S})",
+    )
+    token.add_argument(
+        "--db",
+        type=Path,
+        default=DEFAULT_DB_PATH,
+        metavar="PATH",
+        help="the database whose secret signs the token (default ./var/progress.db)",
+    )
+    return parser
+
+
+def _fail(message: str) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return EXIT_FAILURE
+
+
+def run_token(args: argparse.Namespace) -> int:
+    try:
+        secret = resolve_secret(args.db, create=True)
+    except ConfigError as error:
+        return _fail(str(error))
+    print(issue_token(secret, Role(args.role), args.sub, args.ttl, datetime.now(UTC)))
+    return EXIT_OK
+
+
+async def _serve(settings: Settings, log_level: str) -> int:
+    import uvicorn
+
+    from realtime.app import create_app
+    from realtime.server import HubServer
+
+    app = create_app(settings)
+    runtime = app.state.runtime
+    try:
+        await runtime.start()
+    except StorageError as error:
+        return _fail(str(error))
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        ws="websockets-sansio",
+        http="httptools",
+        ws_max_size=settings.max_frame_bytes,
+        ws_ping_interval=settings.ping_interval_s,
+        ws_ping_timeout=settings.ping_timeout_s,
+        lifespan="on",
+        access_log=False,
+        log_config=None,
+        log_level=log_level,
+        timeout_graceful_shutdown=int(settings.shutdown_grace_s),
+    )
+    server = HubServer(config, runtime)
+    try:
+        await server.serve()
+    finally:
+        await runtime.stop()
+    return EXIT_OK if server.started or not server.should_exit else EXIT_FAILURE
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    configure_logging(args.log_level)
+    try:
+        secret = resolve_secret(args.db, create=True)
+    except ConfigError as error:
+        return _fail(str(error))
+    settings = Settings(
+        secret=secret, host=args.host, port=args.port, db_path=args.db, synchronous=args.synchronous
+    )
+    try:
+        import uvloop
+
+        runner: Any = asyncio.Runner(loop_factory=uvloop.new_event_loop)
+    except ImportError:  # pragma: no cover - uvloop is a dependency on every supported OS
+        runner = asyncio.Runner()
+    with runner:
+        result: int = runner.run(_serve(settings, args.log_level))
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "token":
+        return run_token(args)
+    return run_serve(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

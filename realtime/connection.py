@@ -1,0 +1,345 @@
+"""One WebSocket client, from handshake to close.
+
+The receive loop decodes and answers frames; a sender task drains a bounded queue onto the
+socket, so nothing the hub does ever waits on a slow peer. Publishes run as their own tasks (at
+most ``max_inflight_publishes`` at once, after which reading pauses): a client may pipeline
+batches while earlier ones wait for their commit, and each ``ack`` carries its ``ref``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from realtime.auth import Principal, Role, bearer_token, verify_token
+from realtime.errors import Unauthorized
+from realtime.fanout import patient_channel
+from realtime.hub import Encoded
+from realtime.protocol import (
+    CLOSE_GOING_AWAY,
+    CLOSE_SLOW_CONSUMER,
+    CLOSE_TOO_LARGE,
+    CLOSE_TOO_MANY_BAD_FRAMES,
+    CLOSE_UNAUTHORIZED,
+    SUBPROTOCOL_JSON,
+    Celebrated,
+    ClientFrame,
+    Codec,
+    ErrorCode,
+    Frame,
+    FrameError,
+    Ping,
+    Publish,
+    Subscribe,
+    Unsubscribe,
+    ack_frame,
+    choose_subprotocol,
+    decode_error_ref,
+    error_frame,
+    ok_frame,
+    parse_client_frame,
+    pong_frame,
+    subscribed_frame,
+    unsubscribed_frame,
+    welcome_frame,
+)
+
+if TYPE_CHECKING:
+    from realtime.runtime import Runtime
+
+log = logging.getLogger("progress_hub.connection")
+
+CLOSE_TIMEOUT_S = 2.0
+# Codes that mean the peer is not speaking the protocol; repeated, they end the connection.
+_BAD_FRAME_CODES: frozenset[ErrorCode] = frozenset({"bad_frame", "too_large", "unknown_channel"})
+
+
+class TokenBucket:
+    """``rate`` tokens a second, at most ``burst`` saved up."""
+
+    def __init__(self, rate: float, burst: float, clock: Any = time.monotonic) -> None:
+        self._rate = rate
+        self._burst = burst
+        self._tokens = burst
+        self._clock = clock
+        self._stamp = clock()
+
+    def take(self) -> bool:
+        now = self._clock()
+        self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self._rate)
+        self._stamp = now
+        if self._tokens >= 1:
+            self._tokens -= 1
+            return True
+        return False
+
+
+async def serve_websocket(websocket: WebSocket) -> None:
+    """The ``/ws`` endpoint: authenticate, then run the connection until either side closes."""
+    runtime: Runtime = websocket.app.state.runtime
+    token = websocket.query_params.get("token") or bearer_token(
+        websocket.headers.get("authorization")
+    )
+    subprotocol = choose_subprotocol(list(websocket.scope.get("subprotocols", [])))
+    await websocket.accept(subprotocol=subprotocol)
+    try:
+        principal = verify_token(runtime.settings.secret, token)
+    except Unauthorized as error:
+        runtime.metrics.unauthorized.inc()
+        log.info("event=ws_refused reason=%s", str(error).replace(" ", "_"))
+        await websocket.close(CLOSE_UNAUTHORIZED, str(error))
+        return
+    if runtime.draining:
+        await websocket.close(CLOSE_GOING_AWAY, "server shutting down")
+        return
+    connection = Connection(websocket, principal, Codec(subprotocol or SUBPROTOCOL_JSON), runtime)
+    await connection.run()
+
+
+class Connection:
+    """A connected, authenticated client."""
+
+    def __init__(
+        self, websocket: WebSocket, principal: Principal, codec: Codec, runtime: Runtime
+    ) -> None:
+        self.websocket = websocket
+        self.principal = principal
+        self.codec = codec
+        self.runtime = runtime
+        self.connection_id = secrets.token_hex(8)
+        settings = runtime.settings
+        self._queue: asyncio.Queue[Encoded] = asyncio.Queue(settings.send_queue_frames)
+        self._publish_slots = asyncio.Semaphore(settings.max_inflight_publishes)
+        self._publishes: set[asyncio.Task[None]] = set()
+        self._bad_frames: deque[float] = deque()
+        self._rate = TokenBucket(settings.rate_limit_frames_per_s, settings.rate_limit_burst)
+        self._close_code: int | None = None
+        self._closing = False
+        self._sender: asyncio.Task[None] | None = None
+
+    # -- Subscriber -------------------------------------------------------------------------
+
+    def offer(self, encoded: Encoded) -> bool:
+        if self._close_code is not None:
+            return True
+        try:
+            self._queue.put_nowait(encoded)
+        except asyncio.QueueFull:
+            return False
+        self.runtime.metrics.queue_depth.observe(self._queue.qsize())
+        return True
+
+    def overflowed(self) -> None:
+        self.runtime.metrics.slow_consumer_closes.inc()
+        asyncio.get_running_loop().create_task(self.close(CLOSE_SLOW_CONSUMER, "slow consumer"))
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        runtime = self.runtime
+        runtime.connections.add(self)
+        runtime.metrics.connections.labels(self.principal.role.value).inc()
+        log.info(
+            "event=ws_open connection=%s role=%s sub=%s codec=%s",
+            self.connection_id,
+            self.principal.role.value,
+            self.principal.sub,
+            self.codec.subprotocol,
+        )
+        self._sender = asyncio.create_task(self._send_loop())
+        self.send(
+            welcome_frame(
+                self.connection_id,
+                self.principal.role.value,
+                self.principal.sub,
+                runtime.settings.limits(),
+            )
+        )
+        close_code: int | None = None
+        try:
+            close_code = await self._receive_loop()
+        except WebSocketDisconnect as disconnect:
+            close_code = disconnect.code
+        finally:
+            runtime.hub.detach_all(self)
+            runtime.connections.discard(self)
+            runtime.metrics.connections.labels(self.principal.role.value).dec()
+            for task in list(self._publishes):
+                task.cancel()
+            if self._sender is not None:
+                self._sender.cancel()
+            log.info(
+                "event=ws_close connection=%s code=%s",
+                self.connection_id,
+                self._close_code or close_code,
+            )
+
+    async def close(self, code: int, reason: str = "") -> None:
+        """Close once with ``code``; later calls do nothing."""
+        if self._closing:
+            return
+        self._closing = True
+        if code == CLOSE_GOING_AWAY and self._sender is not None:
+            # A graceful shutdown answers every publish already read and flushes what the
+            # client is owed before saying goodbye.
+            if self._publishes:
+                await asyncio.wait(set(self._publishes), timeout=CLOSE_TIMEOUT_S)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._queue.join(), CLOSE_TIMEOUT_S)
+        self._close_code = code
+        self.runtime.hub.detach_all(self)
+        if self._sender is not None:
+            self._sender.cancel()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.websocket.close(code, reason), CLOSE_TIMEOUT_S)
+
+    async def _send_loop(self) -> None:
+        websocket, queue = self.websocket, self._queue
+        binary = self.codec.binary
+        while True:
+            encoded = await queue.get()
+            try:
+                if binary:
+                    assert isinstance(encoded, bytes)
+                    await websocket.send_bytes(encoded)
+                else:
+                    assert isinstance(encoded, str)
+                    await websocket.send_text(encoded)
+            finally:
+                queue.task_done()
+
+    def send(self, frame: Frame) -> None:
+        """Queue a frame for this client alone; a full queue means a slow consumer."""
+        if not self.offer(self.codec.encode(frame)):
+            self.runtime.hub.detach_all(self)
+            self.overflowed()
+
+    # -- receiving --------------------------------------------------------------------------
+
+    async def _receive_loop(self) -> int | None:
+        websocket = self.websocket
+        max_bytes = self.runtime.settings.max_frame_bytes
+        while self._close_code is None:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return int(message.get("code", 1000))
+            data: str | bytes | None = message.get("text")
+            if data is None:
+                data = message.get("bytes")
+            if data is None:
+                continue
+            size = len(data) if isinstance(data, bytes) or len(data) * 4 <= max_bytes else len(
+                data.encode("utf-8")
+            )
+            if size > max_bytes:
+                await self.close(CLOSE_TOO_LARGE, f"frame over {max_bytes} bytes")
+                return CLOSE_TOO_LARGE
+            if not self._rate.take():
+                self.runtime.metrics.rate_limited.inc()
+                self.send(error_frame("rate_limited", "too many frames; slow down"))
+                continue
+            await self._handle(data)
+        return self._close_code
+
+    async def _handle(self, data: str | bytes) -> None:
+        if self._closing:
+            return  # draining: frames read after shutdown began are not taken on
+        ref: str | None = None
+        try:
+            raw = self.codec.decode(data)
+            ref = decode_error_ref(raw)
+            frame = parse_client_frame(
+                raw, max_events=self.runtime.settings.max_events_per_publish
+            )
+        except FrameError as error:
+            await self._refuse(error.code, error.detail, error.ref or ref)
+            return
+        await self._dispatch(frame)
+
+    async def _refuse(self, code: ErrorCode, detail: str, ref: str | None) -> None:
+        self.runtime.metrics.frame_errors.labels(code).inc()
+        self.send(error_frame(code, detail, ref))
+        if code not in _BAD_FRAME_CODES:
+            return
+        settings = self.runtime.settings
+        now = time.monotonic()
+        self._bad_frames.append(now)
+        while self._bad_frames and self._bad_frames[0] < now - settings.bad_frame_window_s:
+            self._bad_frames.popleft()
+        if len(self._bad_frames) > settings.bad_frame_limit:
+            await self.close(CLOSE_TOO_MANY_BAD_FRAMES, "too many bad frames")
+
+    async def _dispatch(self, frame: ClientFrame) -> None:
+        match frame:
+            case Publish():
+                await self._publish_slots.acquire()
+                task = asyncio.create_task(self._publish(frame))
+                self._publishes.add(task)
+                task.add_done_callback(self._publish_done)
+            case Subscribe():
+                await self._subscribe(frame)
+            case Unsubscribe():
+                self.runtime.hub.detach(self, str(frame.channel))
+                self.send(unsubscribed_frame(frame.ref, str(frame.channel)))
+            case Celebrated():
+                await self._celebrated(frame)
+            case Ping():
+                self.send(pong_frame(frame.ref))
+
+    def _publish_done(self, task: asyncio.Task[None]) -> None:
+        self._publishes.discard(task)
+        self._publish_slots.release()
+
+    async def _publish(self, frame: Publish) -> None:
+        started = time.perf_counter()
+        try:
+            result = await self.runtime.service.publish(self.principal, frame.events)
+        except Exception:
+            log.exception("event=publish_error connection=%s", self.connection_id)
+            self.send(error_frame("internal", "the hub could not process this publish", frame.ref))
+            return
+        self.runtime.metrics.observe_ack(result, time.perf_counter() - started)
+        self.send(ack_frame(frame.ref, result.accepted, result.duplicates, result.rejected))
+
+    async def _subscribe(self, frame: Subscribe) -> None:
+        runtime, channel = self.runtime, frame.channel
+        try:
+            snapshot = runtime.channel_snapshot(self.principal, channel)
+        except FrameError as error:
+            await self._refuse(error.code, error.detail, frame.ref)
+            return
+        attachment = runtime.hub.attach(self, str(channel), frame.since)
+        self.send(
+            subscribed_frame(
+                frame.ref,
+                str(channel),
+                attachment.epoch,
+                attachment.offset,
+                attachment.recovered,
+                snapshot,
+            )
+        )
+        for encoded in attachment.missed:
+            if not self.offer(encoded):
+                self.runtime.hub.detach_all(self)
+                self.overflowed()
+                return
+        if self.principal.role is Role.PATIENT and str(channel) == patient_channel(
+            self.principal.sub
+        ):
+            runtime.redeliver_celebrations(self.principal.sub)
+
+    async def _celebrated(self, frame: Celebrated) -> None:
+        try:
+            marked = await self.runtime.celebrated(self.principal, frame.milestone_ids)
+        except FrameError as error:
+            await self._refuse(error.code, error.detail, frame.ref)
+            return
+        self.send(ok_frame(frame.ref, milestone_ids=marked))

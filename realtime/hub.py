@@ -1,0 +1,180 @@
+"""Channels, their history and fan-out to subscribers.
+
+Theory of operation
+-------------------
+A channel (``patient:{id}``, ``therapist:{id}``) is created the first time anything touches it
+and gets a random ``epoch``. Each message published to it takes the next ``offset`` (1, 2, …)
+and is retained in a bounded history (``history_size`` messages or ``history_ttl_s`` seconds,
+whichever is less) whether or not anyone listens, so a client that reconnects with
+``since={epoch, offset}`` gets exactly what it missed, in order. When the epoch differs (the
+hub restarted) or the gap reaches past the history, recovery fails and the caller sends a fresh
+snapshot instead.
+
+A message is encoded at most once per codec, however many subscribers get it. Delivery never
+waits: each subscriber owns a bounded queue, and one whose queue is full is dropped from every
+channel and told so through :meth:`Subscriber.overflowed`, so a slow dashboard never slows the
+hub or anyone else.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from realtime.protocol import Codec, Frame, Since, message_frame
+
+Encoded = str | bytes
+
+
+class Subscriber(Protocol):
+    """A connection as the hub sees it."""
+
+    codec: Codec
+
+    def offer(self, encoded: Encoded) -> bool:
+        """Queue a frame without waiting; ``False`` when the queue is full."""
+        ...
+
+    def overflowed(self) -> None:
+        """The subscriber's queue overflowed; it has been dropped from every channel."""
+        ...
+
+
+@dataclass(slots=True)
+class _Retained:
+    offset: int
+    retained_at: float
+    frame: Frame
+    encoded: dict[str, Encoded] = field(default_factory=dict)
+
+    def encode(self, codec: Codec) -> Encoded:
+        cached = self.encoded.get(codec.subprotocol)
+        if cached is None:
+            cached = self.encoded[codec.subprotocol] = codec.encode(self.frame)
+        return cached
+
+
+@dataclass(slots=True)
+class _Channel:
+    name: str
+    epoch: str
+    offset: int = 0
+    history: deque[_Retained] = field(default_factory=deque)
+    subscribers: set[Subscriber] = field(default_factory=set)
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """The result of subscribing: the channel's position and any recovered messages."""
+
+    epoch: str
+    offset: int
+    recovered: bool
+    missed: list[Encoded]
+
+
+class Hub:
+    """In-process pub/sub with per-channel epoch, offset and bounded history.
+
+    Args:
+        history_size: messages each channel keeps.
+        history_ttl_s: seconds a message is kept.
+        clock: a monotonic clock, injected for tests.
+    """
+
+    def __init__(
+        self,
+        *,
+        history_size: int,
+        history_ttl_s: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._history_size = history_size
+        self._history_ttl_s = history_ttl_s
+        self._clock = clock
+        self._channels: dict[str, _Channel] = {}
+        self._memberships: dict[Subscriber, set[str]] = {}
+        self.messages_published = 0
+        self.frames_delivered = 0
+        self.slow_consumers_dropped = 0
+
+    def _channel(self, name: str) -> _Channel:
+        channel = self._channels.get(name)
+        if channel is None:
+            channel = self._channels[name] = _Channel(name, secrets.token_hex(6))
+        return channel
+
+    def _expire(self, channel: _Channel, now: float) -> None:
+        history = channel.history
+        horizon = now - self._history_ttl_s
+        while history and (len(history) > self._history_size or history[0].retained_at < horizon):
+            history.popleft()
+
+    def position(self, name: str) -> tuple[str, int]:
+        channel = self._channel(name)
+        return channel.epoch, channel.offset
+
+    def publish(self, name: str, data: dict[str, Any]) -> int:
+        """Retain and fan out one message; returns its offset."""
+        channel = self._channel(name)
+        channel.offset += 1
+        now = self._clock()
+        retained = _Retained(channel.offset, now, message_frame(name, channel.offset, data))
+        channel.history.append(retained)
+        self._expire(channel, now)
+        self.messages_published += 1
+        overflowing: list[Subscriber] = []
+        for subscriber in channel.subscribers:
+            if subscriber.offer(retained.encode(subscriber.codec)):
+                self.frames_delivered += 1
+            else:
+                overflowing.append(subscriber)
+        for subscriber in overflowing:
+            self.detach_all(subscriber)
+            self.slow_consumers_dropped += 1
+            subscriber.overflowed()
+        return channel.offset
+
+    def attach(self, subscriber: Subscriber, name: str, since: Since | None) -> Attachment:
+        """Subscribe, and recover what was missed since ``since`` when the history allows."""
+        channel = self._channel(name)
+        self._expire(channel, self._clock())
+        channel.subscribers.add(subscriber)
+        self._memberships.setdefault(subscriber, set()).add(name)
+        missed: list[Encoded] = []
+        recovered = False
+        if since is not None and since.epoch == channel.epoch and since.offset <= channel.offset:
+            oldest = channel.history[0].offset if channel.history else channel.offset + 1
+            if since.offset + 1 >= oldest:
+                missed = [
+                    retained.encode(subscriber.codec)
+                    for retained in channel.history
+                    if retained.offset > since.offset
+                ]
+                recovered = True
+        return Attachment(channel.epoch, channel.offset, recovered, missed)
+
+    def detach(self, subscriber: Subscriber, name: str) -> bool:
+        channel = self._channels.get(name)
+        if channel is None or subscriber not in channel.subscribers:
+            return False
+        channel.subscribers.discard(subscriber)
+        names = self._memberships.get(subscriber)
+        if names is not None:
+            names.discard(name)
+            if not names:
+                del self._memberships[subscriber]
+        return True
+
+    def detach_all(self, subscriber: Subscriber) -> None:
+        for name in self._memberships.pop(subscriber, set()):
+            channel = self._channels.get(name)
+            if channel is not None:
+                channel.subscribers.discard(subscriber)
+
+    def subscriber_count(self) -> int:
+        return len(self._memberships)

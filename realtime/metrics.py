@@ -1,0 +1,76 @@
+"""Prometheus metrics, on a registry per app so several hubs in one process never collide."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+if TYPE_CHECKING:
+    from realtime.service import AckResult
+
+_ACK_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+_QUEUE_BUCKETS = (0, 1, 2, 5, 10, 50, 100, 250, 500, 1000)
+_BATCH_BUCKETS = (1, 5, 10, 50, 100, 500, 1000, 2500, 5000)
+
+
+class HubMetrics:
+    """Every metric the hub exports at ``/metrics``."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        registry = self.registry
+        self.connections = Gauge(
+            "progress_hub_connections", "Open WebSocket connections", ["role"], registry=registry
+        )
+        self.events = Counter(
+            "progress_hub_events", "Events by outcome", ["outcome"], registry=registry
+        )
+        self.ack_latency = Histogram(
+            "progress_hub_ack_latency_seconds",
+            "From a publish frame to its ack (includes the durable commit)",
+            buckets=_ACK_BUCKETS,
+            registry=registry,
+        )
+        self.messages_pushed = Gauge(
+            "progress_hub_messages_pushed", "Channel messages published", registry=registry
+        )
+        self.frames_delivered = Gauge(
+            "progress_hub_frames_delivered", "Frames queued to subscribers", registry=registry
+        )
+        self.queue_depth = Histogram(
+            "progress_hub_send_queue_depth",
+            "Send queue depth seen when a frame is queued",
+            buckets=_QUEUE_BUCKETS,
+            registry=registry,
+        )
+        self.slow_consumer_closes = Counter(
+            "progress_hub_slow_consumer_closes", "Connections closed with 4000", registry=registry
+        )
+        self.unauthorized = Counter(
+            "progress_hub_unauthorized", "Connections refused with 4001", registry=registry
+        )
+        self.rate_limited = Counter(
+            "progress_hub_rate_limited", "Frames refused as rate_limited", registry=registry
+        )
+        self.frame_errors = Counter(
+            "progress_hub_frame_errors", "Error frames sent, by code", ["code"], registry=registry
+        )
+        self.writer_queued_rows = Gauge(
+            "progress_hub_writer_queued_rows", "Rows waiting for the writer", registry=registry
+        )
+        self.writer_batch_rows = Histogram(
+            "progress_hub_writer_batch_rows",
+            "Rows per committed transaction",
+            buckets=_BATCH_BUCKETS,
+            registry=registry,
+        )
+
+    def observe_ack(self, result: AckResult, seconds: float) -> None:
+        self.ack_latency.observe(seconds)
+        if result.accepted:
+            self.events.labels("accepted").inc(len(result.accepted))
+        if result.duplicates:
+            self.events.labels("duplicate").inc(len(result.duplicates))
+        if result.rejected:
+            self.events.labels("rejected").inc(len(result.rejected))

@@ -1,0 +1,146 @@
+"""Everything one running hub holds, wired once: store, service, channels, connections, metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from realtime.auth import Principal, Role
+from realtime.fanout import Fanout, milestone_to_wire, patient_channel
+from realtime.hub import Hub
+from realtime.metrics import HubMetrics
+from realtime.protocol import CLOSE_GOING_AWAY, ChannelName, FrameError
+from realtime.service import ProgressService
+from realtime.settings import Settings
+from storage.store import ProgressStore
+
+if TYPE_CHECKING:
+    from realtime.connection import Connection
+
+log = logging.getLogger("progress_hub.runtime")
+
+
+class Runtime:
+    """The live hub behind one app.
+
+    Args:
+        settings: the configuration.
+        store: persistence (opened by :meth:`start`, closed by :meth:`stop`).
+        clock: the current instant; tests pass a controllable one.
+        metrics: where to count; a fresh registry when omitted.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: ProgressStore,
+        clock: Callable[[], datetime],
+        metrics: HubMetrics,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        self.metrics = metrics
+        self.hub = Hub(history_size=settings.history_size, history_ttl_s=settings.history_ttl_s)
+        self.fanout = Fanout(self.hub)
+        self.service = ProgressService(
+            store, self.fanout, clock, max_future_skew_s=settings.max_future_skew_s
+        )
+        self.connections: set[Connection] = set()
+        self.draining = False
+        self._started = False
+        self._stopped = False
+
+    async def start(self) -> None:
+        """Open the store and rebuild state; a second call does nothing."""
+        if self._started:
+            return
+        self._started = True
+        await self.store.open()
+        try:
+            await self.service.load()
+        except BaseException:
+            await self.store.close()
+            raise
+
+    async def drain(self) -> None:
+        """Stop taking work and close every socket with 1001 after flushing its queue."""
+        if self.draining:
+            return
+        self.draining = True
+        connections = list(self.connections)
+        if connections:
+            log.info("event=draining connections=%d", len(connections))
+            await asyncio.gather(
+                *(conn.close(CLOSE_GOING_AWAY, "server shutting down") for conn in connections),
+                return_exceptions=True,
+            )
+
+    async def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        await self.drain()
+        await self.store.close()
+        log.info("event=stopped")
+
+    # -- channel access ---------------------------------------------------------------------
+
+    def channel_snapshot(self, principal: Principal, channel: ChannelName) -> dict[str, Any]:
+        """The snapshot a ``subscribed`` frame carries, after checking the principal's rights.
+
+        Raises:
+            FrameError: ``forbidden`` or ``unknown_patient``.
+        """
+        now = self.clock()
+        if channel.kind == "patient":
+            tracker = self.service.tracker(channel.owner)
+            if not principal.may_read_patient(tracker.patient if tracker else None, channel.owner):
+                raise FrameError("forbidden", f"not allowed to read {channel}")
+            if tracker is None:
+                raise FrameError("unknown_patient", f"no patient {channel.owner!r}")
+            return tracker.snapshot(now)
+        if not principal.may_read_therapist(channel.owner):
+            raise FrameError("forbidden", f"not allowed to read {channel}")
+        return self.therapist_snapshot(channel.owner, now)
+
+    def therapist_snapshot(self, therapist_id: str, now: datetime) -> dict[str, Any]:
+        patients = sorted(t.patient.patient_id for t in self.service.trackers_of(therapist_id))
+        return {"therapist_id": therapist_id, "patients": patients}
+
+    # -- celebrations -----------------------------------------------------------------------
+
+    def redeliver_celebrations(self, patient_id: str) -> None:
+        """Publish again every celebration the patient has not acknowledged."""
+        tracker = self.service.tracker(patient_id)
+        if tracker is None:
+            return
+        for milestone in tracker.pending_celebrations():
+            self.hub.publish(
+                patient_channel(patient_id),
+                {"kind": "celebration", "milestone": milestone_to_wire(milestone)},
+            )
+
+    async def celebrated(self, principal: Principal, milestone_ids: list[str]) -> list[str]:
+        """Mark the patient's celebrations shown; returns the ids newly marked.
+
+        Raises:
+            FrameError: ``forbidden`` for anyone but the patient itself.
+        """
+        if principal.role is not Role.PATIENT:
+            raise FrameError("forbidden", "only the patient's own client acknowledges celebrations")
+        tracker = self.service.tracker(principal.sub)
+        if tracker is None:
+            raise FrameError("unknown_patient", f"no patient {principal.sub!r}")
+        marked = tracker.mark_celebrated(milestone_ids)
+        if marked:
+            await self.store.put_marks(principal.sub, tracker.marks(), self.clock())
+        return marked
+
+    def refresh_gauges(self) -> None:
+        self.metrics.messages_pushed.set(self.hub.messages_published)
+        self.metrics.frames_delivered.set(self.hub.frames_delivered)
+        self.metrics.writer_queued_rows.set(self.store.queued_rows)

@@ -1,0 +1,27 @@
+"""uvicorn, taught the contract's shutdown: stop accepting, flush, close sockets with 1001."""
+
+from __future__ import annotations
+
+import socket
+
+import uvicorn
+
+from realtime.runtime import Runtime
+
+
+class HubServer(uvicorn.Server):
+    """A uvicorn server whose shutdown drains the hub before uvicorn closes connections.
+
+    Left alone, uvicorn would close every WebSocket with 1012; the contract promises 1001
+    after everything accepted has been flushed.
+    """
+
+    def __init__(self, config: uvicorn.Config, runtime: Runtime) -> None:
+        super().__init__(config)
+        self._runtime = runtime
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            server.close()
+        await self._runtime.drain()
+        await super().shutdown(sockets)

@@ -1,0 +1,248 @@
+"""The hub's use cases, shared by WebSocket and REST: register, publish, read, celebrate.
+
+Order of a publish: validate each event alone → sort out duplicates → append the accepted ones
+to the store and wait for their commit → fold them into the patients' trackers → push what
+changed → answer. Events are applied only after they are durable, so the in-memory state is
+always what a replay of the database gives, and a snapshot read after an ``ack`` includes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from domain.effects import Effect
+from domain.errors import InvalidEvent
+from domain.events import Event, parse_event
+from domain.patients import Patient
+from domain.progress import PatientProgress
+from realtime.auth import Principal
+from realtime.errors import Forbidden, UnknownPatient
+from realtime.fanout import Fanout
+from storage.store import ProgressStore
+
+log = logging.getLogger("progress_hub.service")
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(slots=True)
+class AckResult:
+    """The reply to a publish, shared by the WebSocket ``ack`` and ``POST /api/v1/events``."""
+
+    accepted: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    rejected: list[dict[str, str]] = field(default_factory=list)
+
+    def reject(self, event_id: str, code: str, detail: str) -> None:
+        self.rejected.append({"id": event_id, "code": code, "detail": detail})
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"accepted": self.accepted, "duplicates": self.duplicates, "rejected": self.rejected}
+
+
+def _raw_id(raw: Any) -> str:
+    # A rejected event is reported under the id it claimed, or "" when it had none usable.
+    if isinstance(raw, dict):
+        value = raw.get("id")
+        if isinstance(value, str):
+            return value[:64]
+    return ""
+
+
+class ProgressService:
+    """Owns every patient's tracker and keeps them consistent with the store.
+
+    Args:
+        store: where events, patients and marks persist.
+        fanout: turns domain effects into channel messages.
+        clock: the current instant (injected so tests control time).
+        max_future_skew_s: events dated further ahead than this are rejected.
+    """
+
+    def __init__(
+        self,
+        store: ProgressStore,
+        fanout: Fanout,
+        clock: Clock,
+        *,
+        max_future_skew_s: float,
+    ) -> None:
+        self._store = store
+        self._fanout = fanout
+        self._clock = clock
+        self._max_future_skew = timedelta(seconds=max_future_skew_s)
+        self._trackers: dict[str, PatientProgress] = {}
+        self._seen: set[str] = set()
+        self._in_flight: dict[str, asyncio.Future[None]] = {}
+        self.events_accepted = 0
+        self.events_rejected = 0
+        self.events_duplicate = 0
+
+    def now(self) -> datetime:
+        return self._clock()
+
+    async def load(self) -> int:
+        """Rebuild every tracker from the store; returns how many events were replayed."""
+        state = await self._store.load_state()
+        for patient in state.patients:
+            self._trackers[patient.patient_id] = PatientProgress(patient)
+        self._seen = set(state.event_ids)
+        now = self._clock()
+        replayed = 0
+        async for event in self._store.events():
+            tracker = self._trackers.get(event.patient_id)
+            if tracker is not None:
+                tracker.apply(event, now)
+                replayed += 1
+        for patient_id, marks in state.marks.items():
+            tracker = self._trackers.get(patient_id)
+            restore = getattr(tracker, "restore_marks", None)
+            if restore is not None:
+                restore(marks)
+        log.info("event=state_loaded patients=%d events=%d", len(self._trackers), replayed)
+        return replayed
+
+    # -- patients ---------------------------------------------------------------------------
+
+    def patient(self, patient_id: str) -> Patient | None:
+        tracker = self._trackers.get(patient_id)
+        return tracker.patient if tracker else None
+
+    def tracker(self, patient_id: str) -> PatientProgress | None:
+        return self._trackers.get(patient_id)
+
+    def trackers_of(self, therapist_id: str) -> list[PatientProgress]:
+        return [t for t in self._trackers.values() if t.patient.therapist_id == therapist_id]
+
+    def all_trackers(self) -> Iterable[PatientProgress]:
+        return self._trackers.values()
+
+    async def register(
+        self, principal: Principal, patient_id: str, therapist_id: str, timezone: str
+    ) -> tuple[Patient, bool]:
+        """Register a patient or change its therapist or time zone.
+
+        Raises:
+            Forbidden: the principal may not register patients.
+            UnknownTimezone: ``timezone`` is not an IANA zone.
+        """
+        if not principal.may_register_patients():
+            raise Forbidden("only service or admin tokens register patients")
+        now = self._clock()
+        tracker = self._trackers.get(patient_id)
+        if tracker is None:
+            patient = Patient.register(patient_id, therapist_id, timezone, now)
+        else:
+            patient = tracker.patient.reassigned(therapist_id, timezone, now)
+        await self._store.put_patient(patient, now)
+        # Re-read: another registration may have raced this one while it was being stored.
+        tracker = self._trackers.get(patient_id)
+        if tracker is None:
+            self._trackers[patient_id] = PatientProgress(patient)
+            log.info("event=patient_registered patient=%s therapist=%s", patient_id, therapist_id)
+            return patient, True
+        effects = tracker.reassign(patient)
+        self._fanout.patient_changed(tracker, effects, now)
+        return patient, False
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def readable_patient(self, principal: Principal, patient_id: str) -> PatientProgress:
+        """The tracker of a patient the principal may read.
+
+        Raises:
+            Forbidden: the principal may not read it (also when a therapist asks for an
+                unknown patient, so the answer never reveals whether it exists).
+            UnknownPatient: allowed, but nobody is registered under that id.
+        """
+        tracker = self._trackers.get(patient_id)
+        if not principal.may_read_patient(tracker.patient if tracker else None, patient_id):
+            raise Forbidden("not allowed to read this patient")
+        if tracker is None:
+            raise UnknownPatient(f"no patient {patient_id!r}")
+        return tracker
+
+    # -- publish ----------------------------------------------------------------------------
+
+    async def publish(self, principal: Principal, raw_events: Sequence[Any]) -> AckResult:
+        """Validate, persist and apply a batch; each event is judged alone."""
+        result = AckResult()
+        now = self._clock()
+        fresh: list[Event] = []
+        batch_ids: set[str] = set()
+        waits: list[asyncio.Future[None]] = []
+        for raw in raw_events:
+            try:
+                event = parse_event(raw)
+            except InvalidEvent as error:
+                result.reject(_raw_id(raw), "invalid_event", str(error))
+                continue
+            if not principal.may_publish_for(event.patient_id):
+                result.reject(event.id, "forbidden", "not allowed to publish for this patient")
+                continue
+            if event.patient_id not in self._trackers:
+                result.reject(event.id, "unknown_patient", f"no patient {event.patient_id!r}")
+                continue
+            if event.at - now > self._max_future_skew:
+                result.reject(event.id, "invalid_event", "at: lies too far in the future")
+                continue
+            if event.id in batch_ids or event.id in self._seen:
+                result.duplicates.append(event.id)
+                pending = self._in_flight.get(event.id)
+                if pending is not None:
+                    waits.append(pending)
+                continue
+            batch_ids.add(event.id)
+            fresh.append(event)
+        self.events_rejected += len(result.rejected)
+        self.events_duplicate += len(result.duplicates)
+        if fresh:
+            # Shielded: once the events are queued for the disk they must also reach memory,
+            # even if the publisher disconnects while it waits.
+            committing = asyncio.ensure_future(self._commit_and_apply(fresh, now))
+            for event in fresh:
+                self._seen.add(event.id)
+                self._in_flight[event.id] = committing
+            try:
+                await asyncio.shield(committing)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # noqa: BLE001 - every event must get an answer
+                log.error("event=publish_failed count=%d error=%s", len(fresh), error)
+                for event in fresh:
+                    result.reject(event.id, "internal", "could not store the event; retry")
+                self.events_rejected += len(fresh)
+                return result
+            result.accepted.extend(event.id for event in fresh)
+            self.events_accepted += len(fresh)
+        for pending in waits:
+            # A duplicate of an event still being committed is answered once that commit is
+            # done, so "duplicate" always means "already durable".
+            try:
+                await asyncio.shield(pending)
+            except Exception:  # noqa: BLE001, S110 - the original publisher reports the failure
+                pass
+        return result
+
+    async def _commit_and_apply(self, events: list[Event], now: datetime) -> None:
+        try:
+            await self._store.append_events(events, now)
+        except BaseException:
+            for event in events:
+                self._seen.discard(event.id)
+            raise
+        finally:
+            for event in events:
+                self._in_flight.pop(event.id, None)
+        touched: dict[str, list[Effect]] = {}
+        apply_now = self._clock()
+        for event in events:
+            tracker = self._trackers[event.patient_id]
+            touched.setdefault(event.patient_id, []).extend(tracker.apply(event, apply_now))
+        for patient_id, effects in touched.items():
+            self._fanout.patient_changed(self._trackers[patient_id], effects, apply_now)

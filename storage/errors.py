@@ -1,0 +1,23 @@
+"""Errors raised by ``storage``.
+
+    StorageError
+    ├── SchemaTooNew     the file was written by a newer progress-hub
+    ├── DatabaseInUse    another hub process holds the file
+    └── StorageClosed    a write arrived after shutdown began
+"""
+
+
+class StorageError(Exception):
+    """Base of every storage error."""
+
+
+class SchemaTooNew(StorageError):
+    """The database's schema version is newer than this code knows."""
+
+
+class DatabaseInUse(StorageError):
+    """Another process already serves this database file."""
+
+
+class StorageClosed(StorageError):
+    """The store is closed; nothing more can be written."""

@@ -1,0 +1,38 @@
+"""The SQLite schema and its forward migrations.
+
+The version lives in ``PRAGMA user_version``. Each migration moves the file up one version
+inside one transaction; start-up runs the missing ones in order. A file whose version is
+higher than :data:`SCHEMA_VERSION` was written by newer code and is refused, never guessed at.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the event log, patients, and per-patient marks the events cannot rebuild.
+    """
+    CREATE TABLE patients (
+        patient_id   TEXT PRIMARY KEY,
+        therapist_id TEXT NOT NULL,
+        zone_history TEXT NOT NULL,
+        updated_at   TEXT NOT NULL
+    );
+    CREATE INDEX patients_by_therapist ON patients (therapist_id);
+    CREATE TABLE events (
+        seq         INTEGER PRIMARY KEY,
+        id          TEXT NOT NULL UNIQUE,
+        patient_id  TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        at          TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        body        TEXT NOT NULL
+    );
+    CREATE INDEX events_by_patient ON events (patient_id, seq);
+    CREATE TABLE marks (
+        patient_id TEXT PRIMARY KEY,
+        body       TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,267 @@
+"""The hub's durable store: an append-only event log, patients and marks, in one SQLite file.
+
+Durability promise: :meth:`SqliteStore.append_events` returns only after the transaction that
+holds the events has committed with ``synchronous=FULL`` in WAL mode, so an acknowledged event
+survives a crash of the process or the machine. One process at a time may open a file; a second
+one is refused with :class:`~storage.errors.DatabaseInUse` before it touches anything.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any, Literal, Protocol
+
+import aiosqlite
+
+from domain.events import Event, event_to_wire, parse_event
+from domain.patients import Patient, ZoneChange
+from storage.errors import DatabaseInUse, SchemaTooNew, StorageError
+from storage.schema import MIGRATIONS, SCHEMA_VERSION
+from storage.writer import GroupCommitWriter
+
+Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
+DEFAULT_SYNCHRONOUS: Synchronous = "FULL"
+_READ_CHUNK = 10_000
+
+_INSERT_EVENT = (
+    "INSERT OR IGNORE INTO events (id, patient_id, kind, at, received_at, body) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+_UPSERT_PATIENT = (
+    "INSERT INTO patients (patient_id, therapist_id, zone_history, updated_at) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (patient_id) DO UPDATE SET therapist_id = excluded.therapist_id, "
+    "zone_history = excluded.zone_history, updated_at = excluded.updated_at"
+)
+_UPSERT_MARKS = (
+    "INSERT INTO marks (patient_id, body, updated_at) VALUES (?, ?, ?) "
+    "ON CONFLICT (patient_id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredState:
+    """Everything start-up needs, apart from the events themselves."""
+
+    patients: list[Patient]
+    marks: dict[str, dict[str, Any]]
+    event_ids: set[str]
+
+
+class ProgressStore(Protocol):
+    """What the hub needs from persistence; :class:`SqliteStore` and ``MemoryStore`` agree."""
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def append_events(self, events: Sequence[Event], received_at: datetime) -> None: ...
+
+    async def put_patient(self, patient: Patient, now: datetime) -> None: ...
+
+    async def put_marks(self, patient_id: str, marks: dict[str, Any], now: datetime) -> None: ...
+
+    async def load_state(self) -> StoredState: ...
+
+    def events(self) -> AsyncIterator[Event]: ...
+
+    @property
+    def queued_rows(self) -> int: ...
+
+
+def _zone_history_to_json(patient: Patient) -> str:
+    return json.dumps(
+        [[change.effective_from.isoformat(), change.timezone] for change in patient.zone_history]
+    )
+
+
+def _patient_from_row(patient_id: str, therapist_id: str, zone_history: str) -> Patient:
+    changes = tuple(
+        ZoneChange(datetime.fromisoformat(instant), timezone)
+        for instant, timezone in json.loads(zone_history)
+    )
+    return Patient(patient_id, therapist_id, changes)
+
+
+class SqliteStore:
+    """The production store.
+
+    Args:
+        path: the database file; its folder is created if missing.
+        synchronous: SQLite's ``synchronous`` pragma; ``FULL`` makes every commit durable.
+        on_commit: told the row count of every committed transaction (for metrics).
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        synchronous: Synchronous = DEFAULT_SYNCHRONOUS,
+        on_commit: Callable[[int], None] | None = None,
+    ) -> None:
+        self.path = path
+        self._on_commit = on_commit
+        self._synchronous = synchronous
+        self._connection: aiosqlite.Connection | None = None
+        self._writer: GroupCommitWriter | None = None
+        self._lock_file: IO[str] | None = None
+
+    @property
+    def writer(self) -> GroupCommitWriter:
+        if self._writer is None:
+            raise StorageError("the store is not open")
+        return self._writer
+
+    @property
+    def queued_rows(self) -> int:
+        return self._writer.queued_rows if self._writer else 0
+
+    async def open(self) -> None:
+        """Lock the file, migrate the schema, start the writer.
+
+        Raises:
+            DatabaseInUse: another process serves this file.
+            SchemaTooNew: the file comes from a newer progress-hub.
+            StorageError: the file cannot be opened or is not a database.
+        """
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StorageError(f"cannot create {self.path.parent}: {error.strerror}") from None
+        self._lock()
+        try:
+            connection = await aiosqlite.connect(self.path, isolation_level=None)
+        except Exception as error:
+            self._unlock()
+            raise StorageError(f"cannot open database {self.path}: {error}") from None
+        self._connection = connection
+        try:
+            await connection.execute("PRAGMA journal_mode=WAL")
+            await connection.execute(f"PRAGMA synchronous={self._synchronous}")
+            await connection.execute("PRAGMA foreign_keys=ON")
+            await self._migrate(connection)
+        except StorageError:
+            await self.close()
+            raise
+        except Exception as error:
+            await self.close()
+            raise StorageError(f"cannot use database {self.path}: {error}") from None
+        self._writer = GroupCommitWriter(connection, on_commit=self._on_commit)
+        self._writer.start()
+
+    def _lock(self) -> None:
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        try:
+            lock_file = open(lock_path, "a+")  # noqa: SIM115 - held open for the store's lifetime
+        except OSError as error:
+            raise StorageError(f"cannot open {lock_path}: {error.strerror}") from None
+        try:
+            fcntl.flock(lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock_file.seek(0)
+            holder = lock_file.read().strip() or "unknown"
+            lock_file.close()
+            raise DatabaseInUse(
+                f"database {self.path} is in use by another progress-hub process (pid {holder})"
+            ) from None
+        lock_file.seek(0)
+        lock_file.truncate()
+        lock_file.write(str(os.getpid()))
+        lock_file.flush()
+        self._lock_file = lock_file
+
+    def _unlock(self) -> None:
+        if self._lock_file is not None:
+            fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_UN)
+            self._lock_file.close()
+            self._lock_file = None
+
+    async def _migrate(self, connection: aiosqlite.Connection) -> None:
+        async with connection.execute("PRAGMA user_version") as cursor:
+            row = await cursor.fetchone()
+        version = int(row[0]) if row else 0
+        if version > SCHEMA_VERSION:
+            raise SchemaTooNew(
+                f"database {self.path} has schema version {version}, newer than this "
+                f"progress-hub understands ({SCHEMA_VERSION}); upgrade progress-hub"
+            )
+        for number in range(version, SCHEMA_VERSION):
+            await connection.executescript(
+                f"BEGIN; {MIGRATIONS[number]} PRAGMA user_version = {number + 1}; COMMIT;"
+            )
+
+    async def close(self) -> None:
+        """Commit what is queued, close the file, release the lock."""
+        if self._writer is not None:
+            await self._writer.close()
+            self._writer = None
+        if self._connection is not None:
+            await self._connection.close()
+            self._connection = None
+        self._unlock()
+
+    async def append_events(self, events: Sequence[Event], received_at: datetime) -> None:
+        received = received_at.astimezone(UTC).isoformat()
+        rows = [
+            (
+                event.id,
+                event.patient_id,
+                event.kind,
+                event.at.isoformat(),
+                received,
+                json.dumps(event_to_wire(event), separators=(",", ":")),
+            )
+            for event in events
+        ]
+        await self.writer.write(_INSERT_EVENT, rows)
+
+    async def put_patient(self, patient: Patient, now: datetime) -> None:
+        row = (
+            patient.patient_id,
+            patient.therapist_id,
+            _zone_history_to_json(patient),
+            now.astimezone(UTC).isoformat(),
+        )
+        await self.writer.write(_UPSERT_PATIENT, [row])
+
+    async def put_marks(self, patient_id: str, marks: dict[str, Any], now: datetime) -> None:
+        row = (patient_id, json.dumps(marks, sort_keys=True), now.astimezone(UTC).isoformat())
+        await self.writer.write(_UPSERT_MARKS, [row])
+
+    def _require_connection(self) -> aiosqlite.Connection:
+        if self._connection is None:
+            raise StorageError("the store is not open")
+        return self._connection
+
+    async def load_state(self) -> StoredState:
+        connection = self._require_connection()
+        async with connection.execute(
+            "SELECT patient_id, therapist_id, zone_history FROM patients"
+        ) as cursor:
+            patients = [_patient_from_row(*row) async for row in cursor]
+        async with connection.execute("SELECT patient_id, body FROM marks") as cursor:
+            marks = {row[0]: json.loads(row[1]) async for row in cursor}
+        async with connection.execute("SELECT id FROM events") as cursor:
+            event_ids = {row[0] async for row in cursor}
+        return StoredState(patients, marks, event_ids)
+
+    async def events(self) -> AsyncIterator[Event]:
+        """Every stored event, in the order it was committed."""
+        connection = self._require_connection()
+        last_seq = 0
+        while True:
+            async with connection.execute(
+                "SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+                (last_seq, _READ_CHUNK),
+            ) as cursor:
+                rows = list(await cursor.fetchall())
+            if not rows:
+                return
+            for _, body in rows:
+                yield parse_event(json.loads(body))
+            last_seq = rows[-1][0]

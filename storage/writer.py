@@ -1,0 +1,178 @@
+"""Group commit: one task owns every write and commits what arrived together in one transaction.
+
+A durable commit costs a disk flush (``synchronous=FULL``), so one commit per event caps the hub
+at a few thousand events per second. Instead, writers enqueue their rows and wait; the writer
+task takes everything queued (up to ``max_batch_rows``), lingers up to ``max_delay_s`` for more
+while the batch is small, runs it in one transaction and only then wakes the waiters. An
+``ack`` is therefore sent only after the commit that holds its events.
+
+Backpressure: when more than ``max_queued_rows`` rows wait, new writers wait for room before
+they enqueue, so a publisher that outruns the disk is slowed instead of growing memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiosqlite
+
+from storage.errors import StorageClosed
+
+DEFAULT_MAX_BATCH_ROWS = 5_000
+DEFAULT_MAX_DELAY_S = 0.002
+DEFAULT_MAX_QUEUED_ROWS = 50_000
+
+log = logging.getLogger("progress_hub.storage")
+
+Row = tuple[Any, ...]
+
+
+@dataclass(slots=True)
+class _Write:
+    statement: str
+    rows: Sequence[Row]
+    done: asyncio.Future[None] = field(repr=False)
+
+
+class GroupCommitWriter:
+    """Serialises all writes to one SQLite connection, committing in groups.
+
+    Args:
+        connection: an open aiosqlite connection in autocommit mode (``isolation_level=None``)
+            that nothing else writes to.
+        max_batch_rows: most rows one transaction takes.
+        max_delay_s: how long a small batch waits for company before it commits.
+        max_queued_rows: queued rows beyond which writers wait for room.
+        on_commit: told the row count of every committed transaction (for metrics).
+    """
+
+    def __init__(
+        self,
+        connection: aiosqlite.Connection,
+        *,
+        max_batch_rows: int = DEFAULT_MAX_BATCH_ROWS,
+        max_delay_s: float = DEFAULT_MAX_DELAY_S,
+        max_queued_rows: int = DEFAULT_MAX_QUEUED_ROWS,
+        on_commit: Callable[[int], None] | None = None,
+    ) -> None:
+        self._connection = connection
+        self._on_commit = on_commit
+        self._max_batch_rows = max_batch_rows
+        self._max_delay_s = max_delay_s
+        self._max_queued_rows = max_queued_rows
+        self._queue: deque[_Write] = deque()
+        self._queued_rows = 0
+        self._wakeup = asyncio.Event()
+        self._room = asyncio.Condition()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+        self.batches_committed = 0
+        self.rows_committed = 0
+        self.last_batch_rows = 0
+
+    @property
+    def queued_rows(self) -> int:
+        return self._queued_rows
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="progress-hub-writer")
+
+    async def write(self, statement: str, rows: Sequence[Row]) -> None:
+        """Enqueue ``rows`` for ``statement`` and return once they are committed.
+
+        Raises:
+            StorageClosed: the writer is shutting down.
+            sqlite3.Error: the transaction holding these rows failed; nothing of it was kept.
+        """
+        if self._closing:
+            raise StorageClosed("the store is closed")
+        if not rows:
+            return
+        if self._queued_rows + len(rows) > self._max_queued_rows and self._queued_rows:
+            async with self._room:
+                await self._room.wait_for(
+                    lambda: self._closing
+                    or not self._queued_rows
+                    or self._queued_rows + len(rows) <= self._max_queued_rows
+                )
+            if self._closing:
+                raise StorageClosed("the store is closed")
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Write(statement, rows, done))
+        self._queued_rows += len(rows)
+        self._wakeup.set()
+        await done
+
+    async def close(self) -> None:
+        """Commit everything already queued, then stop."""
+        self._closing = True
+        self._wakeup.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+        async with self._room:
+            self._room.notify_all()
+
+    async def _run(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            if not self._queue:
+                if self._closing:
+                    return
+                continue
+            if self._queued_rows < self._max_batch_rows and not self._closing:
+                # Linger briefly so concurrent publishers share one flush to disk.
+                await asyncio.sleep(self._max_delay_s)
+            while self._queue:
+                await self._commit(self._take_batch())
+            async with self._room:
+                self._room.notify_all()
+
+    def _take_batch(self) -> list[_Write]:
+        batch: list[_Write] = []
+        rows = 0
+        while self._queue and (not batch or rows + len(self._queue[0].rows) <= self._max_batch_rows):
+            write = self._queue.popleft()
+            batch.append(write)
+            rows += len(write.rows)
+        self._queued_rows -= rows
+        return batch
+
+    async def _commit(self, batch: list[_Write]) -> None:
+        rows = sum(len(write.rows) for write in batch)
+        try:
+            await self._connection.execute("BEGIN IMMEDIATE")
+            index = 0
+            while index < len(batch):
+                # Adjacent writes of the same statement go down in one executemany.
+                statement = batch[index].statement
+                merged: list[Row] = []
+                while index < len(batch) and batch[index].statement == statement:
+                    merged.extend(batch[index].rows)
+                    index += 1
+                await self._connection.executemany(statement, merged)
+            await self._connection.execute("COMMIT")
+        except Exception as error:
+            log.error("event=commit_failed rows=%d error=%s", rows, type(error).__name__)
+            try:
+                await self._connection.execute("ROLLBACK")
+            except Exception:  # noqa: BLE001 - the original error is what callers need
+                log.exception("event=rollback_failed")
+            for write in batch:
+                if not write.done.done():
+                    write.done.set_exception(error)
+            return
+        self.batches_committed += 1
+        self.rows_committed += rows
+        self.last_batch_rows = rows
+        if self._on_commit is not None:
+            self._on_commit(rows)
+        for write in batch:
+            if not write.done.done():
+                write.done.set_result(None)
