@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from domain.errors import UnknownTimezone
 from realtime.auth import Principal, bearer_token, verify_token
-from realtime.errors import Forbidden, HubError, RateLimited, Unauthorized, UnknownPatient
+from realtime.errors import Forbidden, RateLimited, Unauthorized, UnknownPatient
 
 if TYPE_CHECKING:
     from realtime.runtime import Runtime
@@ -106,7 +106,9 @@ async def put_patient(request: Request) -> Response:
     principal = principal_of(request)
     patient_id = request.path_params["patient_id"]
     if len(patient_id) > MAX_ID_LENGTH:
-        raise ApiError(422, "invalid", f"patient_id: at most {MAX_ID_LENGTH} characters", "patient_id")
+        raise ApiError(
+            422, "invalid", f"patient_id: at most {MAX_ID_LENGTH} characters", "patient_id"
+        )
     if not principal.may_register_patients():
         raise Forbidden("only service or admin tokens register patients")
     try:

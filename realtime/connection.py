@@ -235,8 +235,10 @@ class Connection:
                 data = message.get("bytes")
             if data is None:
                 continue
-            size = len(data) if isinstance(data, bytes) or len(data) * 4 <= max_bytes else len(
-                data.encode("utf-8")
+            size = (
+                len(data)
+                if isinstance(data, bytes) or len(data) * 4 <= max_bytes
+                else len(data.encode("utf-8"))
             )
             if size > max_bytes:
                 await self.close(CLOSE_TOO_LARGE, f"frame over {max_bytes} bytes")
@@ -255,9 +257,7 @@ class Connection:
         try:
             raw = self.codec.decode(data)
             ref = decode_error_ref(raw)
-            frame = parse_client_frame(
-                raw, max_events=self.runtime.settings.max_events_per_publish
-            )
+            frame = parse_client_frame(raw, max_events=self.runtime.settings.max_events_per_publish)
         except FrameError as error:
             await self._refuse(error.code, error.detail, error.ref or ref)
             return

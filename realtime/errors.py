@@ -1,10 +1,10 @@
 """Errors of the shell; each maps to a documented wire code or HTTP status.
 
-    HubError
-    ├── Unauthorized   missing, expired or badly signed token -> close 4001 / HTTP 401
-    ├── Forbidden      outside the role's rights               -> ``forbidden`` / HTTP 403
-    ├── UnknownPatient not registered                          -> ``unknown_patient`` / HTTP 404
-    └── RateLimited    too many requests                       -> ``rate_limited`` / HTTP 429
+HubError
+├── Unauthorized   missing, expired or badly signed token -> close 4001 / HTTP 401
+├── Forbidden      outside the role's rights               -> ``forbidden`` / HTTP 403
+├── UnknownPatient not registered                          -> ``unknown_patient`` / HTTP 404
+└── RateLimited    too many requests                       -> ``rate_limited`` / HTTP 429
 """
 
 

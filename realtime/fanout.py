@@ -54,7 +54,7 @@ class Fanout:
         patient = tracker.patient
         channel = patient_channel(patient.patient_id)
         state_changed = False
-        buckets: dict[str, dict[str, float]] = {}
+        buckets: dict[str, dict[str, float | None]] = {}
         for effect in effects:
             match effect:
                 case StateChanged():
@@ -77,7 +77,9 @@ class Fanout:
                         },
                     )
                 case InsightRaised(code=code, message=message):
-                    self._hub.publish(channel, {"kind": "insight", "code": code, "message": message})
+                    self._hub.publish(
+                        channel, {"kind": "insight", "code": code, "message": message}
+                    )
         for bucket, values in buckets.items():
             self._hub.publish(channel, {"kind": "series", "bucket": bucket, "values": values})
         if state_changed:

@@ -243,7 +243,9 @@ def parse_client_frame(
             )
         return Publish(ref, events)
     if kind == "subscribe":
-        return Subscribe(ref, parse_channel(frame.get("channel"), ref), _since_of(frame.get("since"), ref))
+        return Subscribe(
+            ref, parse_channel(frame.get("channel"), ref), _since_of(frame.get("since"), ref)
+        )
     if kind == "unsubscribe":
         return Unsubscribe(ref, parse_channel(frame.get("channel"), ref))
     if kind == "celebrated":
@@ -254,7 +256,9 @@ def parse_client_frame(
             or not all(isinstance(item, str) for item in ids)
         ):
             raise FrameError(
-                "bad_frame", f"milestone_ids: must be a list of at most {MAX_MILESTONE_IDS} strings", ref
+                "bad_frame",
+                f"milestone_ids: must be a list of at most {MAX_MILESTONE_IDS} strings",
+                ref,
             )
         return Celebrated(ref, ids)
     if kind == "ping":

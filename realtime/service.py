@@ -9,6 +9,7 @@ always what a replay of the database gives, and a snapshot read after an ``ack``
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -223,10 +224,8 @@ class ProgressService:
         for pending in waits:
             # A duplicate of an event still being committed is answered once that commit is
             # done, so "duplicate" always means "already durable".
-            try:
+            with contextlib.suppress(Exception):  # the original publisher reports a failure
                 await asyncio.shield(pending)
-            except Exception:  # noqa: BLE001, S110 - the original publisher reports the failure
-                pass
         return result
 
     async def _commit_and_apply(self, events: list[Event], now: datetime) -> None:

@@ -1,9 +1,9 @@
 """Errors raised by ``storage``.
 
-    StorageError
-    ├── SchemaTooNew     the file was written by a newer progress-hub
-    ├── DatabaseInUse    another hub process holds the file
-    └── StorageClosed    a write arrived after shutdown began
+StorageError
+├── SchemaTooNew     the file was written by a newer progress-hub
+├── DatabaseInUse    another hub process holds the file
+└── StorageClosed    a write arrived after shutdown began
 """
 
 

@@ -96,9 +96,11 @@ class GroupCommitWriter:
         if self._queued_rows + len(rows) > self._max_queued_rows and self._queued_rows:
             async with self._room:
                 await self._room.wait_for(
-                    lambda: self._closing
-                    or not self._queued_rows
-                    or self._queued_rows + len(rows) <= self._max_queued_rows
+                    lambda: (
+                        self._closing
+                        or not self._queued_rows
+                        or self._queued_rows + len(rows) <= self._max_queued_rows
+                    )
                 )
             if self._closing:
                 raise StorageClosed("the store is closed")
@@ -137,7 +139,9 @@ class GroupCommitWriter:
     def _take_batch(self) -> list[_Write]:
         batch: list[_Write] = []
         rows = 0
-        while self._queue and (not batch or rows + len(self._queue[0].rows) <= self._max_batch_rows):
+        while self._queue and (
+            not batch or rows + len(self._queue[0].rows) <= self._max_batch_rows
+        ):
             write = self._queue.popleft()
             batch.append(write)
             rows += len(write.rows)

@@ -92,7 +92,12 @@ def start_server(settings: Settings, clock: Callable[[], datetime] | None = None
 
 
 def session_events(
-    patient_id: str, session_id: str, day: str, *, duration_s: float = 3000, status: str = "completed"
+    patient_id: str,
+    session_id: str,
+    day: str,
+    *,
+    duration_s: float = 3000,
+    status: str = "completed",
 ) -> list[dict[str, Any]]:
     """A started/ended pair for one session on ``day`` (YYYY-MM-DD) at 10:00 UTC."""
     return [

@@ -25,7 +25,9 @@ def live(db_path: Path) -> Iterator[LiveServer]:
         server.stop()
 
 
-def register(live: LiveServer, patient_id: str, therapist_id: str, tz: str = "Europe/Berlin") -> None:
+def register(
+    live: LiveServer, patient_id: str, therapist_id: str, tz: str = "Europe/Berlin"
+) -> None:
     response = httpx.put(
         f"{live.http_url}/api/v1/patients/{patient_id}",
         json={"therapist_id": therapist_id, "timezone": tz},
