@@ -14,10 +14,10 @@ class StateChanged:
 
 @dataclass(frozen=True, slots=True)
 class SeriesDelta:
-    """One daily chart bucket's new values."""
+    """One daily chart bucket's new values (a mood is None on a day without one)."""
 
     bucket: date
-    values: Mapping[str, float]
+    values: Mapping[str, float | None]
 
 
 @dataclass(frozen=True, slots=True)

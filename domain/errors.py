@@ -1,8 +1,8 @@
 """Errors the domain raises; each maps to a documented wire code in ``realtime``.
 
-    DomainError
-    ├── InvalidEvent      -> ``invalid_event``
-    └── UnknownTimezone   -> HTTP 422 on patient registration
+DomainError
+├── InvalidEvent      -> ``invalid_event``
+└── UnknownTimezone   -> HTTP 422 on patient registration
 """
 
 

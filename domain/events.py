@@ -169,9 +169,7 @@ EVENT_KINDS: tuple[str, ...] = (
     "action_item_updated",
 )
 
-_EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(
-    Annotated[Event, Field(discriminator="kind")]  # type: ignore[arg-type]
-)
+_EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Annotated[Event, Field(discriminator="kind")])
 
 
 def _describe(error: ValidationError) -> str:

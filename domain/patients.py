@@ -48,9 +48,7 @@ class Patient:
     zone_history: tuple[ZoneChange, ...] = field(default_factory=tuple)
 
     @classmethod
-    def register(
-        cls, patient_id: str, therapist_id: str, timezone: str, now: datetime
-    ) -> Patient:
+    def register(cls, patient_id: str, therapist_id: str, timezone: str, now: datetime) -> Patient:
         zone(timezone)
         return cls(patient_id, therapist_id, (ZoneChange(now, timezone),))
 

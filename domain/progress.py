@@ -1,28 +1,41 @@
-"""A patient's progress: the facts their events established, and the figures derived from them.
+"""A patient's progress: events and the current instant in, figures and effects out.
 
 Theory of operation
 -------------------
-Events arrive late, out of order and twice. So the tracker never keeps running totals that
-depend on arrival order; it keeps *facts* keyed so that applying the same events in any order
-yields the same facts:
+:class:`PatientProgress` wraps a :class:`~domain.ledger.Ledger` (the order-independent facts)
+and decides the effects the shell must carry out:
 
-- each event id is applied once (a duplicate is a no-op);
-- a therapy session is merged from its scheduled/started/ended events; when two events claim the
-  same part of one session (two ``session_ended`` for a session), the later ``at`` wins, then the
-  larger event id, so the winner never depends on arrival order;
-- a local day is active when at least one activity fact falls on it.
+- ``apply(event, now)`` folds one event in O(log n) and returns its effects: ``StateChanged``,
+  a ``SeriesDelta`` per touched day bucket, ``AlertRaised`` for a mood crisis (at once, every
+  time) or a dropout risk crossing into high, ``MilestoneReached`` when a milestone is newly
+  reached and ``InsightRaised`` when an insight becomes true. Only the checks an event can
+  affect run here; nothing else is recomputed.
+- ``snapshot(now)``, ``series(now)`` and ``milestones()`` derive the figures lazily.
+- ``tick(now)`` re-evaluates what moves with time alone (silence raises dropout risk; local
+  midnight ends a day) and reports ``StateChanged`` only when a figure actually changed.
+- ``marks()`` / ``restore_marks()`` carry what events cannot rebuild: celebrated milestones and
+  whether the dropout alert is armed. A restart replays events (effects discarded), then marks.
 
-Figures (counts, minutes, streaks) are derived from the facts. ``apply`` is synchronous and pure
-apart from updating this tracker: it reads no clock (``now`` is passed in) and does no I/O.
+No clock is read and no I/O is done: ``now`` is always passed in.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime
+from typing import Any
 
-from domain.effects import Effect, StateChanged
+from domain.dropout import DropoutAlertGate, dropout_risk
+from domain.effects import (
+    AlertRaised,
+    Effect,
+    InsightRaised,
+    Milestone,
+    MilestoneReached,
+    SeriesDelta,
+    StateChanged,
+)
+from domain.engagement import count_between, momentum
 from domain.events import (
     ActionItemUpdated,
     Event,
@@ -34,30 +47,89 @@ from domain.events import (
     SessionScheduled,
     SessionStarted,
 )
+from domain.insights import (
+    INSIGHT_RULES,
+    MINDFULNESS_DAYS,
+    ON_MINDFULNESS,
+    ON_MOOD,
+    ON_NEW_ACTIVE_DAY,
+    ON_RISK,
+    RULES_BY_CODE,
+)
+from domain.ledger import MINDFULNESS_PREFIX, Key, Ledger
+from domain.milestones import (
+    MILESTONE_RULES,
+    RULES_BY_METRIC,
+    Metric,
+    metric_value,
+    milestone_id,
+    reached_key,
+)
+from domain.mood import CRISIS_MOOD, crisis_reasons, is_crisis, mood_delta, trend_label
 from domain.patients import Patient
-from domain.streaks import Streak, streak_of
+from domain.series import DEFAULT_SERIES_DAYS, daily_series
+from domain.snapshot import progress_document
+from domain.streaks import current_streak
 
-_Precedence = tuple[datetime, str]
-E = TypeVar("E", SessionScheduled, SessionStarted, SessionEnded)
-
-
-@dataclass(slots=True)
-class _SessionFacts:
-    """What is known about one therapy session, merged from its events."""
-
-    scheduled: SessionScheduled | None = None
-    started: SessionStarted | None = None
-    ended: SessionEnded | None = None
+STATE_CHANGED = StateChanged()
+PACE = ON_NEW_ACTIVE_DAY[0]
+MINDFUL = ON_MINDFULNESS[0]
+MARKS_VERSION = 1
 
 
-def _precedence(event: Event) -> _Precedence:
-    return (event.at, event.id)
+def _instant(key: Key) -> datetime:
+    return datetime.fromtimestamp(key[0], UTC)
 
 
-def _later(current: E | None, candidate: E) -> E:
-    if current is None or _precedence(candidate) > _precedence(current):
-        return candidate
-    return current
+class Figures:
+    """The figures insight rules read (``InsightInputs``), each computed on first use.
+
+    Hand-written lazy properties: ``functools.cached_property`` takes a lock per access in
+    Python 3.11, which costs more than the figures checked on the hot path.
+    """
+
+    __slots__ = ("_ledger", "_today", "_streak", "_momentum", "_dropout", "_mindful", "_mood")
+
+    def __init__(self, ledger: Ledger, today: int, dropout: float | None = None) -> None:
+        self._ledger = ledger
+        self._today = today
+        self._streak: int | None = None
+        self._momentum: float | None = None
+        self._dropout = dropout
+        self._mindful: int | None = None
+        self._mood: str | None = None
+
+    @property
+    def streak_current(self) -> int:
+        if self._streak is None:
+            self._streak = current_streak(self._ledger.active_days, self._today)
+        return self._streak
+
+    @property
+    def momentum(self) -> float:
+        if self._momentum is None:
+            self._momentum = momentum(self._ledger, self._today)
+        return self._momentum
+
+    @property
+    def dropout_score(self) -> float:
+        if self._dropout is None:
+            self._dropout = dropout_risk(self._ledger, self._today).score
+        return self._dropout
+
+    @property
+    def mindfulness_recent(self) -> int:
+        if self._mindful is None:
+            today = self._today
+            first = today - MINDFULNESS_DAYS + 1
+            self._mindful = count_between(self._ledger.mindful_days, first, today)
+        return self._mindful
+
+    @property
+    def mood_trend(self) -> str:
+        if self._mood is None:
+            self._mood = trend_label(mood_delta(self._ledger))
+        return self._mood
 
 
 class PatientProgress:
@@ -67,24 +139,69 @@ class PatientProgress:
         patient: the registration (therapist, time zone history).
     """
 
-    __slots__ = ("_activity", "_patient", "_seen", "_sessions", "_other")
+    __slots__ = (
+        "_ledger",
+        "_seen",
+        "_events",
+        "_reached",
+        "_celebrated",
+        "_gate",
+        "_insights_on",
+        "_published_at",
+        "_baseline",
+        "_milestone_cache",
+    )
 
     def __init__(self, patient: Patient) -> None:
-        self._patient = patient
+        self._ledger = Ledger(patient)
         self._seen: set[str] = set()
-        self._sessions: dict[str, _SessionFacts] = {}
-        # Activity that makes a local day active, keyed so a superseded fact can be withdrawn.
-        self._activity: dict[str, datetime] = {}
-        self._other: dict[str, Event] = {}
+        self._events: list[Event] = []  # kept to refold when the zone history changes
+        self._reached: dict[str, datetime] = {}  # rule -> achieved_at when first reached
+        self._celebrated: set[str] = set()
+        self._gate = DropoutAlertGate()
+        self._insights_on: set[str] = set()
+        self._published_at: datetime | None = None  # ``now`` of the last apply
+        self._baseline: dict[str, Any] | None = None  # snapshot at the last tick
+        self._milestone_cache: tuple[int, list[Milestone]] | None = None
 
     @property
     def patient(self) -> Patient:
-        return self._patient
+        """The current registration."""
+        return self._ledger.patient
+
+    @property
+    def ledger(self) -> Ledger:
+        """The fact store, for practice analytics; treat it as read-only."""
+        return self._ledger
+
+    # -- registration -----------------------------------------------------------------------
 
     def reassign(self, patient: Patient) -> list[Effect]:
-        """Adopt a new registration (therapist or time zone changed)."""
-        self._patient = patient
-        return [StateChanged()]
+        """Adopt a new registration (therapist or time zone changed).
+
+        A changed zone history re-folds the stored events, because an event dated after the
+        change belongs to a day of the new zone. Milestones already reached stay reached; any
+        newly reached by the re-fold are returned as ``MilestoneReached``.
+        """
+        if patient.zone_history == self._ledger.patient.zone_history:
+            self._ledger.reassigned(patient)
+            self._baseline = None
+            return [STATE_CHANGED]
+        fresh = PatientProgress(patient)
+        now = self._published_at or patient.zone_history[-1].effective_from
+        for event in self._events:
+            fresh.apply(event, now)
+        self._ledger = fresh._ledger
+        self._milestone_cache = None
+        self._baseline = None
+        effects: list[Effect] = [STATE_CHANGED]
+        for rule, achieved_at in fresh._reached.items():
+            if rule not in self._reached:
+                self._reached[rule] = achieved_at
+                effects.append(MilestoneReached(self._milestone(rule, achieved_at)))
+        return effects
+
+    # -- events -----------------------------------------------------------------------------
 
     def apply(self, event: Event, now: datetime) -> list[Effect]:
         """Fold one event in.
@@ -94,73 +211,302 @@ class PatientProgress:
             now: the current instant (figures that depend on "today" use it).
 
         Returns:
-            The effects for the shell; empty when the event changed nothing (a duplicate).
+            The effects for the shell; empty when the event was already applied.
         """
         if event.id in self._seen:
             return []
         self._seen.add(event.id)
-        match event:
-            case SessionScheduled() | SessionStarted() | SessionEnded():
-                self._apply_session(event)
-            case ExerciseCompleted() | MoodCheckin():
-                self._activity[f"e:{event.id}"] = event.at
-                self._other[event.id] = event
-            case ProgressMarker() | GoalUpdated() | ActionItemUpdated():
-                self._other[event.id] = event
-        return [StateChanged()]
+        self._events.append(event)
+        ledger = self._ledger
+        ledger.version += 1
+        ledger.became_active = False
+        self._published_at = now
+        self._baseline = None
+        effects: list[Effect] = [STATE_CHANGED]
+        _FOLDS[type(event)](self, event, now, effects)
+        return effects
 
-    def _apply_session(self, event: SessionScheduled | SessionStarted | SessionEnded) -> None:
-        facts = self._sessions.setdefault(event.session_id, _SessionFacts())
-        match event:
-            case SessionScheduled():
-                facts.scheduled = _later(facts.scheduled, event)
-            case SessionStarted():
-                facts.started = _later(facts.started, event)
-            case SessionEnded():
-                facts.ended = _later(facts.ended, event)
-                key = f"s:{event.session_id}"
-                if facts.ended.status == "completed":
-                    self._activity[key] = facts.ended.at
-                else:
-                    self._activity.pop(key, None)
+    def _on_scheduled(self, event: SessionScheduled, now: datetime, effects: list[Effect]) -> None:
+        self._ledger.fold_scheduled(event, (event.at.timestamp(), event.id))
 
-    def _completed(self) -> list[SessionEnded]:
-        return [
-            facts.ended
-            for facts in self._sessions.values()
-            if facts.ended is not None and facts.ended.status == "completed"
-        ]
+    def _on_started(self, event: SessionStarted, now: datetime, effects: list[Effect]) -> None:
+        ledger = self._ledger
+        key = (event.at.timestamp(), event.id)
+        self._deltas(ledger.fold_started(event, key, ledger.local_day(event.at)), effects)
+        pre = event.mood_pre
+        if pre is not None:
+            ended = ledger.sessions[event.session_id].ended
+            post = ended.mood_post if ended is not None else None
+            if is_crisis(pre, pre, post):
+                self._crisis(crisis_reasons(pre, pre, post, "mood_pre"), effects)
+            if ledger.in_trend_window(key):
+                self._insights(ON_MOOD, ledger.today(now), effects)
 
-    def active_days(self) -> set[date]:
-        local_day = self._patient.local_day
-        return {local_day(instant) for instant in self._activity.values()}
+    def _on_ended(self, event: SessionEnded, now: datetime, effects: list[Effect]) -> None:
+        ledger = self._ledger
+        key = (event.at.timestamp(), event.id)
+        day = ledger.local_day(event.at)
+        self._deltas(ledger.fold_ended(event, key, day), effects)
+        post = event.mood_post
+        codes: tuple[str, ...] = ()
+        if post is not None:
+            started = ledger.sessions[event.session_id].started
+            pre = started.mood_pre if started is not None else None
+            if is_crisis(post, pre, post):
+                self._crisis(crisis_reasons(post, pre, post, "mood_post"), effects)
+            if ledger.in_trend_window(key):
+                codes = ON_MOOD
+        if event.status != "completed":
+            # A missed session is the one event that can raise the risk sharply: re-score now.
+            self._observe_risk(ledger.today(now), effects, codes)
+            return
+        if ledger.add_ever_session(event.session_id, key):
+            self._reach("completed_sessions", effects)
+        if ledger.add_ever_day(day, key):
+            self._reach("streak_days", effects)
+        if ledger.became_active and PACE not in self._insights_on:
+            codes += ON_NEW_ACTIVE_DAY
+        self._after_activity(now, effects, codes)
 
-    def streak(self, now: datetime) -> Streak:
-        return streak_of(self.active_days(), self._patient.today(now))
+    def _on_exercise(self, event: ExerciseCompleted, now: datetime, effects: list[Effect]) -> None:
+        ledger = self._ledger
+        key = (event.at.timestamp(), event.id)
+        day = ledger.local_day(event.at)
+        self._deltas(ledger.fold_exercise(event, key, day), effects)
+        if ledger.add_ever_day(day, key):
+            self._reach("streak_days", effects)
+        # Rules that only grow with activity need no check while they already hold.
+        codes: tuple[str, ...] = ()
+        if ledger.became_active and PACE not in self._insights_on:
+            codes = ON_NEW_ACTIVE_DAY
+        if event.exercise.startswith(MINDFULNESS_PREFIX) and MINDFUL not in self._insights_on:
+            codes += ON_MINDFULNESS
+        self._after_activity(now, effects, codes)
+
+    def _on_checkin(self, event: MoodCheckin, now: datetime, effects: list[Effect]) -> None:
+        ledger = self._ledger
+        key = (event.at.timestamp(), event.id)
+        day = ledger.local_day(event.at)
+        self._deltas(ledger.fold_checkin(event, key, day), effects)
+        if event.score <= CRISIS_MOOD:
+            self._crisis(crisis_reasons(event.score, where="mood check-in"), effects)
+        if ledger.add_ever_day(day, key):
+            self._reach("streak_days", effects)
+        codes: tuple[str, ...] = ON_MOOD if ledger.in_trend_window(key) else ()
+        if ledger.became_active and PACE not in self._insights_on:
+            codes += ON_NEW_ACTIVE_DAY
+        self._after_activity(now, effects, codes)
+
+    def _on_marker(self, event: ProgressMarker, now: datetime, effects: list[Effect]) -> None:
+        self._ledger.fold_marker(event, (event.at.timestamp(), event.id))
+        if event.marker == "SKILL_ACQUIRED":
+            self._reach("skills_acquired", effects)
+
+    def _on_goal(self, event: GoalUpdated, now: datetime, effects: list[Effect]) -> None:
+        self._ledger.fold_goal(event, (event.at.timestamp(), event.id))
+        if event.status == "completed":
+            self._reach("goals_completed", effects)
+
+    def _on_item(self, event: ActionItemUpdated, now: datetime, effects: list[Effect]) -> None:
+        self._ledger.fold_item(event, (event.at.timestamp(), event.id))
+
+    def _after_activity(self, now: datetime, effects: list[Effect], codes: tuple[str, ...]) -> None:
+        # Activity only lowers the risk; re-score it only when the alert waits to re-arm.
+        if not self._gate.armed:
+            self._observe_risk(self._ledger.today(now), effects, codes)
+        elif codes:
+            self._insights(codes, self._ledger.today(now), effects)
+
+    # -- effect helpers -------------------------------------------------------------------
+
+    def _deltas(self, touched: list[int], effects: list[Effect]) -> None:
+        days = self._ledger.days
+        for day in touched:
+            bucket = days.get(day)
+            if bucket is not None:
+                effects.append(SeriesDelta(date.fromordinal(day), bucket.chart_values()))
+
+    def _crisis(self, reasons: list[str], effects: list[Effect]) -> None:
+        if reasons:
+            effects.append(AlertRaised("mood_crisis", "critical", "; ".join(reasons)))
+
+    def _reach(self, metric: Metric, effects: list[Effect]) -> None:
+        value = metric_value(self._ledger, metric)
+        for rule in RULES_BY_METRIC[metric]:
+            if rule.threshold <= value and rule.rule not in self._reached:
+                key = reached_key(self._ledger, rule)
+                if key is None:  # cannot happen while metrics and keys agree; be safe
+                    continue
+                self._reached[rule.rule] = _instant(key)
+                self._milestone_cache = None
+                effects.append(MilestoneReached(self._milestone(rule.rule, _instant(key))))
+
+    def _observe_risk(self, today: int, effects: list[Effect], codes: tuple[str, ...]) -> None:
+        risk = dropout_risk(self._ledger, today)
+        if self._gate.observe(risk.score):
+            top = sorted(risk.factors, key=lambda factor: -factor.contribution)[:2]
+            reasons = ", ".join(f"{factor.name} {factor.contribution:.2f}" for factor in top)
+            detail = f"dropout risk {risk.score:.2f} (high): {reasons}"
+            effects.append(AlertRaised("dropout_risk_high", "warning", detail))
+        self._insights(codes + ON_RISK, today, effects, Figures(self._ledger, today, risk.score))
+
+    def _insights(
+        self,
+        codes: Iterable[str],
+        today: int,
+        effects: list[Effect],
+        figures: Figures | None = None,
+    ) -> None:
+        inputs = figures or Figures(self._ledger, today)
+        for code in codes:
+            rule = RULES_BY_CODE[code]
+            if rule.holds(inputs):
+                if code not in self._insights_on:
+                    self._insights_on.add(code)
+                    effects.append(InsightRaised(code, rule.message))
+            else:
+                self._insights_on.discard(code)
+
+    # -- time -------------------------------------------------------------------------------
+
+    def tick(self, now: datetime) -> list[Effect]:
+        """Re-evaluate what moves with time alone.
+
+        Returns:
+            ``StateChanged`` when a figure differs from the last apply or tick, an
+            ``AlertRaised("dropout_risk_high")`` when silence pushed the risk into high, and
+            ``InsightRaised`` for insights that became true.
+        """
+        effects: list[Effect] = []
+        current = self.snapshot(now)
+        baseline = self._baseline
+        if baseline is None and self._published_at is not None:
+            # Facts have not changed since that apply: its figures can be recomputed exactly.
+            baseline = self.snapshot(self._published_at)
+        if baseline is not None and baseline != current:
+            effects.append(STATE_CHANGED)
+        self._baseline = current
+        today = self._ledger.today(now)
+        codes = tuple(rule.code for rule in INSIGHT_RULES if rule.code not in ON_RISK)
+        self._observe_risk(today, effects, codes)
+        return effects
+
+    # -- reading ----------------------------------------------------------------------------
 
     def snapshot(self, now: datetime) -> dict[str, Any]:
         """The patient's progress document (REST ``progress``, WebSocket ``state``)."""
-        completed = self._completed()
-        ended = [facts.ended for facts in self._sessions.values() if facts.ended is not None]
-        by_status = {"completed": 0, "cancelled": 0, "no_show": 0}
-        for end in ended:
-            by_status[end.status] += 1
-        total_seconds = sum(end.duration_s for end in completed)
-        days = sorted(self._patient.local_day(end.at) for end in completed)
+        today = self._ledger.today(now)
+        document = progress_document(self._ledger, today)
+        figures = Figures(self._ledger, today, document["dropout_risk"]["score"])
+        document["milestones"] = [self._milestone_wire(item) for item in self.milestones()]
+        document["insights"] = [
+            {"code": rule.code, "message": rule.message}
+            for rule in INSIGHT_RULES
+            if rule.holds(figures)
+        ]
+        return document
+
+    def series(self, now: datetime, days: int = DEFAULT_SERIES_DAYS) -> dict[str, Any]:
+        """``ProgressVizSeries``: ``days`` daily buckets in the patient's zone ending today.
+
+        Raises:
+            ValueError: when ``days`` is outside ``1..366``.
+        """
+        return daily_series(self._ledger, self._ledger.today(now), days)
+
+    def insights(self, now: datetime) -> list[dict[str, str]]:
+        """The recommendations that hold now: ``[{"code", "message"}]``."""
+        result: list[dict[str, str]] = self.snapshot(now)["insights"]
+        return result
+
+    # -- milestones and celebrations ----------------------------------------------------------
+
+    def _milestone(self, rule: str, achieved_at: datetime) -> Milestone:
+        title = next(item.title for item in MILESTONE_RULES if item.rule == rule)
+        return Milestone(milestone_id(self.patient.patient_id, rule), rule, title, achieved_at)
+
+    def _milestone_wire(self, milestone: Milestone) -> dict[str, Any]:
         return {
-            "patient_id": self._patient.patient_id,
-            "therapist_id": self._patient.therapist_id,
-            "timezone": self._patient.timezone,
-            "total_sessions": len(completed),
-            "first_session_date": days[0].isoformat() if days else None,
-            "last_session_date": days[-1].isoformat() if days else None,
-            "engagement": {
-                "total_sessions": len(completed),
-                "sessions_by_status": by_status,
-                "total_minutes": round(total_seconds / 60, 2),
-                "average_duration_minutes": (
-                    round(total_seconds / 60 / len(completed), 2) if completed else 0.0
-                ),
-            },
-            "streak": self.streak(now).to_wire(),
+            "id": milestone.id,
+            "rule": milestone.rule,
+            "title": milestone.title,
+            "achieved_at": milestone.achieved_at.isoformat().replace("+00:00", "Z"),
+            "celebration_shown": milestone.id in self._celebrated,
         }
+
+    def milestones(self) -> list[Milestone]:
+        """Every milestone reached, oldest first; ``achieved_at`` is in event-time order."""
+        cache = self._milestone_cache
+        if cache is not None and cache[0] == self._ledger.version:
+            return list(cache[1])
+        result = []
+        for order, rule in enumerate(MILESTONE_RULES):
+            if rule.rule not in self._reached:
+                continue
+            key = reached_key(self._ledger, rule)
+            achieved_at = _instant(key) if key is not None else self._reached[rule.rule]
+            result.append((achieved_at, order, self._milestone(rule.rule, achieved_at)))
+        milestones = [item for _, _, item in sorted(result, key=lambda row: row[:2])]
+        self._milestone_cache = (self._ledger.version, milestones)
+        return list(milestones)
+
+    def mark_celebrated(self, milestone_ids: Iterable[str]) -> list[str]:
+        """Record that the patient's app showed these celebrations.
+
+        Returns:
+            The ids newly marked, in the order given; unknown or already marked ids are skipped.
+        """
+        known = {milestone.id for milestone in self.milestones()}
+        marked: list[str] = []
+        for item in milestone_ids:
+            if item in known and item not in self._celebrated:
+                self._celebrated.add(item)
+                marked.append(item)
+        return marked
+
+    def pending_celebrations(self) -> list[Milestone]:
+        """Milestones reached and not yet celebrated, oldest first."""
+        return [item for item in self.milestones() if item.id not in self._celebrated]
+
+    # -- marks (what events cannot rebuild) -----------------------------------------------------
+
+    def marks(self) -> dict[str, Any]:
+        """JSON-ready state not derivable from events; persist it whenever it changes."""
+        return {
+            "version": MARKS_VERSION,
+            "celebrated": sorted(self._celebrated),
+            "dropout_alert": {"armed": self._gate.armed},
+        }
+
+    def restore_marks(self, marks: dict[str, Any]) -> None:
+        """Adopt persisted marks after replaying the events (unknown keys are ignored)."""
+        celebrated = marks.get("celebrated", [])
+        self._celebrated = {item for item in celebrated if isinstance(item, str)}
+        alert = marks.get("dropout_alert", {})
+        armed = alert.get("armed", True) if isinstance(alert, dict) else True
+        self._gate.armed = armed if isinstance(armed, bool) else True
+        self._baseline = None
+
+    # -- analytics helpers -----------------------------------------------------------------------
+
+    def upcoming_after(self, now: datetime) -> int:
+        """Sessions scheduled for after ``now`` that have neither started nor ended."""
+        limit = now.timestamp()
+        return sum(1 for when in self._ledger.upcoming.values() if when > limit)
+
+    def active_days_between(self, first: int, last: int) -> int:
+        """Active local days (ordinals) in ``[first, last]``."""
+        return count_between(self._ledger.active_days, first, last)
+
+
+_Fold = Callable[[PatientProgress, Any, datetime, list[Effect]], None]
+_FOLDS: dict[type, _Fold] = {
+    SessionScheduled: PatientProgress._on_scheduled,
+    SessionStarted: PatientProgress._on_started,
+    SessionEnded: PatientProgress._on_ended,
+    ExerciseCompleted: PatientProgress._on_exercise,
+    MoodCheckin: PatientProgress._on_checkin,
+    ProgressMarker: PatientProgress._on_marker,
+    GoalUpdated: PatientProgress._on_goal,
+    ActionItemUpdated: PatientProgress._on_item,
+}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -53,3 +54,34 @@ def streak_of(active_days: Iterable[date], today: date) -> Streak:
         if today.toordinal() - last.toordinal() <= 1:
             current = length
     return Streak(current, longest, all_runs[-1][0])
+
+
+def streak_from_ordinals(active: list[int], today: int) -> Streak:
+    """:func:`streak_of` over a sorted list of distinct day ordinals (the ledger's index).
+
+    Args:
+        active: sorted, distinct local day ordinals on which the patient was active.
+        today: the patient's local day ordinal now.
+    """
+    if not active:
+        return Streak(0, 0, None)
+    longest = run = 1
+    for index in range(1, len(active)):
+        run = run + 1 if active[index] == active[index - 1] + 1 else 1
+        longest = max(longest, run)
+    return Streak(current_streak(active, today), longest, date.fromordinal(active[-1]))
+
+
+def current_streak(active: list[int], today: int, cap: int | None = None) -> int:
+    """Consecutive active days ending today or yesterday; stops counting at ``cap``."""
+    # Days after today (a skewed client clock) neither extend nor break the current streak.
+    index = bisect_right(active, today) - 1
+    if index < 0 or today - active[index] > 1:
+        return 0
+    length = 1
+    while index > 0 and active[index - 1] == active[index] - 1:
+        if cap is not None and length >= cap:
+            break
+        length += 1
+        index -= 1
+    return length

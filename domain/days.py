@@ -1,0 +1,71 @@
+"""Local days as integers, and what one day of a patient's life holds.
+
+Days are proleptic Gregorian ordinals (``date.toordinal()``): integers hash and compare faster
+than ``date`` objects on the hot path, and turn back into dates only at the edges.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+QUARTER_HOUR_S = 900
+
+
+class DayBucket:
+    """Everything that happened on one local day, as sums that can be taken back.
+
+    Sums and counts (rather than averages) let a superseded fact be withdrawn exactly.
+    """
+
+    __slots__ = (
+        "activity",
+        "millis",
+        "pre_sum",
+        "pre_n",
+        "post_sum",
+        "post_n",
+        "checkin_sum",
+        "checkin_n",
+        "sessions",
+        "mindfulness",
+    )
+
+    def __init__(self) -> None:
+        self.activity = 0  # completed sessions + exercises + mood check-ins
+        self.millis = 0  # completed session + exercise time, in integer ms so sums are exact
+        self.pre_sum = 0
+        self.pre_n = 0
+        self.post_sum = 0
+        self.post_n = 0
+        self.checkin_sum = 0
+        self.checkin_n = 0
+        self.sessions = 0  # completed sessions
+        self.mindfulness = 0  # exercises tagged mindfulness/*
+
+    def chart_values(self) -> dict[str, float | None]:
+        """The values this bucket contributes to the daily chart series."""
+        return {
+            "activity_count": float(self.activity),
+            "minutes": round(self.millis / 60_000, 2),
+            "mood_pre": round(self.pre_sum / self.pre_n, 2) if self.pre_n else None,
+            "mood_post": round(self.post_sum / self.post_n, 2) if self.post_n else None,
+        }
+
+
+EMPTY_DAY = DayBucket()
+
+
+def iso_day(ordinal: int) -> str:
+    """``YYYY-MM-DD`` for a day ordinal."""
+    return date.fromordinal(ordinal).isoformat()
+
+
+def month_key(ordinal: int) -> int:
+    """A month as one integer (``year * 12 + month - 1``) so months sort and subtract."""
+    day = date.fromordinal(ordinal)
+    return day.year * 12 + day.month - 1
+
+
+def month_label(key: int) -> str:
+    """``YYYY-MM`` for a month key."""
+    return f"{key // 12:04d}-{key % 12 + 1:02d}"

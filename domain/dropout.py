@@ -1,0 +1,185 @@
+"""Dropout risk: a documented score in 0..1, its level, and the alert's hysteresis.
+
+The score is a weighted sum of five factors, each in 0..1 before weighting (weights sum to 1):
+
+=================  ======  ==============================================================
+factor             weight  value before weighting
+=================  ======  ==============================================================
+silence            0.45    clamp((days since last active day / usual gap - 1) / 2); the
+                           usual gap is the mean gap over the last 11 active days (7 when
+                           there are fewer than 2)
+frequency_decline  0.20    clamp((sessions in the 4 weeks before - last 4 weeks) / before)
+missed_sessions    0.15    share of cancelled or no-show among the last 10 ended sessions
+falling_mood       0.10    clamp(-(recent mood change) / 3)
+shorter_sessions   0.10    clamp((earlier mean - last 3 mean) / earlier mean), earlier being
+                           up to 10 completed sessions before the last 3 (needs 3 of them)
+=================  ======  ==============================================================
+
+Level: ``high`` above 0.6, ``moderate`` above 0.3, else ``low``. Silence is counted in the
+patient's local days, so the score rises at local midnight while a patient stays away.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from domain.engagement import frequency_windows
+from domain.ledger import Ledger
+from domain.mood import mood_delta
+
+HIGH_RISK = 0.6
+"""Crossing above this raises ``dropout_risk_high`` (once)."""
+REARM_BELOW = 0.5
+"""The alert re-arms only after the score falls below this (hysteresis)."""
+MODERATE_RISK = 0.3
+DEFAULT_USUAL_GAP_DAYS = 7.0
+USUAL_GAP_SPAN = 11
+MISSED_WINDOW = 10
+SHORT_RECENT = 3
+SHORT_EARLIER = 10
+MOOD_FALL_FULL = 3.0
+
+WEIGHTS = {
+    "silence": 0.45,
+    "frequency_decline": 0.20,
+    "missed_sessions": 0.15,
+    "falling_mood": 0.10,
+    "shorter_sessions": 0.10,
+}
+
+RiskLevel = Literal["low", "moderate", "high"]
+
+
+def _clamp(value: float) -> float:
+    return 0.0 if value < 0 else 1.0 if value > 1 else value
+
+
+@dataclass(frozen=True, slots=True)
+class RiskFactor:
+    """One factor's share of the score, with the numbers behind it."""
+
+    name: str
+    contribution: float
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"name": self.name, "contribution": self.contribution, **self.detail}
+
+
+@dataclass(frozen=True, slots=True)
+class DropoutRisk:
+    """The dropout risk score, its level and the factors that make it up."""
+
+    score: float
+    level: RiskLevel
+    factors: tuple[RiskFactor, ...]
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "score": self.score,
+            "level": self.level,
+            "factors": [factor.to_wire() for factor in self.factors],
+        }
+
+
+def level_of(score: float) -> RiskLevel:
+    """``high`` above 0.6, ``moderate`` above 0.3, else ``low``."""
+    if score > HIGH_RISK:
+        return "high"
+    return "moderate" if score > MODERATE_RISK else "low"
+
+
+def _factor(name: str, value: float, **detail: Any) -> RiskFactor:
+    return RiskFactor(name, round(WEIGHTS[name] * _clamp(value), 3), detail)
+
+
+def _silence(ledger: Ledger, today: int) -> RiskFactor:
+    active = ledger.active_days
+    known = bisect_right(active, today)
+    if not known:
+        return _factor("silence", 0.0, days_since_last_activity=None, usual_gap_days=None)
+    last = active[known - 1]
+    first_index = max(0, known - USUAL_GAP_SPAN)
+    span = known - first_index
+    gap = (last - active[first_index]) / (span - 1) if span > 1 else DEFAULT_USUAL_GAP_DAYS
+    gap = max(gap, 1.0)
+    silent = today - last
+    return _factor(
+        "silence",
+        (silent / gap - 1) / 2,
+        days_since_last_activity=silent,
+        usual_gap_days=round(gap, 2),
+    )
+
+
+def _frequency(ledger: Ledger, today: int) -> RiskFactor:
+    recent, earlier = frequency_windows(ledger, today)
+    value = (earlier - recent) / earlier if earlier else 0.0
+    return _factor(
+        "frequency_decline", value, sessions_last_4_weeks=recent, sessions_previous_4_weeks=earlier
+    )
+
+
+def _missed(ledger: Ledger) -> RiskFactor:
+    last = ledger.ended_order[-MISSED_WINDOW:]
+    missed = sum(1 for _, _, flag in last if flag)
+    value = missed / len(last) if last else 0.0
+    return _factor("missed_sessions", value, missed=missed, of_last=len(last))
+
+
+def _mood(ledger: Ledger) -> RiskFactor:
+    delta = mood_delta(ledger)
+    value = -delta / MOOD_FALL_FULL if delta is not None else 0.0
+    return _factor("falling_mood", value, recent_change=delta)
+
+
+def _shorter(ledger: Ledger) -> RiskFactor:
+    order = ledger.completed_order
+    recent = order[-SHORT_RECENT:]
+    earlier = order[-SHORT_RECENT - SHORT_EARLIER : -SHORT_RECENT]
+    if len(recent) < SHORT_RECENT or len(earlier) < SHORT_RECENT:
+        return _factor("shorter_sessions", 0.0, recent_minutes=None, earlier_minutes=None)
+    recent_mean = sum(item[2] for item in recent) / len(recent)
+    earlier_mean = sum(item[2] for item in earlier) / len(earlier)
+    value = (earlier_mean - recent_mean) / earlier_mean if earlier_mean > 0 else 0.0
+    return _factor(
+        "shorter_sessions",
+        value,
+        recent_minutes=round(recent_mean / 60, 2),
+        earlier_minutes=round(earlier_mean / 60, 2),
+    )
+
+
+def dropout_risk(ledger: Ledger, today: int) -> DropoutRisk:
+    """The patient's dropout risk as of their local day ``today`` (an ordinal)."""
+    factors = (
+        _silence(ledger, today),
+        _frequency(ledger, today),
+        _missed(ledger),
+        _mood(ledger),
+        _shorter(ledger),
+    )
+    score = round(min(1.0, sum(factor.contribution for factor in factors)), 3)
+    return DropoutRisk(score, level_of(score), factors)
+
+
+@dataclass(slots=True)
+class DropoutAlertGate:
+    """Raises ``dropout_risk_high`` once per excursion above 0.6; re-arms below 0.5.
+
+    ``armed`` is part of the tracker's marks: it is not derivable from events, and a restart
+    must not raise the same alert again.
+    """
+
+    armed: bool = True
+
+    def observe(self, score: float) -> bool:
+        """Feed the current score; True when the alert must be raised now."""
+        if self.armed and score > HIGH_RISK:
+            self.armed = False
+            return True
+        if not self.armed and score < REARM_BELOW:
+            self.armed = True
+        return False

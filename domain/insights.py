@@ -1,0 +1,95 @@
+"""Recommendations for the therapist and patient, as a declared catalog of rules.
+
+Each rule reads a few figures through :class:`InsightInputs` (computed lazily, so checking one
+rule never pays for the others) and carries a short, kind message. None of them shames a
+broken streak: they speak about what is going well, or suggest an easier path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from domain.dropout import HIGH_RISK
+
+PACE_STREAK = 3
+PACE_MOMENTUM = 0.6
+MINDFULNESS_COUNT = 3
+MINDFULNESS_DAYS = 14
+"""``explore_mindfulness``: at least 3 ``mindfulness/*`` exercises in the last 14 local days."""
+
+
+class InsightInputs(Protocol):
+    """The figures the rules read; an implementation computes each one on first use."""
+
+    @property
+    def streak_current(self) -> int: ...
+
+    @property
+    def momentum(self) -> float: ...
+
+    @property
+    def dropout_score(self) -> float: ...
+
+    @property
+    def mindfulness_recent(self) -> int: ...
+
+    @property
+    def mood_trend(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class InsightRule:
+    """``code`` holds when ``holds(inputs)``; ``message`` is what the people read."""
+
+    code: str
+    message: str
+    holds: Callable[[InsightInputs], bool]
+
+
+def _pace(inputs: InsightInputs) -> bool:
+    return inputs.streak_current >= PACE_STREAK and inputs.momentum >= PACE_MOMENTUM
+
+
+def _risk(inputs: InsightInputs) -> bool:
+    return inputs.dropout_score > HIGH_RISK
+
+
+def _mindfulness(inputs: InsightInputs) -> bool:
+    return inputs.mindfulness_recent >= MINDFULNESS_COUNT
+
+
+def _mood(inputs: InsightInputs) -> bool:
+    return inputs.mood_trend == "improving"
+
+
+INSIGHT_RULES: tuple[InsightRule, ...] = (
+    InsightRule(
+        "maintain_pace",
+        "Maintain current pace: regular practice is building real momentum.",
+        _pace,
+    ),
+    InsightRule(
+        "shorter_more_frequent_sessions",
+        "Shorter, more frequent sessions may make it easier to keep going.",
+        _risk,
+    ),
+    InsightRule(
+        "explore_mindfulness",
+        "Mindfulness exercises are a regular habit: a mindfulness-based approach may suit.",
+        _mindfulness,
+    ),
+    InsightRule(
+        "mood_improving",
+        "Mood is improving across recent check-ins and sessions.",
+        _mood,
+    ),
+)
+RULES_BY_CODE = {rule.code: rule for rule in INSIGHT_RULES}
+
+# Which rules an event can flip, so ``apply`` re-checks only those (the rest wait for ``tick``).
+ON_NEW_ACTIVE_DAY = ("maintain_pace",)
+ON_MINDFULNESS = ("explore_mindfulness",)
+ON_MOOD = ("mood_improving",)
+ON_RISK = ("shorter_more_frequent_sessions",)

@@ -1,0 +1,434 @@
+"""The facts one patient's events established, kept so that arrival order never matters.
+
+Theory of operation
+-------------------
+Events arrive late, out of order and twice. The ledger therefore keeps *facts*, each keyed so
+that folding the same events in any order leaves the same facts behind:
+
+- every event carries an event-time key ``(at as a POSIX timestamp, event id)``; when two
+  events claim the same thing (two ``session_ended`` for one session, two updates of one goal)
+  the larger key wins, so the winner never depends on arrival order;
+- a winner's contribution to the sums (day buckets, months, status counts, sorted indexes) is
+  added when it wins and withdrawn exactly when a later-keyed event supersedes it;
+- *ever* facts, used by milestones, only grow: a session once reported completed, a day once
+  active, a skill once acquired. Milestones are never taken back, so they are computed from
+  facts that never shrink, which keeps them monotone and order-independent.
+
+Folding is O(log n) per event at worst (sorted indexes use ``bisect``); nothing derived is
+recomputed here. :mod:`domain.figures` and friends derive figures lazily from these facts.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, insort
+from dataclasses import dataclass
+from datetime import datetime
+
+from domain.days import QUARTER_HOUR_S, DayBucket, month_key
+from domain.events import (
+    ActionItemUpdated,
+    ExerciseCompleted,
+    GoalUpdated,
+    MoodCheckin,
+    ProgressMarker,
+    SessionEnded,
+    SessionScheduled,
+    SessionStarted,
+)
+from domain.patients import Patient, zone
+
+Key = tuple[float, str]
+"""Event-time precedence: ``(timestamp, event id)``; the larger key is the later fact."""
+
+MINDFULNESS_PREFIX = "mindfulness/"
+TREND_WINDOW = 6
+"""The mood trend compares the mean of the last 6 readings with the 6 before."""
+
+
+@dataclass(slots=True)
+class SessionFacts:
+    """The winning scheduled/started/ended event of one therapy session, with their keys."""
+
+    scheduled: SessionScheduled | None = None
+    scheduled_key: Key | None = None
+    started: SessionStarted | None = None
+    started_key: Key | None = None
+    started_day: int = 0
+    ended: SessionEnded | None = None
+    ended_key: Key | None = None
+    ended_day: int = 0
+
+    def mood_change(self) -> int | None:
+        """Post minus pre mood when both are known."""
+        if self.started is None or self.ended is None:
+            return None
+        pre, post = self.started.mood_pre, self.ended.mood_post
+        return None if pre is None or post is None else post - pre
+
+
+def to_millis(seconds: float) -> int:
+    """Durations are summed as integer milliseconds so that any order gives the same total."""
+    return round(seconds * 1000)
+
+
+def _remove(index: list[tuple[float, str, float]], item: tuple[float, str, float]) -> None:
+    del index[bisect_left(index, item)]
+
+
+class Ledger:
+    """The fact store behind :class:`~domain.progress.PatientProgress`.
+
+    Attributes are read by the figure functions; only the ``fold_*`` methods change them.
+    """
+
+    __slots__ = (
+        "patient",
+        "_zone",
+        "_today_zone",
+        "version",
+        "became_active",
+        "sessions",
+        "days",
+        "active_days",
+        "activity",
+        "last_activity_ts",
+        "activity_qh",
+        "completed_days",
+        "ended_order",
+        "completed_order",
+        "reading_keys",
+        "reading_scores",
+        "mindful_days",
+        "months",
+        "by_status",
+        "completed_ms",
+        "change_sum",
+        "change_n",
+        "exercises",
+        "exercise_ms",
+        "markers",
+        "topics",
+        "goals",
+        "items",
+        "upcoming",
+        "ever_sessions",
+        "ever_days",
+        "run_end",
+        "run_start",
+        "longest_ever_run",
+        "skills",
+        "ever_goals",
+    )
+
+    def __init__(self, patient: Patient) -> None:
+        self.patient = patient
+        history = patient.zone_history
+        # One zone (the usual case) skips the zone-history walk on the hot path.
+        self._zone = zone(patient.timezone) if len(history) <= 1 else None
+        self._today_zone = zone(patient.timezone)
+        self.version = 0
+        self.became_active = False
+        self.sessions: dict[str, SessionFacts] = {}
+        self.days: dict[int, DayBucket] = {}
+        self.active_days: list[int] = []  # sorted distinct days with current activity
+        self.activity: dict[str, float] = {}  # current activity fact -> timestamp
+        self.last_activity_ts: float | None = None
+        self.activity_qh: dict[int, int] = {}  # UTC quarter-hour -> activity count
+        self.completed_days: list[int] = []  # sorted, one entry per completed session
+        self.ended_order: list[tuple[float, str, float]] = []  # (ts, id, 1.0 if missed)
+        self.completed_order: list[tuple[float, str, float]] = []  # (ts, id, duration_s)
+        # Every pre, post and check-in mood in event-time order, as parallel lists so the trend
+        # can sum a tail slice of plain ints.
+        self.reading_keys: list[Key] = []
+        self.reading_scores: list[int] = []
+        self.mindful_days: list[int] = []  # sorted, one entry per mindfulness exercise
+
+        self.months: dict[int, list[int]] = {}  # month -> [pre_sum, pre_n, post_sum, post_n]
+        self.by_status = {"completed": 0, "cancelled": 0, "no_show": 0}
+        self.completed_ms = 0  # integer ms: sums are exact in any order
+        self.change_sum = 0
+        self.change_n = 0
+        self.exercises = 0
+        self.exercise_ms = 0
+        self.markers = {"SKILL_ACQUIRED": 0, "INSIGHT_GAINED": 0, "GOAL_PROGRESS": 0}
+        self.markers["BREAKTHROUGH"] = 0
+        self.topics: dict[str, int] = {}
+        self.goals: dict[str, tuple[Key, str]] = {}
+        self.items: dict[str, tuple[Key, str]] = {}
+        self.upcoming: dict[str, float] = {}  # session -> scheduled_for timestamp
+        # Ever facts (only grow), for milestones.
+        self.ever_sessions: dict[str, Key] = {}
+        self.ever_days: dict[int, Key] = {}
+        self.run_end: dict[int, int] = {}  # run start -> run end
+        self.run_start: dict[int, int] = {}  # run end -> run start
+        self.longest_ever_run = 0
+        self.skills: list[Key] = []
+        self.ever_goals: dict[str, Key] = {}
+
+    # -- time ----------------------------------------------------------------------------
+
+    def local_day(self, instant: datetime) -> int:
+        """The patient's local day (ordinal) for ``instant``, in the zone they had then."""
+        if self._zone is not None:
+            return instant.astimezone(self._zone).toordinal()
+        return self.patient.local_day(instant).toordinal()
+
+    def today(self, now: datetime) -> int:
+        """The patient's local day (ordinal) at ``now``, in their current zone."""
+        return now.astimezone(self._today_zone).toordinal()
+
+    def reassigned(self, patient: Patient) -> None:
+        """Adopt a registration whose zone history is unchanged (a new therapist)."""
+        self.patient = patient
+
+    def _day(self, day: int) -> DayBucket:
+        bucket = self.days.get(day)
+        if bucket is None:
+            bucket = self.days[day] = DayBucket()
+        return bucket
+
+    def in_trend_window(self, key: Key) -> bool:
+        """Whether a mood reading keyed ``key`` is among the latest ones the trend reads.
+
+        A reading further back moves no reading in or out of the trend's two windows.
+        """
+        keys = self.reading_keys
+        span = 2 * TREND_WINDOW
+        return len(keys) <= span or keys[-span] <= key
+
+    def _add_reading(self, key: Key, score: int) -> None:
+        index = bisect_left(self.reading_keys, key)
+        self.reading_keys.insert(index, key)
+        self.reading_scores.insert(index, score)
+
+    def _remove_reading(self, key: Key) -> None:
+        index = bisect_left(self.reading_keys, key)
+        del self.reading_keys[index]
+        del self.reading_scores[index]
+
+    # -- current activity ----------------------------------------------------------------
+
+    def _add_activity(self, fact: str, ts: float, day: int, millis: int) -> DayBucket:
+        bucket = self.days.get(day)
+        if bucket is None:
+            bucket = self.days[day] = DayBucket()
+        bucket.activity += 1
+        bucket.millis += millis
+        if bucket.activity == 1:
+            insort(self.active_days, day)
+            self.became_active = True
+        self.activity[fact] = ts
+        if self.last_activity_ts is None or ts > self.last_activity_ts:
+            self.last_activity_ts = ts
+        qh = int(ts // QUARTER_HOUR_S)
+        self.activity_qh[qh] = self.activity_qh.get(qh, 0) + 1
+        return bucket
+
+    def _remove_activity(self, fact: str, ts: float, day: int, millis: int) -> DayBucket:
+        bucket = self.days[day]
+        bucket.activity -= 1
+        bucket.millis -= millis
+        if bucket.activity == 0:
+            del self.active_days[bisect_left(self.active_days, day)]
+        del self.activity[fact]
+        if ts == self.last_activity_ts:
+            self.last_activity_ts = max(self.activity.values(), default=None)
+        qh = int(ts // QUARTER_HOUR_S)
+        left = self.activity_qh[qh] - 1
+        if left:
+            self.activity_qh[qh] = left
+        else:
+            del self.activity_qh[qh]
+        return bucket
+
+    # -- ever facts (milestones) ---------------------------------------------------------
+
+    def add_ever_day(self, day: int, key: Key) -> int:
+        """Record that ``day`` was active; returns the length of its run if the day is new."""
+        first = self.ever_days.get(day)
+        if first is not None:
+            if key < first:
+                self.ever_days[day] = key
+            return 0
+        self.ever_days[day] = key
+        start = self.run_start.pop(day - 1, day)
+        end = self.run_end.pop(day + 1, day)
+        self.run_end[start] = end
+        self.run_start[end] = start
+        length = end - start + 1
+        if length > self.longest_ever_run:
+            self.longest_ever_run = length
+        return length
+
+    def add_ever_session(self, session_id: str, key: Key) -> bool:
+        """Record a completion report; True when the session is newly known as completed."""
+        first = self.ever_sessions.get(session_id)
+        if first is None:
+            self.ever_sessions[session_id] = key
+            return True
+        if key < first:
+            self.ever_sessions[session_id] = key
+        return False
+
+    # -- sessions --------------------------------------------------------------------------
+
+    def _session(self, session_id: str) -> SessionFacts:
+        facts = self.sessions.get(session_id)
+        if facts is None:
+            facts = self.sessions[session_id] = SessionFacts()
+        return facts
+
+    def _refresh_upcoming(self, session_id: str, facts: SessionFacts) -> None:
+        if facts.scheduled is not None and facts.started is None and facts.ended is None:
+            self.upcoming[session_id] = facts.scheduled.scheduled_for.timestamp()
+        else:
+            self.upcoming.pop(session_id, None)
+
+    def _pair(self, facts: SessionFacts, sign: int) -> None:
+        change = facts.mood_change()
+        if change is not None:
+            self.change_sum += sign * change
+            self.change_n += sign
+
+    def _mood(self, slot: int, day: int, score: int, sign: int) -> None:
+        month = self.months.get(month_key(day))
+        if month is None:
+            month = self.months[month_key(day)] = [0, 0, 0, 0]
+        month[slot] += sign * score
+        month[slot + 1] += sign
+
+    def fold_scheduled(self, event: SessionScheduled, key: Key) -> list[int]:
+        """A session was planned; touches no day bucket."""
+        facts = self._session(event.session_id)
+        if facts.scheduled_key is None or key > facts.scheduled_key:
+            facts.scheduled, facts.scheduled_key = event, key
+        self._refresh_upcoming(event.session_id, facts)
+        return []
+
+    def _started(self, facts: SessionFacts, sign: int) -> None:
+        started = facts.started
+        if started is None or started.mood_pre is None or facts.started_key is None:
+            return
+        score, day = started.mood_pre, facts.started_day
+        bucket = self._day(day)
+        bucket.pre_sum += sign * score
+        bucket.pre_n += sign
+        self._mood(0, day, score, sign)
+        if sign > 0:
+            self._add_reading(facts.started_key, score)
+        else:
+            self._remove_reading(facts.started_key)
+
+    def fold_started(self, event: SessionStarted, key: Key, day: int) -> list[int]:
+        """A session began (perhaps with a pre-session mood); returns the days it touched."""
+        facts = self._session(event.session_id)
+        if facts.started_key is not None and key < facts.started_key:
+            return []
+        touched = [facts.started_day] if facts.started is not None else []
+        self._started(facts, -1)
+        self._pair(facts, -1)
+        facts.started, facts.started_key, facts.started_day = event, key, day
+        self._started(facts, 1)
+        self._pair(facts, 1)
+        self._refresh_upcoming(event.session_id, facts)
+        touched.append(day)
+        return touched
+
+    def _ended(self, facts: SessionFacts, sign: int) -> None:
+        ended, key = facts.ended, facts.ended_key
+        if ended is None or key is None:
+            return
+        ts, day = key[0], facts.ended_day
+        self.by_status[ended.status] += sign
+        missed = (ts, key[1], 0.0 if ended.status == "completed" else 1.0)
+        if sign > 0:
+            insort(self.ended_order, missed)
+        else:
+            _remove(self.ended_order, missed)
+        if ended.status == "completed":
+            fact = "s:" + ended.session_id
+            millis = to_millis(ended.duration_s)
+            if sign > 0:
+                bucket = self._add_activity(fact, ts, day, millis)
+                insort(self.completed_days, day)
+                insort(self.completed_order, (ts, key[1], ended.duration_s))
+            else:
+                bucket = self._remove_activity(fact, ts, day, millis)
+                del self.completed_days[bisect_left(self.completed_days, day)]
+                _remove(self.completed_order, (ts, key[1], ended.duration_s))
+            bucket.sessions += sign
+            self.completed_ms += sign * millis
+            for topic in ended.topics:
+                count = self.topics.get(topic, 0) + sign
+                if count:
+                    self.topics[topic] = count
+                else:
+                    del self.topics[topic]
+        if ended.mood_post is not None:
+            bucket = self._day(day)
+            bucket.post_sum += sign * ended.mood_post
+            bucket.post_n += sign
+            self._mood(2, day, ended.mood_post, sign)
+            if sign > 0:
+                self._add_reading(key, ended.mood_post)
+            else:
+                self._remove_reading(key)
+
+    def fold_ended(self, event: SessionEnded, key: Key, day: int) -> list[int]:
+        """A session ended; returns the days whose buckets it touched."""
+        facts = self._session(event.session_id)
+        if facts.ended_key is not None and key < facts.ended_key:
+            return []
+        touched = [facts.ended_day] if facts.ended is not None else []
+        self._ended(facts, -1)
+        self._pair(facts, -1)
+        facts.ended, facts.ended_key, facts.ended_day = event, key, day
+        self._ended(facts, 1)
+        self._pair(facts, 1)
+        self._refresh_upcoming(event.session_id, facts)
+        if not touched or touched[0] != day:
+            touched.append(day)
+        return touched
+
+    # -- other kinds -----------------------------------------------------------------------
+
+    def fold_exercise(self, event: ExerciseCompleted, key: Key, day: int) -> list[int]:
+        """An exercise was completed: an active day and minutes."""
+        millis = to_millis(event.duration_s)
+        bucket = self._add_activity("e:" + event.id, key[0], day, millis)
+        self.exercises += 1
+        self.exercise_ms += millis
+        if event.exercise.startswith(MINDFULNESS_PREFIX):
+            bucket.mindfulness += 1
+            insort(self.mindful_days, day)
+        return [day]
+
+    def fold_checkin(self, event: MoodCheckin, key: Key, day: int) -> list[int]:
+        """A mood check-in: an active day and a mood reading (not a session mood)."""
+        bucket = self._add_activity("e:" + event.id, key[0], day, 0)
+        bucket.checkin_sum += event.score
+        bucket.checkin_n += 1
+        self._add_reading(key, event.score)
+        return [day]
+
+    def fold_marker(self, event: ProgressMarker, key: Key) -> None:
+        """A progress marker; ``SKILL_ACQUIRED`` ones count toward skill milestones."""
+        self.markers[event.marker] += 1
+        if event.marker == "SKILL_ACQUIRED":
+            self.skills.append(key)
+
+    def fold_goal(self, event: GoalUpdated, key: Key) -> None:
+        """The latest update of each goal (by event time) gives its status."""
+        current = self.goals.get(event.goal_id)
+        if current is None or key > current[0]:
+            self.goals[event.goal_id] = (key, event.status)
+        if event.status == "completed":
+            first = self.ever_goals.get(event.goal_id)
+            if first is None or key < first:
+                self.ever_goals[event.goal_id] = key
+
+    def fold_item(self, event: ActionItemUpdated, key: Key) -> None:
+        """The latest update of each action item (by event time) gives its status."""
+        current = self.items.get(event.item_id)
+        if current is None or key > current[0]:
+            self.items[event.item_id] = (key, event.status)
