@@ -141,15 +141,26 @@ class HubClient:
         ref = f"r{next(self._refs)}"
         waiter: asyncio.Future[Frame] = asyncio.get_running_loop().create_future()
         self._waiting[ref] = waiter
-        await self._websocket.send(self._codec.encode({**frame, "ref": ref}))
+        await self._send(self._codec.encode({**frame, "ref": ref}))
         reply = await asyncio.wait_for(waiter, timeout)
         if reply.get("type") == "error":
             raise HubClientError(reply)
         return reply
 
+    async def _send(self, data: str | bytes) -> None:
+        try:
+            await self._websocket.send(data)
+        except ConnectionClosed:
+            self._closed = HubClosed(self._websocket.close_code, self._websocket.close_reason or "")
+            raise self._closed from None
+
     async def send_raw(self, data: str | bytes) -> None:
-        """Send arbitrary data (for testing how the hub copes with bad frames)."""
-        await self._websocket.send(data)
+        """Send arbitrary data (for testing how the hub copes with bad frames).
+
+        Raises:
+            HubClosed: the connection is closed.
+        """
+        await self._send(data)
 
     async def publish(self, events: list[dict[str, Any]]) -> Frame:
         """Publish events; returns the ``ack`` once every accepted event is durable."""

@@ -57,6 +57,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("progress_hub.connection")
 
 CLOSE_TIMEOUT_S = 2.0
+# A slow consumer's close frame waits behind what it has not read; give it time to catch up
+# and learn why it was cut off, then end the connection regardless.
+SLOW_CLOSE_TIMEOUT_S = 10.0
 # Codes that mean the peer is not speaking the protocol; repeated, they end the connection.
 _BAD_FRAME_CODES: frozenset[ErrorCode] = frozenset({"bad_frame", "too_large", "unknown_channel"})
 
@@ -123,6 +126,7 @@ class Connection:
         self._close_code: int | None = None
         self._closing = False
         self._sender: asyncio.Task[None] | None = None
+        self._receiver: asyncio.Task[int | None] | None = None
 
     # -- Subscriber -------------------------------------------------------------------------
 
@@ -163,10 +167,14 @@ class Connection:
             )
         )
         close_code: int | None = None
+        self._receiver = asyncio.create_task(self._receive_loop())
         try:
-            close_code = await self._receive_loop()
+            close_code = await self._receiver
         except WebSocketDisconnect as disconnect:
             close_code = disconnect.code
+        except asyncio.CancelledError:
+            if self._close_code is None:
+                raise  # cancelled from outside, not by close()
         finally:
             runtime.hub.detach_all(self)
             runtime.connections.discard(self)
@@ -186,19 +194,24 @@ class Connection:
         if self._closing:
             return
         self._closing = True
-        if code == CLOSE_GOING_AWAY and self._sender is not None:
-            # A graceful shutdown answers every publish already read and flushes what the
-            # client is owed before saying goodbye.
-            if self._publishes:
-                await asyncio.wait(set(self._publishes), timeout=CLOSE_TIMEOUT_S)
+        if code == CLOSE_GOING_AWAY and self._publishes:
+            # A graceful shutdown answers every publish already read before saying goodbye.
+            await asyncio.wait(set(self._publishes), timeout=CLOSE_TIMEOUT_S)
+        if code != CLOSE_SLOW_CONSUMER and self._sender is not None:
+            # Flush what the client is owed (the error that explains a 4008, say); a slow
+            # consumer's queue is exactly what it cannot take, so it is dropped instead.
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._queue.join(), CLOSE_TIMEOUT_S)
         self._close_code = code
         self.runtime.hub.detach_all(self)
         if self._sender is not None:
             self._sender.cancel()
+        timeout = SLOW_CLOSE_TIMEOUT_S if code == CLOSE_SLOW_CONSUMER else CLOSE_TIMEOUT_S
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.websocket.close(code, reason), CLOSE_TIMEOUT_S)
+            await asyncio.wait_for(self.websocket.close(code, reason), timeout)
+        if self._receiver is not None and asyncio.current_task() is not self._receiver:
+            # A peer that never answers the close must not keep the connection alive.
+            self._receiver.cancel()
 
     async def _send_loop(self) -> None:
         websocket, queue = self.websocket, self._queue

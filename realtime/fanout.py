@@ -1,8 +1,18 @@
-"""Turns the domain's effects into channel messages (``PROTOCOL.md`` section 4, ``message``)."""
+"""Turns the domain's effects into channel messages (``PROTOCOL.md`` section 4, ``message``).
+
+Chart deltas and ``state`` are coalesced per channel: the first change in a quiet channel goes
+out at once; further changes within ``coalesce_s`` (100 ms by default) are folded together and
+sent when the window ends, computed then, so a burst of events costs a dashboard one message
+per window that always carries the latest values. Celebrations, insights and alerts are never
+held back or merged: a crisis alert goes out the moment it is known.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +27,8 @@ from domain.effects import (
 )
 from domain.progress import PatientProgress
 from realtime.hub import Hub
+
+SeriesValues = dict[str, float | None]
 
 
 def patient_channel(patient_id: str) -> str:
@@ -36,31 +48,56 @@ def milestone_to_wire(milestone: Milestone) -> dict[str, Any]:
     }
 
 
+@dataclass(slots=True)
+class _Window:
+    """What one patient channel owes its subscribers when the current window closes."""
+
+    tracker: PatientProgress
+    last_sent: float = float("-inf")
+    state_due: bool = False
+    series_due: dict[str, SeriesValues] = field(default_factory=dict)
+    flush: asyncio.TimerHandle | None = None
+
+
 class Fanout:
     """Publishes what one patient's change means to the channels that care.
 
-    Within one call, chart deltas of the same bucket collapse into the latest values and at most
-    one ``state`` goes out, last, so subscribers see each figure once per change.
+    Args:
+        hub: where messages go.
+        clock: the current instant, for snapshots computed when a window closes.
+        coalesce_s: the window; 0 sends every change at once.
+        monotonic: the window's own clock.
     """
 
-    def __init__(self, hub: Hub) -> None:
-        self._hub = hub
-
-    def patient_changed(
-        self, tracker: PatientProgress, effects: Sequence[Effect], now: datetime
+    def __init__(
+        self,
+        hub: Hub,
+        clock: Callable[[], datetime],
+        *,
+        coalesce_s: float,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        self._hub = hub
+        self._clock = clock
+        self._coalesce_s = coalesce_s
+        self._monotonic = monotonic
+        self._windows: dict[str, _Window] = {}
+
+    def patient_changed(self, tracker: PatientProgress, effects: Sequence[Effect]) -> None:
         if not effects:
             return
         patient = tracker.patient
         channel = patient_channel(patient.patient_id)
-        state_changed = False
-        buckets: dict[str, dict[str, float | None]] = {}
+        window = self._windows.get(channel)
+        if window is None:
+            window = self._windows[channel] = _Window(tracker)
+        window.tracker = tracker
         for effect in effects:
             match effect:
                 case StateChanged():
-                    state_changed = True
+                    window.state_due = True
                 case SeriesDelta(bucket=day, values=values):
-                    buckets[day.isoformat()] = dict(values)
+                    window.series_due[day.isoformat()] = dict(values)
                 case MilestoneReached(milestone=milestone):
                     self._hub.publish(
                         channel, {"kind": "celebration", "milestone": milestone_to_wire(milestone)}
@@ -80,7 +117,30 @@ class Fanout:
                     self._hub.publish(
                         channel, {"kind": "insight", "code": code, "message": message}
                     )
-        for bucket, values in buckets.items():
+        if not (window.state_due or window.series_due) or window.flush is not None:
+            return
+        wait = window.last_sent + self._coalesce_s - self._monotonic()
+        if wait <= 0:
+            self._flush(channel)
+        else:
+            window.flush = asyncio.get_running_loop().call_later(wait, self._flush, channel)
+
+    def _flush(self, channel: str) -> None:
+        window = self._windows.get(channel)
+        if window is None:
+            return
+        window.flush = None
+        series, window.series_due = window.series_due, {}
+        for bucket, values in series.items():
             self._hub.publish(channel, {"kind": "series", "bucket": bucket, "values": values})
-        if state_changed:
-            self._hub.publish(channel, {"kind": "state", **tracker.snapshot(now)})
+        if window.state_due:
+            window.state_due = False
+            self._hub.publish(channel, {"kind": "state", **window.tracker.snapshot(self._clock())})
+        window.last_sent = self._monotonic()
+
+    def flush_all(self) -> None:
+        """Send everything still held back (at shutdown)."""
+        for channel, window in list(self._windows.items()):
+            if window.flush is not None:
+                window.flush.cancel()
+                self._flush(channel)

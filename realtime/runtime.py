@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from realtime.auth import Principal, Role
+from realtime.errors import UnknownPatient
 from realtime.fanout import Fanout, milestone_to_wire, patient_channel
 from realtime.hub import Hub
 from realtime.metrics import HubMetrics
@@ -45,7 +46,7 @@ class Runtime:
         self.clock = clock
         self.metrics = metrics
         self.hub = Hub(history_size=settings.history_size, history_ttl_s=settings.history_ttl_s)
-        self.fanout = Fanout(self.hub)
+        self.fanout = Fanout(self.hub, clock, coalesce_s=settings.coalesce_s)
         self.service = ProgressService(
             store, self.fanout, clock, max_future_skew_s=settings.max_future_skew_s
         )
@@ -53,6 +54,7 @@ class Runtime:
         self.draining = False
         self._started = False
         self._stopped = False
+        self._ticker: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Open the store and rebuild state; a second call does nothing."""
@@ -65,12 +67,29 @@ class Runtime:
         except BaseException:
             await self.store.close()
             raise
+        if self.settings.tick_interval_s > 0:
+            self._ticker = asyncio.create_task(self._tick_forever(), name="progress-hub-ticker")
+
+    async def _tick_forever(self) -> None:
+        # Streaks end at local midnights and dropout risk grows in silence: neither waits for
+        # an event, so time itself is an input, sampled every tick.
+        while True:
+            await asyncio.sleep(self.settings.tick_interval_s)
+            try:
+                changed = await self.service.tick()
+            except Exception:
+                log.exception("event=tick_failed")
+            else:
+                log.debug("event=tick changed=%d", changed)
 
     async def drain(self) -> None:
         """Stop taking work and close every socket with 1001 after flushing its queue."""
         if self.draining:
             return
         self.draining = True
+        if self._ticker is not None:
+            self._ticker.cancel()
+        self.fanout.flush_all()
         connections = list(self.connections)
         if connections:
             log.info("event=draining connections=%d", len(connections))
@@ -132,13 +151,10 @@ class Runtime:
         """
         if principal.role is not Role.PATIENT:
             raise FrameError("forbidden", "only the patient's own client acknowledges celebrations")
-        tracker = self.service.tracker(principal.sub)
-        if tracker is None:
-            raise FrameError("unknown_patient", f"no patient {principal.sub!r}")
-        marked = tracker.mark_celebrated(milestone_ids)
-        if marked:
-            await self.store.put_marks(principal.sub, tracker.marks(), self.clock())
-        return marked
+        try:
+            return await self.service.celebrate(principal.sub, milestone_ids)
+        except UnknownPatient as error:
+            raise FrameError("unknown_patient", str(error)) from None
 
     def refresh_gauges(self) -> None:
         self.metrics.messages_pushed.set(self.hub.messages_published)

@@ -80,6 +80,8 @@ class ProgressService:
         self._trackers: dict[str, PatientProgress] = {}
         self._seen: set[str] = set()
         self._in_flight: dict[str, asyncio.Future[None]] = {}
+        # What the store holds of each tracker's marks, to write them only when they change.
+        self._persisted_marks: dict[str, dict[str, Any]] = {}
         self.events_accepted = 0
         self.events_rejected = 0
         self.events_duplicate = 0
@@ -102,9 +104,11 @@ class ProgressService:
                 replayed += 1
         for patient_id, marks in state.marks.items():
             tracker = self._trackers.get(patient_id)
-            restore = getattr(tracker, "restore_marks", None)
-            if restore is not None:
-                restore(marks)
+            if tracker is not None:
+                tracker.restore_marks(marks)
+        self._persisted_marks = {
+            patient_id: tracker.marks() for patient_id, tracker in self._trackers.items()
+        }
         log.info("event=state_loaded patients=%d events=%d", len(self._trackers), replayed)
         return replayed
 
@@ -144,11 +148,11 @@ class ProgressService:
         # Re-read: another registration may have raced this one while it was being stored.
         tracker = self._trackers.get(patient_id)
         if tracker is None:
-            self._trackers[patient_id] = PatientProgress(patient)
+            tracker = self._trackers[patient_id] = PatientProgress(patient)
+            self._persisted_marks[patient_id] = tracker.marks()
             log.info("event=patient_registered patient=%s therapist=%s", patient_id, therapist_id)
             return patient, True
-        effects = tracker.reassign(patient)
-        self._fanout.patient_changed(tracker, effects, now)
+        self._fanout.patient_changed(tracker, tracker.reassign(patient))
         return patient, False
 
     # -- reads ------------------------------------------------------------------------------
@@ -244,4 +248,45 @@ class ProgressService:
             tracker = self._trackers[event.patient_id]
             touched.setdefault(event.patient_id, []).extend(tracker.apply(event, apply_now))
         for patient_id, effects in touched.items():
-            self._fanout.patient_changed(self._trackers[patient_id], effects, apply_now)
+            self._fanout.patient_changed(self._trackers[patient_id], effects)
+        await self._persist_marks(touched)
+
+    async def _persist_marks(self, patient_ids: Iterable[str]) -> None:
+        """Store the marks (alert state, celebrations) of these patients where they changed."""
+        now = self._clock()
+        writes = []
+        for patient_id in patient_ids:
+            marks = self._trackers[patient_id].marks()
+            if marks != self._persisted_marks.get(patient_id):
+                self._persisted_marks[patient_id] = marks
+                writes.append(self._store.put_marks(patient_id, marks, now))
+        if writes:
+            await asyncio.gather(*writes)
+
+    async def celebrate(self, patient_id: str, milestone_ids: list[str]) -> list[str]:
+        """Mark the patient's celebrations shown, durably; returns the ids newly marked."""
+        tracker = self._trackers.get(patient_id)
+        if tracker is None:
+            raise UnknownPatient(f"no patient {patient_id!r}")
+        marked = tracker.mark_celebrated(milestone_ids)
+        if marked:
+            await self._persist_marks([patient_id])
+        return marked
+
+    async def tick(self, *, chunk: int = 500) -> int:
+        """Re-evaluate every patient as time passes; returns how many changed.
+
+        Yields to the event loop every ``chunk`` patients so a large practice never stalls
+        ingest while it is walked.
+        """
+        now = self._clock()
+        changed: list[str] = []
+        for index, tracker in enumerate(list(self._trackers.values())):
+            effects = tracker.tick(now)
+            if effects:
+                self._fanout.patient_changed(tracker, effects)
+                changed.append(tracker.patient.patient_id)
+            if index % chunk == chunk - 1:
+                await asyncio.sleep(0)
+        await self._persist_marks(changed)
+        return len(changed)

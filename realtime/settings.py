@@ -31,6 +31,8 @@ DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_RATE_LIMIT_FRAMES_PER_S = 500.0
 DEFAULT_RATE_LIMIT_BURST = 1_000.0
 DEFAULT_SHUTDOWN_GRACE_S = 5.0
+DEFAULT_COALESCE_S = 0.1
+DEFAULT_TICK_INTERVAL_S = 60.0
 
 
 class ConfigError(Exception):
@@ -61,6 +63,8 @@ class Settings:
     rate_limit_frames_per_s: float = DEFAULT_RATE_LIMIT_FRAMES_PER_S
     rate_limit_burst: float = DEFAULT_RATE_LIMIT_BURST
     shutdown_grace_s: float = DEFAULT_SHUTDOWN_GRACE_S
+    coalesce_s: float = DEFAULT_COALESCE_S
+    tick_interval_s: float = DEFAULT_TICK_INTERVAL_S
 
     def limits(self) -> dict[str, Any]:
         """What ``welcome.limits`` announces to every client."""
@@ -75,6 +79,7 @@ class Settings:
             "ping_interval_s": self.ping_interval_s,
             "rate_limit_frames_per_s": self.rate_limit_frames_per_s,
             "rate_limit_burst": self.rate_limit_burst,
+            "coalesce_ms": round(self.coalesce_s * 1000),
         }
 
 

@@ -121,3 +121,73 @@ def session_events(
             "topics": ["anxiety"],
         },
     ]
+
+
+class StalledClient:
+    """A WebSocket client that reads only when told to, like a frozen browser tab.
+
+    It speaks through websockets' sans-I/O protocol over a plain socket with a tiny receive
+    buffer, so once it stops reading, the hub's writes back up within a few frames.
+    """
+
+    def __init__(self, port: int, bearer: str) -> None:
+        from websockets.client import ClientProtocol
+        from websockets.uri import parse_uri
+
+        self._socket = socket.socket()
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        self._socket.connect(("127.0.0.1", port))
+        self._socket.settimeout(15)
+        self._protocol = ClientProtocol(parse_uri(f"ws://127.0.0.1:{port}/ws"), max_size=None)
+        request = self._protocol.connect()
+        request.headers["Authorization"] = f"Bearer {bearer}"
+        self._protocol.send_request(request)
+        self._flush()
+        self.received: list[str] = []
+
+    def _flush(self) -> None:
+        for chunk in self._protocol.data_to_send():
+            if chunk:
+                self._socket.sendall(chunk)
+
+    def send_text(self, text: str) -> None:
+        self._protocol.send_text(text.encode())
+        self._flush()
+
+    def read_until_closed(self, timeout: float = 20.0) -> int | None:
+        """Read everything the hub sends until it closes; returns the close code."""
+        from websockets.frames import Close, Opcode
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                data = self._socket.recv(65536)
+            except (TimeoutError, OSError):
+                break
+            if not data:
+                self._protocol.receive_eof()
+            else:
+                self._protocol.receive_data(data)
+            for event in self._protocol.events_received():
+                if getattr(event, "opcode", None) is Opcode.TEXT:
+                    self.received.append(event.data.decode())
+                elif getattr(event, "opcode", None) is Opcode.CLOSE:
+                    return Close.parse(event.data).code
+            self._flush()
+            if not data:
+                break
+        return None
+
+    def read_one(self) -> str:
+        while not self.received:
+            data = self._socket.recv(65536)
+            if not data:
+                raise ConnectionError("closed")
+            self._protocol.receive_data(data)
+            for event in self._protocol.events_received():
+                if hasattr(event, "data") and hasattr(event, "opcode"):
+                    self.received.append(event.data.decode())
+        return self.received.pop(0)
+
+    def close(self) -> None:
+        self._socket.close()
