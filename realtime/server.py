@@ -20,7 +20,7 @@ class HubServer(uvicorn.Server):
 
     def __init__(self, config: uvicorn.Config, runtime: Runtime) -> None:
         super().__init__(config)
-        self._runtime = runtime
+        self.runtime = runtime
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         # uvicorn re-raises a caught signal once it has shut down, so the process would die of
@@ -33,5 +33,5 @@ class HubServer(uvicorn.Server):
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         for server in self.servers:
             server.close()
-        await self._runtime.drain()
+        await self.runtime.drain()
         await super().shutdown(sockets)

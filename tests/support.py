@@ -16,6 +16,7 @@ import uvicorn
 
 from realtime.app import create_app
 from realtime.auth import Role, issue_token
+from realtime.runtime import Runtime
 from realtime.server import HubServer
 from realtime.settings import Settings
 
@@ -61,6 +62,10 @@ class LiveServer:
     @property
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.settings.port}/ws"
+
+    @property
+    def runtime(self) -> Runtime:
+        return self.server.runtime
 
     def stop(self) -> None:
         self.server.should_exit = True
@@ -156,7 +161,7 @@ class StalledClient:
 
     def read_until_closed(self, timeout: float = 20.0) -> int | None:
         """Read everything the hub sends until it closes; returns the close code."""
-        from websockets.frames import Close, Opcode
+        from websockets.frames import Close, Frame, Opcode
 
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -169,24 +174,28 @@ class StalledClient:
             else:
                 self._protocol.receive_data(data)
             for event in self._protocol.events_received():
-                if getattr(event, "opcode", None) is Opcode.TEXT:
-                    self.received.append(event.data.decode())
-                elif getattr(event, "opcode", None) is Opcode.CLOSE:
-                    return Close.parse(event.data).code
+                if not isinstance(event, Frame):
+                    continue
+                if event.opcode is Opcode.TEXT:
+                    self.received.append(bytes(event.data).decode())
+                elif event.opcode is Opcode.CLOSE:
+                    return Close.parse(bytes(event.data)).code
             self._flush()
             if not data:
                 break
         return None
 
     def read_one(self) -> str:
+        from websockets.frames import Frame, Opcode
+
         while not self.received:
             data = self._socket.recv(65536)
             if not data:
                 raise ConnectionError("closed")
             self._protocol.receive_data(data)
             for event in self._protocol.events_received():
-                if hasattr(event, "data") and hasattr(event, "opcode"):
-                    self.received.append(event.data.decode())
+                if isinstance(event, Frame) and event.opcode is Opcode.TEXT:
+                    self.received.append(bytes(event.data).decode())
         return self.received.pop(0)
 
     def close(self) -> None:

@@ -163,7 +163,7 @@ async def test_a_slow_consumer_is_cut_off_while_a_fast_one_keeps_receiving(
     db_path: Path,
 ) -> None:
     live = start_server(settings_for(db_path, send_queue_frames=600))
-    runtime = live.server.config.app.state.runtime
+    runtime = live.runtime
     try:
         register(live, "p1", "t1")
         slow = StalledClient(live.settings.port, token("therapist", "t1"))
