@@ -8,7 +8,10 @@ factor             weight  value before weighting
 silence            0.45    clamp((days since last active day / usual gap - 1) / 2); the
                            usual gap is the mean gap over the last 11 active days (7 when
                            there are fewer than 2)
-frequency_decline  0.20    clamp((sessions in the 4 weeks before - last 4 weeks) / before)
+frequency_decline  0.20    clamp((usual 4-week count - last 4 weeks) / usual); the usual
+                           count is the patient's completed sessions before the last 4
+                           weeks per 28 days of the span they cover (first to last, plus
+                           one mean gap; at least 28 days)
 missed_sessions    0.15    share of cancelled or no-show among the last 10 ended sessions
 falling_mood       0.10    clamp(-(recent mood change) / 3)
 shorter_sessions   0.10    clamp((earlier mean - last 3 mean) / earlier mean), earlier being
@@ -21,11 +24,11 @@ patient's local days, so the score rises at local midnight while a patient stays
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from domain.engagement import frequency_windows
+from domain.engagement import FREQUENCY_WINDOW_DAYS
 from domain.ledger import Ledger
 from domain.mood import mood_delta
 
@@ -115,10 +118,25 @@ def _silence(ledger: Ledger, today: int) -> RiskFactor:
 
 
 def _frequency(ledger: Ledger, today: int) -> RiskFactor:
-    recent, earlier = frequency_windows(ledger, today)
-    value = (earlier - recent) / earlier if earlier else 0.0
+    # Against the patient's own long-run pace, not just the 4 weeks before: a long silence must
+    # keep counting as a decline once both recent windows are empty.
+    days = ledger.completed_days
+    window_start = today - FREQUENCY_WINDOW_DAYS + 1
+    before = bisect_left(days, window_start)
+    recent = bisect_right(days, today) - before
+    usual = 0.0
+    if before:
+        # The span the earlier sessions cover, plus one usual gap after the last of them, so
+        # the pace does not fade while the patient stays away.
+        covered = days[before - 1] - days[0]
+        gap = covered / (before - 1) if before > 1 else 0.0
+        usual = before * FREQUENCY_WINDOW_DAYS / max(FREQUENCY_WINDOW_DAYS, covered + gap)
+    value = (usual - recent) / usual if usual else 0.0
     return _factor(
-        "frequency_decline", value, sessions_last_4_weeks=recent, sessions_previous_4_weeks=earlier
+        "frequency_decline",
+        value,
+        sessions_last_4_weeks=recent,
+        usual_per_4_weeks=round(usual, 2),
     )
 
 

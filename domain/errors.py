@@ -2,7 +2,8 @@
 
 DomainError
 ├── InvalidEvent      -> ``invalid_event``
-└── UnknownTimezone   -> HTTP 422 on patient registration
+├── UnknownTimezone   -> HTTP 422 (patient registration, ``tz`` query parameters)
+└── InvalidQuery      -> HTTP 422 (a query parameter out of range, e.g. ``period``)
 """
 
 
@@ -16,3 +17,7 @@ class InvalidEvent(DomainError):
 
 class UnknownTimezone(DomainError):
     """A time zone name is not an IANA zone this machine knows."""
+
+
+class InvalidQuery(DomainError, ValueError):
+    """A read was asked with a parameter out of range; the message names the parameter."""

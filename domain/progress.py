@@ -410,7 +410,7 @@ class PatientProgress:
         """``ProgressVizSeries``: ``days`` daily buckets in the patient's zone ending today.
 
         Raises:
-            ValueError: when ``days`` is outside ``1..366``.
+            InvalidQuery: (a ``ValueError``) when ``days`` is outside ``1..366``.
         """
         return daily_series(self._ledger, self._ledger.today(now), days)
 

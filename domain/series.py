@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from domain.days import EMPTY_DAY, iso_day
+from domain.errors import InvalidQuery
 from domain.ledger import Ledger
 
 DEFAULT_SERIES_DAYS = 14
@@ -20,10 +21,10 @@ def daily_series(ledger: Ledger, today: int, days: int = DEFAULT_SERIES_DAYS) ->
     of that day and are ``None`` on days without one.
 
     Raises:
-        ValueError: when ``days`` is outside ``1..366``.
+        InvalidQuery: (a ``ValueError``) when ``days`` is outside ``1..366``.
     """
     if not 1 <= days <= MAX_SERIES_DAYS:
-        raise ValueError(f"days must be between 1 and {MAX_SERIES_DAYS}")
+        raise InvalidQuery(f"days: must be between 1 and {MAX_SERIES_DAYS}")
     ordinals = range(today - days + 1, today + 1)
     columns: dict[str, list[float | None]] = {name: [] for name in SERIES_NAMES}
     for ordinal in ordinals:
