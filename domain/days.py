@@ -43,12 +43,16 @@ class DayBucket:
         self.mindfulness = 0  # exercises tagged mindfulness/*
 
     def chart_values(self) -> dict[str, float | None]:
-        """The values this bucket contributes to the daily chart series."""
+        """The values this bucket contributes to the daily chart series.
+
+        Two-decimal rounding is done in integers (half up): this runs once per event.
+        """
+        pre_n, post_n = self.pre_n, self.post_n
         return {
             "activity_count": float(self.activity),
-            "minutes": round(self.millis / 60_000, 2),
-            "mood_pre": round(self.pre_sum / self.pre_n, 2) if self.pre_n else None,
-            "mood_post": round(self.post_sum / self.post_n, 2) if self.post_n else None,
+            "minutes": (self.millis + 300) // 600 / 100,
+            "mood_pre": (200 * self.pre_sum + pre_n) // (2 * pre_n) / 100 if pre_n else None,
+            "mood_post": (200 * self.post_sum + post_n) // (2 * post_n) / 100 if post_n else None,
         }
 
 

@@ -94,30 +94,27 @@ def level_of(score: float) -> RiskLevel:
     return "moderate" if score > MODERATE_RISK else "low"
 
 
-def _factor(name: str, value: float, **detail: Any) -> RiskFactor:
-    return RiskFactor(name, round(WEIGHTS[name] * _clamp(value), 3), detail)
+def _contribution(name: str, value: float) -> float:
+    return round(WEIGHTS[name] * _clamp(value), 3)
 
 
-def _silence(ledger: Ledger, today: int) -> RiskFactor:
+def _silence(ledger: Ledger, today: int) -> tuple[float, int | None, float | None]:
+    """(value, days since the last active day, usual gap in days)."""
     active = ledger.active_days
     known = bisect_right(active, today)
     if not known:
-        return _factor("silence", 0.0, days_since_last_activity=None, usual_gap_days=None)
+        return (0.0, None, None)
     last = active[known - 1]
     first_index = max(0, known - USUAL_GAP_SPAN)
     span = known - first_index
     gap = (last - active[first_index]) / (span - 1) if span > 1 else DEFAULT_USUAL_GAP_DAYS
     gap = max(gap, 1.0)
     silent = today - last
-    return _factor(
-        "silence",
-        (silent / gap - 1) / 2,
-        days_since_last_activity=silent,
-        usual_gap_days=round(gap, 2),
-    )
+    return ((silent / gap - 1) / 2, silent, gap)
 
 
-def _frequency(ledger: Ledger, today: int) -> RiskFactor:
+def _frequency(ledger: Ledger, today: int) -> tuple[float, int, float]:
+    """(value, completed sessions in the last 4 weeks, usual count per 4 weeks)."""
     # Against the patient's own long-run pace, not just the 4 weeks before: a long silence must
     # keep counting as a decline once both recent windows are empty.
     days = ledger.completed_days
@@ -131,55 +128,86 @@ def _frequency(ledger: Ledger, today: int) -> RiskFactor:
         covered = days[before - 1] - days[0]
         gap = covered / (before - 1) if before > 1 else 0.0
         usual = before * FREQUENCY_WINDOW_DAYS / max(FREQUENCY_WINDOW_DAYS, covered + gap)
-    value = (usual - recent) / usual if usual else 0.0
-    return _factor(
-        "frequency_decline",
-        value,
-        sessions_last_4_weeks=recent,
-        usual_per_4_weeks=round(usual, 2),
-    )
+    return ((usual - recent) / usual if usual else 0.0, recent, usual)
 
 
-def _missed(ledger: Ledger) -> RiskFactor:
+def _missed(ledger: Ledger) -> tuple[float, int, int]:
+    """(value, missed sessions among the last ended ones, how many ended ones were read)."""
     last = ledger.ended_order[-MISSED_WINDOW:]
     missed = sum(1 for _, _, flag in last if flag)
-    value = missed / len(last) if last else 0.0
-    return _factor("missed_sessions", value, missed=missed, of_last=len(last))
+    return (missed / len(last) if last else 0.0, missed, len(last))
 
 
-def _mood(ledger: Ledger) -> RiskFactor:
+def _mood(ledger: Ledger) -> tuple[float, float | None]:
+    """(value, recent mood change)."""
     delta = mood_delta(ledger)
-    value = -delta / MOOD_FALL_FULL if delta is not None else 0.0
-    return _factor("falling_mood", value, recent_change=delta)
+    return (-delta / MOOD_FALL_FULL if delta is not None else 0.0, delta)
 
 
-def _shorter(ledger: Ledger) -> RiskFactor:
+def _shorter(ledger: Ledger) -> tuple[float, float | None, float | None]:
+    """(value, mean seconds of the last 3 completed sessions, mean of the ones before)."""
     order = ledger.completed_order
     recent = order[-SHORT_RECENT:]
     earlier = order[-SHORT_RECENT - SHORT_EARLIER : -SHORT_RECENT]
     if len(recent) < SHORT_RECENT or len(earlier) < SHORT_RECENT:
-        return _factor("shorter_sessions", 0.0, recent_minutes=None, earlier_minutes=None)
+        return (0.0, None, None)
     recent_mean = sum(item[2] for item in recent) / len(recent)
     earlier_mean = sum(item[2] for item in earlier) / len(earlier)
     value = (earlier_mean - recent_mean) / earlier_mean if earlier_mean > 0 else 0.0
-    return _factor(
-        "shorter_sessions",
-        value,
-        recent_minutes=round(recent_mean / 60, 2),
-        earlier_minutes=round(earlier_mean / 60, 2),
+    return (value, recent_mean, earlier_mean)
+
+
+def _minutes(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / 60, 2)
+
+
+def dropout_score(ledger: Ledger, today: int) -> float:
+    """Just the score of :func:`dropout_risk` (the same number), without the explanation."""
+    total = (
+        _contribution("silence", _silence(ledger, today)[0])
+        + _contribution("frequency_decline", _frequency(ledger, today)[0])
+        + _contribution("missed_sessions", _missed(ledger)[0])
+        + _contribution("falling_mood", _mood(ledger)[0])
+        + _contribution("shorter_sessions", _shorter(ledger)[0])
     )
+    return round(min(1.0, total), 3)
 
 
 def dropout_risk(ledger: Ledger, today: int) -> DropoutRisk:
     """The patient's dropout risk as of their local day ``today`` (an ordinal)."""
+    silence, silent, gap = _silence(ledger, today)
+    frequency, recent, usual = _frequency(ledger, today)
+    missed, missed_count, ended = _missed(ledger)
+    mood, change = _mood(ledger)
+    shorter, recent_s, earlier_s = _shorter(ledger)
     factors = (
-        _silence(ledger, today),
-        _frequency(ledger, today),
-        _missed(ledger),
-        _mood(ledger),
-        _shorter(ledger),
+        RiskFactor(
+            "silence",
+            _contribution("silence", silence),
+            {
+                "days_since_last_activity": silent,
+                "usual_gap_days": None if gap is None else round(gap, 2),
+            },
+        ),
+        RiskFactor(
+            "frequency_decline",
+            _contribution("frequency_decline", frequency),
+            {"sessions_last_4_weeks": recent, "usual_per_4_weeks": round(usual, 2)},
+        ),
+        RiskFactor(
+            "missed_sessions",
+            _contribution("missed_sessions", missed),
+            {"missed": missed_count, "of_last": ended},
+        ),
+        RiskFactor("falling_mood", _contribution("falling_mood", mood), {"recent_change": change}),
+        RiskFactor(
+            "shorter_sessions",
+            _contribution("shorter_sessions", shorter),
+            {"recent_minutes": _minutes(recent_s), "earlier_minutes": _minutes(earlier_s)},
+        ),
     )
-    score = round(min(1.0, sum(factor.contribution for factor in factors)), 3)
+    total = sum(factor.contribution for factor in factors)
+    score = round(min(1.0, total), 3)
     return DropoutRisk(score, level_of(score), factors)
 
 

@@ -54,6 +54,14 @@ RULES_BY_METRIC: dict[Metric, tuple[MilestoneRule, ...]] = {
 }
 
 
+UNREACHABLE = 1 << 62
+"""A threshold no metric reaches: every rule of that metric is already reached."""
+FIRST_THRESHOLDS: dict[Metric, int] = {
+    metric: min((rule.threshold for rule in rules), default=UNREACHABLE)
+    for metric, rules in RULES_BY_METRIC.items()
+}
+
+
 def milestone_id(patient_id: str, rule: str) -> str:
     """A URL-safe id, stable for the patient and rule, distinct across patients.
 

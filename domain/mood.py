@@ -56,9 +56,7 @@ def mood_delta(ledger: Ledger) -> float | None:
     window = min(TREND_WINDOW, len(scores) // 2)
     if window < TREND_MIN_WINDOW:
         return None
-    recent = sum(scores[-window:])
-    earlier = sum(scores[-2 * window : -window])
-    return round((recent - earlier) / window, 3)
+    return (sum(scores[-window:]) - sum(scores[-2 * window : -window])) / window
 
 
 def trend_label(delta: float | None) -> MoodTrend:
@@ -92,6 +90,6 @@ def mood_trend(ledger: Ledger) -> dict[str, Any]:
         "data": data,
         "average_change": _average(ledger.change_sum, ledger.change_n),
         "sessions_with_both": ledger.change_n,
-        "recent_change": delta,
+        "recent_change": None if delta is None else round(delta, 3),
         "trend": trend_label(delta),
     }

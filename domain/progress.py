@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from domain.dropout import DropoutAlertGate, dropout_risk
+from domain.dropout import DropoutAlertGate, dropout_risk, dropout_score
 from domain.effects import (
     AlertRaised,
     Effect,
@@ -58,8 +58,10 @@ from domain.insights import (
 )
 from domain.ledger import MINDFULNESS_PREFIX, Key, Ledger
 from domain.milestones import (
+    FIRST_THRESHOLDS,
     MILESTONE_RULES,
     RULES_BY_METRIC,
+    UNREACHABLE,
     Metric,
     metric_value,
     milestone_id,
@@ -114,7 +116,7 @@ class Figures:
     @property
     def dropout_score(self) -> float:
         if self._dropout is None:
-            self._dropout = dropout_risk(self._ledger, self._today).score
+            self._dropout = dropout_score(self._ledger, self._today)
         return self._dropout
 
     @property
@@ -150,6 +152,7 @@ class PatientProgress:
         "_published_at",
         "_baseline",
         "_milestone_cache",
+        "_next_threshold",
     )
 
     def __init__(self, patient: Patient) -> None:
@@ -163,6 +166,8 @@ class PatientProgress:
         self._published_at: datetime | None = None  # ``now`` of the last apply
         self._baseline: dict[str, Any] | None = None  # snapshot at the last tick
         self._milestone_cache: tuple[int, list[Milestone]] | None = None
+        # The lowest threshold not reached yet per metric: most events can skip the catalog.
+        self._next_threshold = dict(FIRST_THRESHOLDS)
 
     @property
     def patient(self) -> Patient:
@@ -199,6 +204,8 @@ class PatientProgress:
             if rule not in self._reached:
                 self._reached[rule] = achieved_at
                 effects.append(MilestoneReached(self._milestone(rule, achieved_at)))
+        for metric in self._next_threshold:
+            self._next_threshold[metric] = self._lowest_unreached(metric)
         return effects
 
     # -- events -----------------------------------------------------------------------------
@@ -260,9 +267,12 @@ class PatientProgress:
             # A missed session is the one event that can raise the risk sharply: re-score now.
             self._observe_risk(ledger.today(now), effects, codes)
             return
-        if ledger.add_ever_session(event.session_id, key):
+        if (
+            ledger.add_ever_session(event.session_id, key)
+            and len(ledger.ever_sessions) >= self._next_threshold["completed_sessions"]
+        ):
             self._reach("completed_sessions", effects)
-        if ledger.add_ever_day(day, key):
+        if ledger.add_ever_day(day, key) >= self._next_threshold["streak_days"]:
             self._reach("streak_days", effects)
         if ledger.became_active and PACE not in self._insights_on:
             codes += ON_NEW_ACTIVE_DAY
@@ -273,7 +283,7 @@ class PatientProgress:
         key = (event.at.timestamp(), event.id)
         day = ledger.local_day(event.at)
         self._deltas(ledger.fold_exercise(event, key, day), effects)
-        if ledger.add_ever_day(day, key):
+        if ledger.add_ever_day(day, key) >= self._next_threshold["streak_days"]:
             self._reach("streak_days", effects)
         # Rules that only grow with activity need no check while they already hold.
         codes: tuple[str, ...] = ()
@@ -290,7 +300,7 @@ class PatientProgress:
         self._deltas(ledger.fold_checkin(event, key, day), effects)
         if event.score <= CRISIS_MOOD:
             self._crisis(crisis_reasons(event.score, where="mood check-in"), effects)
-        if ledger.add_ever_day(day, key):
+        if ledger.add_ever_day(day, key) >= self._next_threshold["streak_days"]:
             self._reach("streak_days", effects)
         codes: tuple[str, ...] = ON_MOOD if ledger.in_trend_window(key) else ()
         if ledger.became_active and PACE not in self._insights_on:
@@ -299,7 +309,10 @@ class PatientProgress:
 
     def _on_marker(self, event: ProgressMarker, now: datetime, effects: list[Effect]) -> None:
         self._ledger.fold_marker(event, (event.at.timestamp(), event.id))
-        if event.marker == "SKILL_ACQUIRED":
+        if (
+            event.marker == "SKILL_ACQUIRED"
+            and len(self._ledger.skills) >= self._next_threshold["skills_acquired"]
+        ):
             self._reach("skills_acquired", effects)
 
     def _on_goal(self, event: GoalUpdated, now: datetime, effects: list[Effect]) -> None:
@@ -340,15 +353,23 @@ class PatientProgress:
                 self._reached[rule.rule] = _instant(key)
                 self._milestone_cache = None
                 effects.append(MilestoneReached(self._milestone(rule.rule, _instant(key))))
+        self._next_threshold[metric] = self._lowest_unreached(metric)
+
+    def _lowest_unreached(self, metric: Metric) -> int:
+        return min(
+            (r.threshold for r in RULES_BY_METRIC[metric] if r.rule not in self._reached),
+            default=UNREACHABLE,
+        )
 
     def _observe_risk(self, today: int, effects: list[Effect], codes: tuple[str, ...]) -> None:
-        risk = dropout_risk(self._ledger, today)
-        if self._gate.observe(risk.score):
+        score = dropout_score(self._ledger, today)
+        if self._gate.observe(score):
+            risk = dropout_risk(self._ledger, today)  # the explanation, only when it is sent
             top = sorted(risk.factors, key=lambda factor: -factor.contribution)[:2]
             reasons = ", ".join(f"{factor.name} {factor.contribution:.2f}" for factor in top)
             detail = f"dropout risk {risk.score:.2f} (high): {reasons}"
             effects.append(AlertRaised("dropout_risk_high", "warning", detail))
-        self._insights(codes + ON_RISK, today, effects, Figures(self._ledger, today, risk.score))
+        self._insights(codes + ON_RISK, today, effects, Figures(self._ledger, today, score))
 
     def _insights(
         self,
