@@ -28,7 +28,7 @@ Period = Literal["week", "month", "quarter", "year"]
 PERIODS: tuple[str, ...] = ("week", "month", "quarter", "year")
 TREND_BUCKETS = 12
 ACTIVE_WITHIN = timedelta(days=30)
-"""A patient is active when they had any activity in the last 30 days."""
+"""A patient is active when they had any activity in the last 30 days (to the quarter-hour)."""
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -72,13 +72,13 @@ def practice_overview(
     week = (_midnight(week_start, zone), _midnight(week_start + timedelta(days=7), zone))
     month_start = _month_start(today)
     month = (_midnight(month_start, zone), _midnight(_month_start(today, -1), zone))
-    active_since = (now - ACTIVE_WITHIN).timestamp()
+    active_since = (now - ACTIVE_WITHIN).timestamp() // QUARTER_HOUR_S
     totals = {"patients": 0, "active": 0, "week": 0, "month": 0, "upcoming": 0}
     completed = ended = 0
     for tracker in trackers:
         ledger = tracker.ledger
         totals["patients"] += 1
-        last = ledger.last_activity_ts
+        last = ledger.last_activity_qh
         if last is not None and last >= active_since:
             totals["active"] += 1
         totals["week"] += _completed_between(tracker, *week)

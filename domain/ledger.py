@@ -90,8 +90,7 @@ class Ledger:
         "sessions",
         "days",
         "active_days",
-        "activity",
-        "last_activity_ts",
+        "last_activity_qh",
         "activity_qh",
         "completed_days",
         "ended_order",
@@ -131,8 +130,7 @@ class Ledger:
         self.sessions: dict[str, SessionFacts] = {}
         self.days: dict[int, DayBucket] = {}
         self.active_days: list[int] = []  # sorted distinct days with current activity
-        self.activity: dict[str, float] = {}  # current activity fact -> timestamp
-        self.last_activity_ts: float | None = None
+        self.last_activity_qh: int | None = None  # latest quarter-hour with activity
         self.activity_qh: dict[int, int] = {}  # UTC quarter-hour -> activity count
         self.completed_days: list[int] = []  # sorted, one entry per completed session
         self.ended_order: list[tuple[float, str, float]] = []  # (ts, id, 1.0 if missed)
@@ -208,7 +206,7 @@ class Ledger:
 
     # -- current activity ----------------------------------------------------------------
 
-    def _add_activity(self, fact: str, ts: float, day: int, millis: int) -> DayBucket:
+    def _add_activity(self, ts: float, day: int, millis: int) -> DayBucket:
         bucket = self.days.get(day)
         if bucket is None:
             bucket = self.days[day] = DayBucket()
@@ -217,28 +215,27 @@ class Ledger:
         if bucket.activity == 1:
             insort(self.active_days, day)
             self.became_active = True
-        self.activity[fact] = ts
-        if self.last_activity_ts is None or ts > self.last_activity_ts:
-            self.last_activity_ts = ts
         qh = int(ts // QUARTER_HOUR_S)
-        self.activity_qh[qh] = self.activity_qh.get(qh, 0) + 1
+        quarters = self.activity_qh
+        quarters[qh] = quarters.get(qh, 0) + 1
+        if self.last_activity_qh is None or qh > self.last_activity_qh:
+            self.last_activity_qh = qh
         return bucket
 
-    def _remove_activity(self, fact: str, ts: float, day: int, millis: int) -> DayBucket:
+    def _remove_activity(self, ts: float, day: int, millis: int) -> DayBucket:
         bucket = self.days[day]
         bucket.activity -= 1
         bucket.millis -= millis
         if bucket.activity == 0:
             del self.active_days[bisect_left(self.active_days, day)]
-        del self.activity[fact]
-        if ts == self.last_activity_ts:
-            self.last_activity_ts = max(self.activity.values(), default=None)
         qh = int(ts // QUARTER_HOUR_S)
         left = self.activity_qh[qh] - 1
         if left:
             self.activity_qh[qh] = left
         else:
             del self.activity_qh[qh]
+            if qh == self.last_activity_qh:  # rare: a correction withdrew the latest activity
+                self.last_activity_qh = max(self.activity_qh, default=None)
         return bucket
 
     # -- ever facts (milestones) ---------------------------------------------------------
@@ -346,14 +343,13 @@ class Ledger:
         else:
             _remove(self.ended_order, missed)
         if ended.status == "completed":
-            fact = "s:" + ended.session_id
             millis = to_millis(ended.duration_s)
             if sign > 0:
-                bucket = self._add_activity(fact, ts, day, millis)
+                bucket = self._add_activity(ts, day, millis)
                 insort(self.completed_days, day)
                 insort(self.completed_order, (ts, key[1], ended.duration_s))
             else:
-                bucket = self._remove_activity(fact, ts, day, millis)
+                bucket = self._remove_activity(ts, day, millis)
                 del self.completed_days[bisect_left(self.completed_days, day)]
                 _remove(self.completed_order, (ts, key[1], ended.duration_s))
             bucket.sessions += sign
@@ -395,7 +391,7 @@ class Ledger:
     def fold_exercise(self, event: ExerciseCompleted, key: Key, day: int) -> list[int]:
         """An exercise was completed: an active day and minutes."""
         millis = to_millis(event.duration_s)
-        bucket = self._add_activity("e:" + event.id, key[0], day, millis)
+        bucket = self._add_activity(key[0], day, millis)
         self.exercises += 1
         self.exercise_ms += millis
         if event.exercise.startswith(MINDFULNESS_PREFIX):
@@ -405,7 +401,7 @@ class Ledger:
 
     def fold_checkin(self, event: MoodCheckin, key: Key, day: int) -> list[int]:
         """A mood check-in: an active day and a mood reading (not a session mood)."""
-        bucket = self._add_activity("e:" + event.id, key[0], day, 0)
+        bucket = self._add_activity(key[0], day, 0)
         bucket.checkin_sum += event.score
         bucket.checkin_n += 1
         self._add_reading(key, event.score)
