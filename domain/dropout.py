@@ -56,7 +56,8 @@ RiskLevel = Literal["low", "moderate", "high"]
 
 
 def _clamp(value: float) -> float:
-    return 0.0 if value < 0 else 1.0 if value > 1 else value
+    # "<= 0" also turns -0.0 (a fall of zero) into a plain 0.0 on the wire.
+    return 0.0 if value <= 0 else 1.0 if value > 1 else value
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +200,11 @@ def dropout_risk(ledger: Ledger, today: int) -> DropoutRisk:
             _contribution("missed_sessions", missed),
             {"missed": missed_count, "of_last": ended},
         ),
-        RiskFactor("falling_mood", _contribution("falling_mood", mood), {"recent_change": change}),
+        RiskFactor(
+            "falling_mood",
+            _contribution("falling_mood", mood),
+            {"recent_change": None if change is None else round(change, 3)},
+        ),
         RiskFactor(
             "shorter_sessions",
             _contribution("shorter_sessions", shorter),
