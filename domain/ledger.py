@@ -388,24 +388,24 @@ class Ledger:
 
     # -- other kinds -----------------------------------------------------------------------
 
-    def fold_exercise(self, event: ExerciseCompleted, key: Key, day: int) -> list[int]:
-        """An exercise was completed: an active day and minutes."""
-        millis = to_millis(event.duration_s)
+    def fold_exercise(self, event: ExerciseCompleted, key: Key, day: int) -> DayBucket:
+        """An exercise was completed: an active day and minutes; returns the day's bucket."""
+        millis = round(event.duration_s * 1000)  # as to_millis, inlined on the hot path
         bucket = self._add_activity(key[0], day, millis)
         self.exercises += 1
         self.exercise_ms += millis
         if event.exercise.startswith(MINDFULNESS_PREFIX):
             bucket.mindfulness += 1
             insort(self.mindful_days, day)
-        return [day]
+        return bucket
 
-    def fold_checkin(self, event: MoodCheckin, key: Key, day: int) -> list[int]:
-        """A mood check-in: an active day and a mood reading (not a session mood)."""
+    def fold_checkin(self, event: MoodCheckin, key: Key, day: int) -> DayBucket:
+        """A mood check-in: an active day and a mood reading; returns the day's bucket."""
         bucket = self._add_activity(key[0], day, 0)
         bucket.checkin_sum += event.score
         bucket.checkin_n += 1
         self._add_reading(key, event.score)
-        return [day]
+        return bucket
 
     def fold_marker(self, event: ProgressMarker, key: Key) -> None:
         """A progress marker; ``SKILL_ACQUIRED`` ones count toward skill milestones."""

@@ -282,7 +282,8 @@ class PatientProgress:
         ledger = self._ledger
         key = (event.at.timestamp(), event.id)
         day = ledger.local_day(event.at)
-        self._deltas(ledger.fold_exercise(event, key, day), effects)
+        bucket = ledger.fold_exercise(event, key, day)
+        effects.append(SeriesDelta(date.fromordinal(day), bucket.chart_values()))
         if ledger.add_ever_day(day, key) >= self._next_threshold["streak_days"]:
             self._reach("streak_days", effects)
         # Rules that only grow with activity need no check while they already hold.
@@ -297,7 +298,8 @@ class PatientProgress:
         ledger = self._ledger
         key = (event.at.timestamp(), event.id)
         day = ledger.local_day(event.at)
-        self._deltas(ledger.fold_checkin(event, key, day), effects)
+        bucket = ledger.fold_checkin(event, key, day)
+        effects.append(SeriesDelta(date.fromordinal(day), bucket.chart_values()))
         if event.score <= CRISIS_MOOD:
             self._crisis(crisis_reasons(event.score, where="mood check-in"), effects)
         if ledger.add_ever_day(day, key) >= self._next_threshold["streak_days"]:
