@@ -21,7 +21,6 @@ recomputed here. :mod:`domain.figures` and friends derive figures lazily from th
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from dataclasses import dataclass
 from datetime import datetime
 
 from domain.days import QUARTER_HOUR_S, DayBucket, month_key
@@ -36,34 +35,11 @@ from domain.events import (
     SessionStarted,
 )
 from domain.patients import Patient, zone
-
-Key = tuple[float, str]
-"""Event-time precedence: ``(timestamp, event id)``; the larger key is the later fact."""
+from domain.sessions import Key, SessionFacts
 
 MINDFULNESS_PREFIX = "mindfulness/"
 TREND_WINDOW = 6
 """The mood trend compares the mean of the last 6 readings with the 6 before."""
-
-
-@dataclass(slots=True)
-class SessionFacts:
-    """The winning scheduled/started/ended event of one therapy session, with their keys."""
-
-    scheduled: SessionScheduled | None = None
-    scheduled_key: Key | None = None
-    started: SessionStarted | None = None
-    started_key: Key | None = None
-    started_day: int = 0
-    ended: SessionEnded | None = None
-    ended_key: Key | None = None
-    ended_day: int = 0
-
-    def mood_change(self) -> int | None:
-        """Post minus pre mood when both are known."""
-        if self.started is None or self.ended is None:
-            return None
-        pre, post = self.started.mood_pre, self.ended.mood_post
-        return None if pre is None or post is None else post - pre
 
 
 def to_millis(seconds: float) -> int:

@@ -19,7 +19,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from domain.ledger import Key, Ledger
+from domain.ledger import Ledger
+from domain.sessions import Key
 
 Metric = Literal["completed_sessions", "streak_days", "skills_acquired", "goals_completed"]
 

@@ -22,20 +22,19 @@ No clock is read and no I/O is done: ``now`` is always passed in.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
+from domain.achievements import MilestoneBook
 from domain.dropout import DropoutAlertGate, dropout_risk, dropout_score
 from domain.effects import (
     AlertRaised,
     Effect,
     InsightRaised,
     Milestone,
-    MilestoneReached,
     SeriesDelta,
     StateChanged,
 )
-from domain.engagement import count_between, momentum
 from domain.events import (
     ActionItemUpdated,
     Event,
@@ -47,91 +46,25 @@ from domain.events import (
     SessionScheduled,
     SessionStarted,
 )
+from domain.figures import Figures
 from domain.insights import (
     INSIGHT_RULES,
-    MINDFULNESS_DAYS,
     ON_MINDFULNESS,
     ON_MOOD,
     ON_NEW_ACTIVE_DAY,
     ON_RISK,
     RULES_BY_CODE,
 )
-from domain.ledger import MINDFULNESS_PREFIX, Key, Ledger
-from domain.milestones import (
-    FIRST_THRESHOLDS,
-    MILESTONE_RULES,
-    RULES_BY_METRIC,
-    UNREACHABLE,
-    Metric,
-    metric_value,
-    milestone_id,
-    reached_key,
-)
-from domain.mood import CRISIS_MOOD, crisis_reasons, is_crisis, mood_delta, trend_label
+from domain.ledger import MINDFULNESS_PREFIX, Ledger
+from domain.mood import CRISIS_MOOD, crisis_reasons, is_crisis
 from domain.patients import Patient
 from domain.series import DEFAULT_SERIES_DAYS, daily_series
 from domain.snapshot import progress_document
-from domain.streaks import current_streak
 
 STATE_CHANGED = StateChanged()
 PACE = ON_NEW_ACTIVE_DAY[0]
 MINDFUL = ON_MINDFULNESS[0]
 MARKS_VERSION = 1
-
-
-def _instant(key: Key) -> datetime:
-    return datetime.fromtimestamp(key[0], UTC)
-
-
-class Figures:
-    """The figures insight rules read (``InsightInputs``), each computed on first use.
-
-    Hand-written lazy properties: ``functools.cached_property`` takes a lock per access in
-    Python 3.11, which costs more than the figures checked on the hot path.
-    """
-
-    __slots__ = ("_ledger", "_today", "_streak", "_momentum", "_dropout", "_mindful", "_mood")
-
-    def __init__(self, ledger: Ledger, today: int, dropout: float | None = None) -> None:
-        self._ledger = ledger
-        self._today = today
-        self._streak: int | None = None
-        self._momentum: float | None = None
-        self._dropout = dropout
-        self._mindful: int | None = None
-        self._mood: str | None = None
-
-    @property
-    def streak_current(self) -> int:
-        if self._streak is None:
-            self._streak = current_streak(self._ledger.active_days, self._today)
-        return self._streak
-
-    @property
-    def momentum(self) -> float:
-        if self._momentum is None:
-            self._momentum = momentum(self._ledger, self._today)
-        return self._momentum
-
-    @property
-    def dropout_score(self) -> float:
-        if self._dropout is None:
-            self._dropout = dropout_score(self._ledger, self._today)
-        return self._dropout
-
-    @property
-    def mindfulness_recent(self) -> int:
-        if self._mindful is None:
-            today = self._today
-            first = today - MINDFULNESS_DAYS + 1
-            self._mindful = count_between(self._ledger.mindful_days, first, today)
-        return self._mindful
-
-    @property
-    def mood_trend(self) -> str:
-        if self._mood is None:
-            self._mood = trend_label(mood_delta(self._ledger))
-        return self._mood
 
 
 class PatientProgress:
@@ -145,29 +78,22 @@ class PatientProgress:
         "_ledger",
         "_seen",
         "_events",
-        "_reached",
-        "_celebrated",
+        "_book",
         "_gate",
         "_insights_on",
         "_published_at",
         "_baseline",
-        "_milestone_cache",
-        "_next_threshold",
     )
 
     def __init__(self, patient: Patient) -> None:
         self._ledger = Ledger(patient)
         self._seen: set[str] = set()
         self._events: list[Event] = []  # kept to refold when the zone history changes
-        self._reached: dict[str, datetime] = {}  # rule -> achieved_at when first reached
-        self._celebrated: set[str] = set()
+        self._book = MilestoneBook(patient.patient_id)
         self._gate = DropoutAlertGate()
         self._insights_on: set[str] = set()
         self._published_at: datetime | None = None  # ``now`` of the last apply
         self._baseline: dict[str, Any] | None = None  # snapshot at the last tick
-        self._milestone_cache: tuple[int, list[Milestone]] | None = None
-        # The lowest threshold not reached yet per metric: most events can skip the catalog.
-        self._next_threshold = dict(FIRST_THRESHOLDS)
 
     @property
     def patient(self) -> Patient:
@@ -197,15 +123,9 @@ class PatientProgress:
         for event in self._events:
             fresh.apply(event, now)
         self._ledger = fresh._ledger
-        self._milestone_cache = None
         self._baseline = None
         effects: list[Effect] = [STATE_CHANGED]
-        for rule, achieved_at in fresh._reached.items():
-            if rule not in self._reached:
-                self._reached[rule] = achieved_at
-                effects.append(MilestoneReached(self._milestone(rule, achieved_at)))
-        for metric in self._next_threshold:
-            self._next_threshold[metric] = self._lowest_unreached(metric)
+        self._book.adopt(fresh._book, effects)
         return effects
 
     # -- events -----------------------------------------------------------------------------
@@ -269,11 +189,11 @@ class PatientProgress:
             return
         if (
             ledger.add_ever_session(event.session_id, key)
-            and len(ledger.ever_sessions) >= self._next_threshold["completed_sessions"]
+            and len(ledger.ever_sessions) >= self._book.next_threshold["completed_sessions"]
         ):
-            self._reach("completed_sessions", effects)
-        if ledger.add_ever_day(day, key) >= self._next_threshold["streak_days"]:
-            self._reach("streak_days", effects)
+            self._book.reach(self._ledger, "completed_sessions", effects)
+        if ledger.add_ever_day(day, key) >= self._book.next_threshold["streak_days"]:
+            self._book.reach(self._ledger, "streak_days", effects)
         if ledger.became_active and PACE not in self._insights_on:
             codes += ON_NEW_ACTIVE_DAY
         self._after_activity(now, effects, codes)
@@ -284,8 +204,8 @@ class PatientProgress:
         day = ledger.local_day(event.at)
         bucket = ledger.fold_exercise(event, key, day)
         effects.append(SeriesDelta(date.fromordinal(day), bucket.chart_values()))
-        if ledger.add_ever_day(day, key) >= self._next_threshold["streak_days"]:
-            self._reach("streak_days", effects)
+        if ledger.add_ever_day(day, key) >= self._book.next_threshold["streak_days"]:
+            self._book.reach(self._ledger, "streak_days", effects)
         # Rules that only grow with activity need no check while they already hold.
         codes: tuple[str, ...] = ()
         if ledger.became_active and PACE not in self._insights_on:
@@ -302,8 +222,8 @@ class PatientProgress:
         effects.append(SeriesDelta(date.fromordinal(day), bucket.chart_values()))
         if event.score <= CRISIS_MOOD:
             self._crisis(crisis_reasons(event.score, where="mood check-in"), effects)
-        if ledger.add_ever_day(day, key) >= self._next_threshold["streak_days"]:
-            self._reach("streak_days", effects)
+        if ledger.add_ever_day(day, key) >= self._book.next_threshold["streak_days"]:
+            self._book.reach(self._ledger, "streak_days", effects)
         codes: tuple[str, ...] = ON_MOOD if ledger.in_trend_window(key) else ()
         if ledger.became_active and PACE not in self._insights_on:
             codes += ON_NEW_ACTIVE_DAY
@@ -313,14 +233,14 @@ class PatientProgress:
         self._ledger.fold_marker(event, (event.at.timestamp(), event.id))
         if (
             event.marker == "SKILL_ACQUIRED"
-            and len(self._ledger.skills) >= self._next_threshold["skills_acquired"]
+            and len(self._ledger.skills) >= self._book.next_threshold["skills_acquired"]
         ):
-            self._reach("skills_acquired", effects)
+            self._book.reach(self._ledger, "skills_acquired", effects)
 
     def _on_goal(self, event: GoalUpdated, now: datetime, effects: list[Effect]) -> None:
         self._ledger.fold_goal(event, (event.at.timestamp(), event.id))
         if event.status == "completed":
-            self._reach("goals_completed", effects)
+            self._book.reach(self._ledger, "goals_completed", effects)
 
     def _on_item(self, event: ActionItemUpdated, now: datetime, effects: list[Effect]) -> None:
         self._ledger.fold_item(event, (event.at.timestamp(), event.id))
@@ -344,24 +264,6 @@ class PatientProgress:
     def _crisis(self, reasons: list[str], effects: list[Effect]) -> None:
         if reasons:
             effects.append(AlertRaised("mood_crisis", "critical", "; ".join(reasons)))
-
-    def _reach(self, metric: Metric, effects: list[Effect]) -> None:
-        value = metric_value(self._ledger, metric)
-        for rule in RULES_BY_METRIC[metric]:
-            if rule.threshold <= value and rule.rule not in self._reached:
-                key = reached_key(self._ledger, rule)
-                if key is None:  # cannot happen while metrics and keys agree; be safe
-                    continue
-                self._reached[rule.rule] = _instant(key)
-                self._milestone_cache = None
-                effects.append(MilestoneReached(self._milestone(rule.rule, _instant(key))))
-        self._next_threshold[metric] = self._lowest_unreached(metric)
-
-    def _lowest_unreached(self, metric: Metric) -> int:
-        return min(
-            (r.threshold for r in RULES_BY_METRIC[metric] if r.rule not in self._reached),
-            default=UNREACHABLE,
-        )
 
     def _observe_risk(self, today: int, effects: list[Effect], codes: tuple[str, ...]) -> None:
         score = dropout_score(self._ledger, today)
@@ -421,7 +323,7 @@ class PatientProgress:
         today = self._ledger.today(now)
         document = progress_document(self._ledger, today)
         figures = Figures(self._ledger, today, document["dropout_risk"]["score"])
-        document["milestones"] = [self._milestone_wire(item) for item in self.milestones()]
+        document["milestones"] = [self._book.to_wire(item) for item in self.milestones()]
         document["insights"] = [
             {"code": rule.code, "message": rule.message}
             for rule in INSIGHT_RULES
@@ -444,34 +346,9 @@ class PatientProgress:
 
     # -- milestones and celebrations ----------------------------------------------------------
 
-    def _milestone(self, rule: str, achieved_at: datetime) -> Milestone:
-        title = next(item.title for item in MILESTONE_RULES if item.rule == rule)
-        return Milestone(milestone_id(self.patient.patient_id, rule), rule, title, achieved_at)
-
-    def _milestone_wire(self, milestone: Milestone) -> dict[str, Any]:
-        return {
-            "id": milestone.id,
-            "rule": milestone.rule,
-            "title": milestone.title,
-            "achieved_at": milestone.achieved_at.isoformat().replace("+00:00", "Z"),
-            "celebration_shown": milestone.id in self._celebrated,
-        }
-
     def milestones(self) -> list[Milestone]:
         """Every milestone reached, oldest first; ``achieved_at`` is in event-time order."""
-        cache = self._milestone_cache
-        if cache is not None and cache[0] == self._ledger.version:
-            return list(cache[1])
-        result = []
-        for order, rule in enumerate(MILESTONE_RULES):
-            if rule.rule not in self._reached:
-                continue
-            key = reached_key(self._ledger, rule)
-            achieved_at = _instant(key) if key is not None else self._reached[rule.rule]
-            result.append((achieved_at, order, self._milestone(rule.rule, achieved_at)))
-        milestones = [item for _, _, item in sorted(result, key=lambda row: row[:2])]
-        self._milestone_cache = (self._ledger.version, milestones)
-        return list(milestones)
+        return self._book.milestones(self._ledger)
 
     def mark_celebrated(self, milestone_ids: Iterable[str]) -> list[str]:
         """Record that the patient's app showed these celebrations.
@@ -479,17 +356,12 @@ class PatientProgress:
         Returns:
             The ids newly marked, in the order given; unknown or already marked ids are skipped.
         """
-        known = {milestone.id for milestone in self.milestones()}
-        marked: list[str] = []
-        for item in milestone_ids:
-            if item in known and item not in self._celebrated:
-                self._celebrated.add(item)
-                marked.append(item)
-        return marked
+        return self._book.mark_celebrated(self._ledger, milestone_ids)
 
     def pending_celebrations(self) -> list[Milestone]:
         """Milestones reached and not yet celebrated, oldest first."""
-        return [item for item in self.milestones() if item.id not in self._celebrated]
+        celebrated = self._book.celebrated
+        return [item for item in self.milestones() if item.id not in celebrated]
 
     # -- marks (what events cannot rebuild) -----------------------------------------------------
 
@@ -497,14 +369,14 @@ class PatientProgress:
         """JSON-ready state not derivable from events; persist it whenever it changes."""
         return {
             "version": MARKS_VERSION,
-            "celebrated": sorted(self._celebrated),
+            "celebrated": sorted(self._book.celebrated),
             "dropout_alert": {"armed": self._gate.armed},
         }
 
     def restore_marks(self, marks: dict[str, Any]) -> None:
         """Adopt persisted marks after replaying the events (unknown keys are ignored)."""
         celebrated = marks.get("celebrated", [])
-        self._celebrated = {item for item in celebrated if isinstance(item, str)}
+        self._book.celebrated = {item for item in celebrated if isinstance(item, str)}
         alert = marks.get("dropout_alert", {})
         armed = alert.get("armed", True) if isinstance(alert, dict) else True
         self._gate.armed = armed if isinstance(armed, bool) else True
@@ -516,10 +388,6 @@ class PatientProgress:
         """Sessions scheduled for after ``now`` that have neither started nor ended."""
         limit = now.timestamp()
         return sum(1 for when in self._ledger.upcoming.values() if when > limit)
-
-    def active_days_between(self, first: int, last: int) -> int:
-        """Active local days (ordinals) in ``[first, last]``."""
-        return count_between(self._ledger.active_days, first, last)
 
 
 _Fold = Callable[[PatientProgress, Any, datetime, list[Effect]], None]

@@ -1,0 +1,61 @@
+"""The figures insight rules read (``InsightInputs``), each computed on first use."""
+
+from __future__ import annotations
+
+from domain.dropout import dropout_score
+from domain.engagement import count_between, momentum
+from domain.insights import MINDFULNESS_DAYS
+from domain.ledger import Ledger
+from domain.mood import mood_delta, trend_label
+from domain.streaks import current_streak
+
+
+class Figures:
+    """The figures insight rules read (``InsightInputs``), each computed on first use.
+
+    Hand-written lazy properties: ``functools.cached_property`` takes a lock per access in
+    Python 3.11, which costs more than the figures checked on the hot path.
+    """
+
+    __slots__ = ("_ledger", "_today", "_streak", "_momentum", "_dropout", "_mindful", "_mood")
+
+    def __init__(self, ledger: Ledger, today: int, dropout: float | None = None) -> None:
+        self._ledger = ledger
+        self._today = today
+        self._streak: int | None = None
+        self._momentum: float | None = None
+        self._dropout = dropout
+        self._mindful: int | None = None
+        self._mood: str | None = None
+
+    @property
+    def streak_current(self) -> int:
+        if self._streak is None:
+            self._streak = current_streak(self._ledger.active_days, self._today)
+        return self._streak
+
+    @property
+    def momentum(self) -> float:
+        if self._momentum is None:
+            self._momentum = momentum(self._ledger, self._today)
+        return self._momentum
+
+    @property
+    def dropout_score(self) -> float:
+        if self._dropout is None:
+            self._dropout = dropout_score(self._ledger, self._today)
+        return self._dropout
+
+    @property
+    def mindfulness_recent(self) -> int:
+        if self._mindful is None:
+            today = self._today
+            first = today - MINDFULNESS_DAYS + 1
+            self._mindful = count_between(self._ledger.mindful_days, first, today)
+        return self._mindful
+
+    @property
+    def mood_trend(self) -> str:
+        if self._mood is None:
+            self._mood = trend_label(mood_delta(self._ledger))
+        return self._mood
