@@ -1,39 +1,28 @@
-"""REST endpoints (``PROTOCOL.md`` sections 2 and 5).
-
-Every error body has the same shape: ``{"code": …, "detail": …}`` plus ``field`` on 422, with
-the codes of the WebSocket ``error`` frame where one fits.
-"""
+"""REST: patient registration, event ingest, audit, health and metrics (``PROTOCOL.md`` §2, §5)."""
 
 from __future__ import annotations
 
-import json
-from typing import TYPE_CHECKING, Any
-
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from domain.errors import UnknownTimezone
-from realtime.auth import Principal, bearer_token, verify_token
-from realtime.errors import Forbidden, RateLimited, Unauthorized, UnknownPatient
-
-if TYPE_CHECKING:
-    from realtime.runtime import Runtime
+from realtime.auth import Role
+from realtime.errors import Forbidden
+from realtime.http import (
+    ApiError,
+    invalid,
+    json_body,
+    principal_of,
+    query_int,
+    reject_unknown_params,
+    runtime_of,
+)
 
 MAX_ID_LENGTH = 128
-
-
-class ApiError(Exception):
-    """An error answered with ``status`` and the common error body."""
-
-    def __init__(self, status: int, code: str, detail: str, field: str | None = None) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.code = code
-        self.detail = detail
-        self.field = field
+MAX_AUDIT_PAGE = 1000
 
 
 class PatientRegistration(BaseModel):
@@ -43,72 +32,17 @@ class PatientRegistration(BaseModel):
     timezone: str = Field(min_length=1, max_length=64, strict=True)
 
 
-def error_response(status: int, code: str, detail: str, field: str | None = None) -> JSONResponse:
-    body: dict[str, Any] = {"code": code, "detail": detail}
-    if field is not None:
-        body["field"] = field
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, headers=headers)
-
-
-async def handle_api_error(request: Request, exc: Exception) -> Response:
-    if isinstance(exc, ApiError):
-        return error_response(exc.status, exc.code, exc.detail, exc.field)
-    if isinstance(exc, Unauthorized):
-        return error_response(401, "unauthorized", str(exc))
-    if isinstance(exc, Forbidden):
-        return error_response(403, "forbidden", str(exc))
-    if isinstance(exc, UnknownPatient):
-        return error_response(404, "unknown_patient", str(exc))
-    if isinstance(exc, RateLimited):
-        response = error_response(429, "rate_limited", str(exc))
-        response.headers["Retry-After"] = str(max(1, round(exc.retry_after_s)))
-        return response
-    if isinstance(exc, HTTPException):
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "bad_request")
-        return error_response(exc.status_code, code, str(exc.detail))
-    raise exc
-
-
-def runtime_of(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
-def principal_of(request: Request) -> Principal:
-    runtime = runtime_of(request)
-    return verify_token(runtime.settings.secret, bearer_token(request.headers.get("authorization")))
-
-
-async def json_body(request: Request) -> Any:
-    limit = runtime_of(request).settings.max_body_bytes
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, "too_large", f"body over {limit} bytes")
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise ApiError(413, "too_large", f"body over {limit} bytes")
-    try:
-        return json.loads(body)
-    except ValueError:
-        raise ApiError(422, "bad_request", "body is not valid JSON", "body") from None
-
-
 def _first_field_error(error: ValidationError) -> ApiError:
     item = error.errors(include_url=False)[0]
     field = ".".join(str(part) for part in item["loc"]) or "body"
-    return ApiError(422, "invalid", f"{field}: {item['msg']}", field)
+    return invalid(field, item["msg"])
 
 
 async def put_patient(request: Request) -> Response:
     principal = principal_of(request)
     patient_id = request.path_params["patient_id"]
     if len(patient_id) > MAX_ID_LENGTH:
-        raise ApiError(
-            422, "invalid", f"patient_id: at most {MAX_ID_LENGTH} characters", "patient_id"
-        )
+        raise invalid("patient_id", f"at most {MAX_ID_LENGTH} characters")
     if not principal.may_register_patients():
         raise Forbidden("only service or admin tokens register patients")
     try:
@@ -120,7 +54,7 @@ async def put_patient(request: Request) -> Response:
             principal, patient_id, registration.therapist_id, registration.timezone
         )
     except UnknownTimezone as error:
-        raise ApiError(422, "invalid", f"timezone: {error}", "timezone") from None
+        raise invalid("timezone", str(error)) from None
     return JSONResponse(
         {
             "patient_id": patient.patient_id,
@@ -130,14 +64,6 @@ async def put_patient(request: Request) -> Response:
         },
         status_code=201 if created else 200,
     )
-
-
-async def get_progress(request: Request) -> Response:
-    runtime = runtime_of(request)
-    tracker = runtime.service.readable_patient(
-        principal_of(request), request.path_params["patient_id"]
-    )
-    return JSONResponse(tracker.snapshot(runtime.clock()))
 
 
 async def post_events(request: Request) -> Response:
@@ -151,7 +77,27 @@ async def post_events(request: Request) -> Response:
     if len(events) > limit:
         raise ApiError(413, "too_large", f"events: at most {limit} per request", "events")
     result = await runtime.service.publish(principal, events)
+    runtime.metrics.events_from(result)
     return JSONResponse(result.to_wire())
+
+
+async def get_audit(request: Request) -> Response:
+    principal = principal_of(request)
+    if principal.role is not Role.ADMIN:
+        raise Forbidden("only admin tokens read the audit log")
+    reject_unknown_params(request, {"limit", "before", "patient_id"})
+    limit = query_int(request, "limit", 100, 1, MAX_AUDIT_PAGE)
+    before = request.query_params.get("before")
+    before_seq = query_int(request, "before", 0, 1, 2**62) if before is not None else None
+    runtime = runtime_of(request)
+    await runtime.audit.flush()  # so an admin sees reads up to this very moment
+    entries = await runtime.store.read_audit(
+        limit=limit, before_seq=before_seq, patient_id=request.query_params.get("patient_id")
+    )
+    next_before = entries[-1].seq if len(entries) == limit else None
+    return JSONResponse(
+        {"entries": [entry.to_wire() for entry in entries], "next_before": next_before}
+    )
 
 
 async def healthz(request: Request) -> Response:
@@ -161,8 +107,6 @@ async def healthz(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
-    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-
     runtime = runtime_of(request)
     runtime.refresh_gauges()
     return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)
@@ -170,8 +114,8 @@ async def metrics(request: Request) -> Response:
 
 ROUTES = [
     Route("/api/v1/patients/{patient_id}", put_patient, methods=["PUT"]),
-    Route("/api/v1/patients/{patient_id}/progress", get_progress, methods=["GET"]),
     Route("/api/v1/events", post_events, methods=["POST"]),
+    Route("/api/v1/audit", get_audit, methods=["GET"]),
     Route("/healthz", healthz, methods=["GET"]),
     Route("/metrics", metrics, methods=["GET"]),
 ]

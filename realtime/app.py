@@ -13,9 +13,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
-from realtime.api import ROUTES, ApiError, handle_api_error
+from realtime import api, api_analytics, api_patients
 from realtime.connection import serve_websocket
 from realtime.errors import HubError
+from realtime.http import ApiError, handle_api_error
 from realtime.metrics import HubMetrics
 from realtime.runtime import Runtime
 from realtime.settings import Settings
@@ -64,7 +65,9 @@ def create_app(
 
     app = Starlette(
         routes=[
-            *ROUTES,
+            *api.ROUTES,
+            *api_patients.ROUTES,
+            *api_analytics.ROUTES,
             Route("/", dashboard, methods=["GET"]),
             Route("/dashboard", dashboard, methods=["GET"]),
             WebSocketRoute("/ws", serve_websocket),

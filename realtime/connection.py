@@ -14,7 +14,7 @@ import logging
 import secrets
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -50,6 +50,7 @@ from realtime.protocol import (
     unsubscribed_frame,
     welcome_frame,
 )
+from realtime.ratelimit import TokenBucket
 
 if TYPE_CHECKING:
     from realtime.runtime import Runtime
@@ -62,26 +63,6 @@ CLOSE_TIMEOUT_S = 2.0
 SLOW_CLOSE_TIMEOUT_S = 10.0
 # Codes that mean the peer is not speaking the protocol; repeated, they end the connection.
 _BAD_FRAME_CODES: frozenset[ErrorCode] = frozenset({"bad_frame", "too_large", "unknown_channel"})
-
-
-class TokenBucket:
-    """``rate`` tokens a second, at most ``burst`` saved up."""
-
-    def __init__(self, rate: float, burst: float, clock: Any = time.monotonic) -> None:
-        self._rate = rate
-        self._burst = burst
-        self._tokens = burst
-        self._clock = clock
-        self._stamp = clock()
-
-    def take(self) -> bool:
-        now = self._clock()
-        self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self._rate)
-        self._stamp = now
-        if self._tokens >= 1:
-            self._tokens -= 1
-            return True
-        return False
 
 
 async def serve_websocket(websocket: WebSocket) -> None:

@@ -68,6 +68,9 @@ class HubMetrics:
 
     def observe_ack(self, result: AckResult, seconds: float) -> None:
         self.ack_latency.observe(seconds)
+        self.events_from(result)
+
+    def events_from(self, result: AckResult) -> None:
         if result.accepted:
             self.events.labels("accepted").inc(len(result.accepted))
         if result.duplicates:

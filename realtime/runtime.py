@@ -8,12 +8,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from realtime.audit import AuditTrail
 from realtime.auth import Principal, Role
 from realtime.errors import UnknownPatient
 from realtime.fanout import Fanout, milestone_to_wire, patient_channel
 from realtime.hub import Hub
 from realtime.metrics import HubMetrics
 from realtime.protocol import CLOSE_GOING_AWAY, ChannelName, FrameError
+from realtime.ratelimit import RequestLimiter
 from realtime.service import ProgressService
 from realtime.settings import Settings
 from storage.store import ProgressStore
@@ -50,6 +52,8 @@ class Runtime:
         self.service = ProgressService(
             store, self.fanout, clock, max_future_skew_s=settings.max_future_skew_s
         )
+        self.audit = AuditTrail(store, clock)
+        self.request_limiter = RequestLimiter(settings.rest_rate_per_s, settings.rest_rate_burst)
         self.connections: set[Connection] = set()
         self.draining = False
         self._started = False
@@ -103,6 +107,7 @@ class Runtime:
             return
         self._stopped = True
         await self.drain()
+        await self.audit.close()
         await self.store.close()
         log.info("event=stopped")
 
@@ -121,9 +126,11 @@ class Runtime:
                 raise FrameError("forbidden", f"not allowed to read {channel}")
             if tracker is None:
                 raise FrameError("unknown_patient", f"no patient {channel.owner!r}")
+            self.audit.record(principal, "subscribe", patient_id=channel.owner)
             return tracker.snapshot(now)
         if not principal.may_read_therapist(channel.owner):
             raise FrameError("forbidden", f"not allowed to read {channel}")
+        self.audit.record(principal, "subscribe", scope=str(channel))
         return self.therapist_snapshot(channel.owner, now)
 
     def therapist_snapshot(self, therapist_id: str, now: datetime) -> dict[str, Any]:

@@ -16,15 +16,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from domain.effects import Effect
+from domain.effects import AlertRaised, Effect
 from domain.errors import InvalidEvent
 from domain.events import Event, parse_event
 from domain.patients import Patient
 from domain.progress import PatientProgress
-from realtime.auth import Principal
+from realtime.auth import Principal, Role
 from realtime.errors import Forbidden, UnknownPatient
 from realtime.fanout import Fanout
-from storage.store import ProgressStore
+from storage.store import AlertRecord, ProgressStore
 
 log = logging.getLogger("progress_hub.service")
 
@@ -78,6 +78,8 @@ class ProgressService:
         self._clock = clock
         self._max_future_skew = timedelta(seconds=max_future_skew_s)
         self._trackers: dict[str, PatientProgress] = {}
+        # therapist -> patients, so a practice is found without walking every patient.
+        self._by_therapist: dict[str, set[str]] = {}
         self._seen: set[str] = set()
         self._in_flight: dict[str, asyncio.Future[None]] = {}
         # What the store holds of each tracker's marks, to write them only when they change.
@@ -94,6 +96,7 @@ class ProgressService:
         state = await self._store.load_state()
         for patient in state.patients:
             self._trackers[patient.patient_id] = PatientProgress(patient)
+            self._by_therapist.setdefault(patient.therapist_id, set()).add(patient.patient_id)
         self._seen = set(state.event_ids)
         now = self._clock()
         replayed = 0
@@ -122,7 +125,8 @@ class ProgressService:
         return self._trackers.get(patient_id)
 
     def trackers_of(self, therapist_id: str) -> list[PatientProgress]:
-        return [t for t in self._trackers.values() if t.patient.therapist_id == therapist_id]
+        patient_ids = self._by_therapist.get(therapist_id, ())
+        return [self._trackers[patient_id] for patient_id in sorted(patient_ids)]
 
     def all_trackers(self) -> Iterable[PatientProgress]:
         return self._trackers.values()
@@ -149,9 +153,14 @@ class ProgressService:
         tracker = self._trackers.get(patient_id)
         if tracker is None:
             tracker = self._trackers[patient_id] = PatientProgress(patient)
+            self._by_therapist.setdefault(therapist_id, set()).add(patient_id)
             self._persisted_marks[patient_id] = tracker.marks()
             log.info("event=patient_registered patient=%s therapist=%s", patient_id, therapist_id)
             return patient, True
+        previous = tracker.patient.therapist_id
+        if previous != therapist_id:
+            self._by_therapist.get(previous, set()).discard(patient_id)
+            self._by_therapist.setdefault(therapist_id, set()).add(patient_id)
         self._fanout.patient_changed(tracker, tracker.reassign(patient))
         return patient, False
 
@@ -171,6 +180,27 @@ class ProgressService:
         if tracker is None:
             raise UnknownPatient(f"no patient {patient_id!r}")
         return tracker
+
+    def readable_practice(
+        self, principal: Principal, therapist_id: str | None
+    ) -> tuple[list[PatientProgress], str]:
+        """The patients a practice-wide read covers, and the scope it names in the audit log.
+
+        A therapist reads its own practice; service and admin read one therapist's practice or,
+        without ``therapist_id``, every patient; a patient reads no practice.
+
+        Raises:
+            Forbidden: outside the principal's rights.
+        """
+        if principal.role is Role.THERAPIST:
+            if therapist_id not in (None, principal.sub):
+                raise Forbidden("a therapist reads its own practice only")
+            return self.trackers_of(principal.sub), f"therapist:{principal.sub}"
+        if not principal.is_trusted:
+            raise Forbidden("practice analytics are for therapists, service and admin")
+        if therapist_id is not None:
+            return self.trackers_of(therapist_id), f"therapist:{therapist_id}"
+        return list(self._trackers.values()), "all"
 
     # -- publish ----------------------------------------------------------------------------
 
@@ -250,6 +280,27 @@ class ProgressService:
         for patient_id, effects in touched.items():
             self._fanout.patient_changed(self._trackers[patient_id], effects)
         await self._persist_marks(touched)
+        await self._record_alerts(touched, apply_now)
+
+    async def _record_alerts(
+        self, effects_by_patient: dict[str, list[Effect]], now: datetime
+    ) -> None:
+        """Keep every alert raised, for reports (alerts are effects: replay cannot rebuild them)."""
+        records = [
+            AlertRecord(
+                patient_id,
+                self._trackers[patient_id].patient.therapist_id,
+                effect.code,
+                effect.severity,
+                effect.detail,
+                now,
+            )
+            for patient_id, effects in effects_by_patient.items()
+            for effect in effects
+            if isinstance(effect, AlertRaised)
+        ]
+        if records:
+            await self._store.append_alerts(records)
 
     async def _persist_marks(self, patient_ids: Iterable[str]) -> None:
         """Store the marks (alert state, celebrations) of these patients where they changed."""
@@ -280,13 +331,14 @@ class ProgressService:
         ingest while it is walked.
         """
         now = self._clock()
-        changed: list[str] = []
+        changed: dict[str, list[Effect]] = {}
         for index, tracker in enumerate(list(self._trackers.values())):
             effects = tracker.tick(now)
             if effects:
                 self._fanout.patient_changed(tracker, effects)
-                changed.append(tracker.patient.patient_id)
+                changed[tracker.patient.patient_id] = effects
             if index % chunk == chunk - 1:
                 await asyncio.sleep(0)
         await self._persist_marks(changed)
+        await self._record_alerts(changed, now)
         return len(changed)

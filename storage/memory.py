@@ -7,13 +7,14 @@ no durability: everything is gone when the process ends.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from domain.events import Event
 from domain.patients import Patient
 from storage.errors import StorageClosed
-from storage.store import StoredState
+from storage.store import AlertRecord, AuditEntry, StoredState
 
 
 class MemoryStore:
@@ -23,6 +24,8 @@ class MemoryStore:
         self._events: dict[str, Event] = {}
         self._patients: dict[str, Patient] = {}
         self._marks: dict[str, dict[str, Any]] = {}
+        self._audit: list[AuditEntry] = []
+        self._alerts: list[AlertRecord] = []
         self._open = False
 
     @property
@@ -62,3 +65,31 @@ class MemoryStore:
     async def events(self) -> AsyncIterator[Event]:
         for event in list(self._events.values()):
             yield event
+
+    async def append_audit(self, entries: Sequence[AuditEntry]) -> None:
+        self._check_open()
+        for entry in entries:
+            self._audit.append(replace(entry, seq=len(self._audit) + 1))
+
+    async def read_audit(
+        self, *, limit: int, before_seq: int | None, patient_id: str | None
+    ) -> list[AuditEntry]:
+        entries = [
+            entry
+            for entry in reversed(self._audit)
+            if (before_seq is None or (entry.seq or 0) < before_seq)
+            and (patient_id is None or entry.patient_id == patient_id)
+        ]
+        return entries[:limit]
+
+    async def append_alerts(self, alerts: Sequence[AlertRecord]) -> None:
+        self._check_open()
+        self._alerts.extend(alerts)
+
+    async def read_alerts(
+        self, patient_id: str, start: datetime, end: datetime
+    ) -> list[AlertRecord]:
+        return sorted(
+            (a for a in self._alerts if a.patient_id == patient_id and start <= a.raised_at < end),
+            key=lambda a: a.raised_at,
+        )

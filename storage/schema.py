@@ -33,6 +33,31 @@ MIGRATIONS: tuple[str, ...] = (
         updated_at TEXT NOT NULL
     );
     """,
+    # 2: who read which patient's data (clinics must be able to show it), and every alert
+    # raised, for effectiveness reports (alerts are effects, not events, so replay cannot
+    # rebuild them).
+    """
+    CREATE TABLE audit (
+        seq        INTEGER PRIMARY KEY,
+        at         TEXT NOT NULL,
+        role       TEXT NOT NULL,
+        sub        TEXT NOT NULL,
+        action     TEXT NOT NULL,
+        patient_id TEXT,
+        scope      TEXT
+    );
+    CREATE INDEX audit_by_patient ON audit (patient_id, seq);
+    CREATE TABLE alerts (
+        seq          INTEGER PRIMARY KEY,
+        patient_id   TEXT NOT NULL,
+        therapist_id TEXT NOT NULL,
+        code         TEXT NOT NULL,
+        severity     TEXT NOT NULL,
+        detail       TEXT NOT NULL,
+        raised_at    TEXT NOT NULL
+    );
+    CREATE INDEX alerts_by_patient ON alerts (patient_id, raised_at);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

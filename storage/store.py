@@ -38,10 +38,62 @@ _UPSERT_PATIENT = (
     "ON CONFLICT (patient_id) DO UPDATE SET therapist_id = excluded.therapist_id, "
     "zone_history = excluded.zone_history, updated_at = excluded.updated_at"
 )
+_INSERT_AUDIT = (
+    "INSERT INTO audit (at, role, sub, action, patient_id, scope) VALUES (?, ?, ?, ?, ?, ?)"
+)
+_INSERT_ALERT = (
+    "INSERT INTO alerts (patient_id, therapist_id, code, severity, detail, raised_at) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
 _UPSERT_MARKS = (
     "INSERT INTO marks (patient_id, body, updated_at) VALUES (?, ?, ?) "
     "ON CONFLICT (patient_id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One read of patient data: who (role, sub), what (action, patient or scope), when."""
+
+    at: datetime
+    role: str
+    sub: str
+    action: str
+    patient_id: str | None = None
+    scope: str | None = None
+    seq: int | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "at": self.at.isoformat(),
+            "role": self.role,
+            "sub": self.sub,
+            "action": self.action,
+            "patient_id": self.patient_id,
+            "scope": self.scope,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRecord:
+    """An alert as it was raised."""
+
+    patient_id: str
+    therapist_id: str
+    code: str
+    severity: str
+    detail: str
+    raised_at: datetime
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "patient_id": self.patient_id,
+            "code": self.code,
+            "severity": self.severity,
+            "detail": self.detail,
+            "raised_at": self.raised_at.isoformat(),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +119,18 @@ class ProgressStore(Protocol):
     async def put_marks(self, patient_id: str, marks: dict[str, Any], now: datetime) -> None: ...
 
     async def load_state(self) -> StoredState: ...
+
+    async def append_audit(self, entries: Sequence[AuditEntry]) -> None: ...
+
+    async def read_audit(
+        self, *, limit: int, before_seq: int | None, patient_id: str | None
+    ) -> list[AuditEntry]: ...
+
+    async def append_alerts(self, alerts: Sequence[AlertRecord]) -> None: ...
+
+    async def read_alerts(
+        self, patient_id: str, start: datetime, end: datetime
+    ) -> list[AlertRecord]: ...
 
     def events(self) -> AsyncIterator[Event]: ...
 
@@ -232,6 +296,67 @@ class SqliteStore:
     async def put_marks(self, patient_id: str, marks: dict[str, Any], now: datetime) -> None:
         row = (patient_id, json.dumps(marks, sort_keys=True), now.astimezone(UTC).isoformat())
         await self.writer.write(_UPSERT_MARKS, [row])
+
+    async def append_audit(self, entries: Sequence[AuditEntry]) -> None:
+        rows = [
+            (e.at.astimezone(UTC).isoformat(), e.role, e.sub, e.action, e.patient_id, e.scope)
+            for e in entries
+        ]
+        await self.writer.write(_INSERT_AUDIT, rows)
+
+    async def read_audit(
+        self, *, limit: int, before_seq: int | None, patient_id: str | None
+    ) -> list[AuditEntry]:
+        """The newest entries first, older than ``before_seq``, optionally for one patient."""
+        clauses: list[str] = []
+        params: list[int | str] = []
+        if before_seq is not None:
+            clauses.append("seq < ?")
+            params.append(before_seq)
+        if patient_id is not None:
+            clauses.append("patient_id = ?")
+            params.append(patient_id)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        query = (
+            "SELECT seq, at, role, sub, action, patient_id, scope FROM audit "
+            f"{where} ORDER BY seq DESC LIMIT ?"
+        )
+        async with self._require_connection().execute(query, (*params, limit)) as cursor:
+            return [
+                AuditEntry(datetime.fromisoformat(at), role, sub, action, patient, scope, seq)
+                async for seq, at, role, sub, action, patient, scope in cursor
+            ]
+
+    async def append_alerts(self, alerts: Sequence[AlertRecord]) -> None:
+        rows = [
+            (
+                a.patient_id,
+                a.therapist_id,
+                a.code,
+                a.severity,
+                a.detail,
+                a.raised_at.astimezone(UTC).isoformat(),
+            )
+            for a in alerts
+        ]
+        await self.writer.write(_INSERT_ALERT, rows)
+
+    async def read_alerts(
+        self, patient_id: str, start: datetime, end: datetime
+    ) -> list[AlertRecord]:
+        """Alerts raised for a patient in ``[start, end)``, oldest first."""
+        query = (
+            "SELECT therapist_id, code, severity, detail, raised_at FROM alerts "
+            "WHERE patient_id = ? AND raised_at >= ? AND raised_at < ? ORDER BY raised_at, seq"
+        )
+        bounds = (start.astimezone(UTC).isoformat(), end.astimezone(UTC).isoformat())
+        async with self._require_connection().execute(query, (patient_id, *bounds)) as cursor:
+            return [
+                AlertRecord(
+                    patient_id, therapist, code, severity, detail, datetime.fromisoformat(at)
+                )
+                async for therapist, code, severity, detail, at in cursor
+            ]
 
     def _require_connection(self) -> aiosqlite.Connection:
         if self._connection is None:

@@ -91,6 +91,8 @@ def fuzzed(
             bad_frame_limit=10**9,
             rate_limit_frames_per_s=10**6,
             rate_limit_burst=10**6,
+            rest_rate_per_s=10**6,
+            rest_rate_burst=10**6,
             coalesce_s=0.0,
         )
     )

@@ -1,0 +1,74 @@
+"""REST reads of one patient: progress, chart series, milestones, insights.
+
+Every read is checked by ``ProgressService.readable_patient`` (one place for the rule) and
+written to the audit trail.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from domain.progress import PatientProgress
+from realtime.fanout import milestone_to_wire
+from realtime.http import principal_of, query_int, reject_unknown_params, runtime_of
+
+DEFAULT_SERIES_DAYS = 14
+MAX_SERIES_DAYS = 366
+
+
+def _readable(request: Request, action: str) -> PatientProgress:
+    runtime = runtime_of(request)
+    principal = principal_of(request)
+    patient_id = request.path_params["patient_id"]
+    tracker = runtime.service.readable_patient(principal, patient_id)
+    runtime.audit.record(principal, action, patient_id=patient_id)
+    return tracker
+
+
+async def get_progress(request: Request) -> Response:
+    reject_unknown_params(request, set())
+    tracker = _readable(request, "progress")
+    return JSONResponse(tracker.snapshot(runtime_of(request).clock()))
+
+
+async def get_series(request: Request) -> Response:
+    reject_unknown_params(request, {"days"})
+    days = query_int(request, "days", DEFAULT_SERIES_DAYS, 1, MAX_SERIES_DAYS)
+    tracker = _readable(request, "series")
+    return JSONResponse(tracker.series(runtime_of(request).clock(), days))
+
+
+async def get_milestones(request: Request) -> Response:
+    reject_unknown_params(request, set())
+    tracker = _readable(request, "milestones")
+    pending = {milestone.id for milestone in tracker.pending_celebrations()}
+    return JSONResponse(
+        {
+            "patient_id": tracker.patient.patient_id,
+            "milestones": [
+                {**milestone_to_wire(milestone), "celebration_shown": milestone.id not in pending}
+                for milestone in tracker.milestones()
+            ],
+        }
+    )
+
+
+async def get_insights(request: Request) -> Response:
+    reject_unknown_params(request, set())
+    tracker = _readable(request, "insights")
+    return JSONResponse(
+        {
+            "patient_id": tracker.patient.patient_id,
+            "insights": tracker.insights(runtime_of(request).clock()),
+        }
+    )
+
+
+ROUTES = [
+    Route("/api/v1/patients/{patient_id}/progress", get_progress, methods=["GET"]),
+    Route("/api/v1/patients/{patient_id}/series", get_series, methods=["GET"]),
+    Route("/api/v1/patients/{patient_id}/milestones", get_milestones, methods=["GET"]),
+    Route("/api/v1/patients/{patient_id}/insights", get_insights, methods=["GET"]),
+]

@@ -1,0 +1,95 @@
+"""The audit trail: who read which patient's data, and when.
+
+Entries are buffered and written in one transaction every ``flush_s`` (or ``max_buffer``
+entries), so a read never waits for a disk flush; the price is that a crash can lose the
+entries of the last ``flush_s``. Every entry names the principal (role and sub), the action
+(``progress``, ``series``, ``subscribe`` …) and the patient, or the scope of a practice-wide
+read (``therapist:t1``, ``all``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from realtime.auth import Principal
+from storage.store import AuditEntry, ProgressStore
+
+DEFAULT_FLUSH_S = 0.05
+DEFAULT_MAX_BUFFER = 500
+
+log = logging.getLogger("progress_hub.audit")
+
+
+class AuditTrail:
+    """Collects audit entries and writes them in batches."""
+
+    def __init__(
+        self,
+        store: ProgressStore,
+        clock: Callable[[], datetime],
+        *,
+        flush_s: float = DEFAULT_FLUSH_S,
+        max_buffer: int = DEFAULT_MAX_BUFFER,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._flush_s = flush_s
+        self._max_buffer = max_buffer
+        self._buffer: list[AuditEntry] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self._writes: set[asyncio.Task[None]] = set()
+
+    def record(
+        self,
+        principal: Principal,
+        action: str,
+        *,
+        patient_id: str | None = None,
+        scope: str | None = None,
+    ) -> None:
+        self._buffer.append(
+            AuditEntry(
+                self._clock(), principal.role.value, principal.sub, action, patient_id, scope
+            )
+        )
+        if len(self._buffer) >= self._max_buffer:
+            self._spawn(delay=0.0)
+        elif self._flusher is None:
+            self._spawn(delay=self._flush_s)
+
+    def _spawn(self, delay: float) -> None:
+        if self._flusher is not None and not self._flusher.done():
+            if delay > 0:
+                return
+            self._flusher.cancel()
+        self._flusher = asyncio.get_running_loop().create_task(self._flush_later(delay))
+
+    async def _flush_later(self, delay: float) -> None:
+        if delay:
+            await asyncio.sleep(delay)
+        self._flusher = None
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Write everything buffered now."""
+        entries, self._buffer = self._buffer, []
+        if not entries:
+            return
+        try:
+            await self._store.append_audit(entries)
+        except Exception:
+            log.exception("event=audit_write_failed entries=%d", len(entries))
+
+    async def close(self) -> None:
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+            self._flusher = None
+        if self._writes:
+            await asyncio.gather(*self._writes, return_exceptions=True)
+        await self.flush()

@@ -1,0 +1,138 @@
+"""What every REST endpoint shares: the error shape, the caller's identity, bodies and queries.
+
+Every error body has one shape: ``{"code": …, "detail": …}`` plus ``field`` on 422, with the
+codes of the WebSocket ``error`` frame where one fits.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import TYPE_CHECKING, Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from domain.errors import UnknownTimezone
+from domain.patients import zone
+from realtime.auth import Principal, bearer_token, verify_token
+from realtime.errors import Forbidden, RateLimited, Unauthorized, UnknownPatient
+
+if TYPE_CHECKING:
+    from realtime.runtime import Runtime
+
+
+class ApiError(Exception):
+    """An error answered with ``status`` and the common error body."""
+
+    def __init__(self, status: int, code: str, detail: str, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.field = field
+
+
+def invalid(field: str, detail: str) -> ApiError:
+    return ApiError(422, "invalid", f"{field}: {detail}", field)
+
+
+def error_response(status: int, code: str, detail: str, field: str | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"code": code, "detail": detail}
+    if field is not None:
+        body["field"] = field
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def handle_api_error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, ApiError):
+        return error_response(exc.status, exc.code, exc.detail, exc.field)
+    if isinstance(exc, Unauthorized):
+        return error_response(401, "unauthorized", str(exc))
+    if isinstance(exc, Forbidden):
+        return error_response(403, "forbidden", str(exc))
+    if isinstance(exc, UnknownPatient):
+        return error_response(404, "unknown_patient", str(exc))
+    if isinstance(exc, RateLimited):
+        response = error_response(429, "rate_limited", str(exc))
+        response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after_s)))
+        return response
+    if isinstance(exc, HTTPException):
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "bad_request")
+        return error_response(exc.status_code, code, str(exc.detail))
+    raise exc
+
+
+def runtime_of(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def principal_of(request: Request) -> Principal:
+    """The caller, authenticated and within its request rate.
+
+    Raises:
+        Unauthorized: no valid token.
+        RateLimited: this token made too many requests.
+    """
+    runtime = runtime_of(request)
+    token = bearer_token(request.headers.get("authorization"))
+    principal = verify_token(runtime.settings.secret, token)
+    assert token is not None  # verify_token refuses a missing token
+    wait = runtime.request_limiter.check(token)
+    if wait is not None:
+        raise RateLimited("too many requests for this token; slow down", wait)
+    return principal
+
+
+async def json_body(request: Request) -> Any:
+    limit = runtime_of(request).settings.max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, "too_large", f"body over {limit} bytes")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise ApiError(413, "too_large", f"body over {limit} bytes")
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise ApiError(422, "bad_request", "body is not valid JSON", "body") from None
+
+
+def query_int(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise invalid(name, f"must be an integer from {low} to {high}") from None
+    if not low <= value <= high:
+        raise invalid(name, f"must be an integer from {low} to {high}")
+    return value
+
+
+def query_choice(request: Request, name: str, choices: tuple[str, ...], default: str) -> str:
+    value = request.query_params.get(name, default)
+    if value not in choices:
+        raise invalid(name, f"must be one of {', '.join(choices)}")
+    return value
+
+
+def query_tz(request: Request, default: str = "UTC") -> str:
+    name = request.query_params.get("tz", default)
+    try:
+        zone(name)
+    except UnknownTimezone as error:
+        raise invalid("tz", str(error)) from None
+    return name
+
+
+def reject_unknown_params(request: Request, allowed: set[str]) -> None:
+    for name in request.query_params:
+        if name not in allowed:
+            raise invalid(name, "unknown query parameter")

@@ -1,0 +1,72 @@
+"""Token buckets: per WebSocket connection (frames) and per token (REST requests)."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+
+MAX_TRACKED_TOKENS = 10_000
+
+
+class TokenBucket:
+    """``rate`` tokens a second, at most ``burst`` saved up."""
+
+    __slots__ = ("_burst", "_clock", "_rate", "_stamp", "_tokens")
+
+    def __init__(
+        self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._rate = rate
+        self._burst = burst
+        self._tokens = burst
+        self._clock = clock
+        self._stamp = clock()
+
+    def take(self) -> bool:
+        now = self._clock()
+        self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self._rate)
+        self._stamp = now
+        if self._tokens >= 1:
+            self._tokens -= 1
+            return True
+        return False
+
+    def retry_after_s(self) -> float:
+        """Seconds until the next token."""
+        return max(0.0, (1 - self._tokens) / self._rate) if self._rate > 0 else math.inf
+
+
+class RequestLimiter:
+    """One bucket per token, the least recently used forgotten beyond ``max_tokens``.
+
+    Keys are digests, so no token is kept in memory longer than its request.
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        burst: float,
+        *,
+        max_tokens: int = MAX_TRACKED_TOKENS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._rate = rate
+        self._burst = burst
+        self._max_tokens = max_tokens
+        self._clock = clock
+        self._buckets: OrderedDict[bytes, TokenBucket] = OrderedDict()
+
+    def check(self, token: str) -> float | None:
+        """``None`` when the request may go ahead, else the seconds to wait."""
+        key = hashlib.blake2b(token.encode(), digest_size=16).digest()
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = TokenBucket(self._rate, self._burst, self._clock)
+            if len(self._buckets) > self._max_tokens:
+                self._buckets.popitem(last=False)
+        else:
+            self._buckets.move_to_end(key)
+        return None if bucket.take() else bucket.retry_after_s()
