@@ -28,9 +28,10 @@ class DayBucket:
         "checkin_n",
         "sessions",
         "mindfulness",
+        "month",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, month: list[int] | None = None) -> None:
         self.activity = 0  # completed sessions + exercises + mood check-ins
         self.millis = 0  # completed session + exercise time, in integer ms so sums are exact
         self.pre_sum = 0
@@ -41,6 +42,9 @@ class DayBucket:
         self.checkin_n = 0
         self.sessions = 0  # completed sessions
         self.mindfulness = 0  # exercises tagged mindfulness/*
+        # The month's mood sums [pre_sum, pre_n, post_sum, post_n], shared by its days, so a
+        # mood updates its month without a calendar conversion.
+        self.month = month if month is not None else [0, 0, 0, 0]
 
     def chart_values(self) -> dict[str, float | None]:
         """The values this bucket contributes to the daily chart series.
