@@ -19,9 +19,12 @@ from domain.analytics import (
     topic_breakdown,
 )
 from domain.progress import PatientProgress
+from domain.reports import MAX_COMPARED, MIN_COMPARED, compare_patients
 from realtime.http import (
+    invalid,
     principal_of,
     query_choice,
+    query_int,
     query_tz,
     reject_unknown_params,
     runtime_of,
@@ -70,7 +73,30 @@ async def get_heatmap(request: Request) -> Response:
     return JSONResponse(activity_heatmap(trackers, query_tz(request)))
 
 
+DEFAULT_COMPARE_DAYS = 30
+MAX_COMPARE_DAYS = 366
+
+
+async def get_compare(request: Request) -> Response:
+    reject_unknown_params(request, {"patient_ids", "days"})
+    raw = ",".join(request.query_params.getlist("patient_ids"))
+    patient_ids = list(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))
+    if not MIN_COMPARED <= len(patient_ids) <= MAX_COMPARED:
+        raise invalid(
+            "patient_ids",
+            f"name {MIN_COMPARED} to {MAX_COMPARED} distinct patients, comma-separated",
+        )
+    days = query_int(request, "days", DEFAULT_COMPARE_DAYS, 1, MAX_COMPARE_DAYS)
+    runtime = runtime_of(request)
+    principal = principal_of(request)
+    trackers = [runtime.service.readable_patient(principal, pid) for pid in patient_ids]
+    for patient_id in patient_ids:
+        runtime.audit.record(principal, "analytics.compare", patient_id=patient_id)
+    return JSONResponse(compare_patients(trackers, runtime.clock(), days))
+
+
 ROUTES = [
+    Route("/api/v1/analytics/compare", get_compare, methods=["GET"]),
     Route("/api/v1/analytics/overview", get_overview, methods=["GET"]),
     Route("/api/v1/analytics/sessions/trends", get_trends, methods=["GET"]),
     Route("/api/v1/analytics/topics", get_topics, methods=["GET"]),

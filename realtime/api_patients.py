@@ -6,16 +6,20 @@ written to the audit trail.
 
 from __future__ import annotations
 
+from datetime import date
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from domain.progress import PatientProgress
+from domain.reports import effectiveness_report, report_bounds
 from realtime.fanout import milestone_to_wire
-from realtime.http import principal_of, query_int, reject_unknown_params, runtime_of
+from realtime.http import invalid, principal_of, query_int, reject_unknown_params, runtime_of
 
 DEFAULT_SERIES_DAYS = 14
 MAX_SERIES_DAYS = 366
+MAX_REPORT_DAYS = 3 * 366
 
 
 def _readable(request: Request, action: str) -> PatientProgress:
@@ -66,7 +70,33 @@ async def get_insights(request: Request) -> Response:
     )
 
 
+def _query_date(request: Request, name: str) -> date:
+    raw = request.query_params.get(name)
+    if raw is None:
+        raise invalid(name, "required, as YYYY-MM-DD")
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise invalid(name, "must be a date as YYYY-MM-DD") from None
+
+
+async def get_report(request: Request) -> Response:
+    reject_unknown_params(request, {"from", "to"})
+    start, end = _query_date(request, "from"), _query_date(request, "to")
+    if end < start:
+        raise invalid("to", "must not be before from")
+    if (end - start).days >= MAX_REPORT_DAYS:
+        raise invalid("to", f"a report covers at most {MAX_REPORT_DAYS} days")
+    tracker = _readable(request, "report")
+    records = await runtime_of(request).store.read_alerts(
+        tracker.patient.patient_id, *report_bounds(start, end)
+    )
+    alerts = [record.to_wire() for record in records]
+    return JSONResponse(effectiveness_report(tracker, start, end, alerts))
+
+
 ROUTES = [
+    Route("/api/v1/patients/{patient_id}/report", get_report, methods=["GET"]),
     Route("/api/v1/patients/{patient_id}/progress", get_progress, methods=["GET"]),
     Route("/api/v1/patients/{patient_id}/series", get_series, methods=["GET"]),
     Route("/api/v1/patients/{patient_id}/milestones", get_milestones, methods=["GET"]),

@@ -42,6 +42,7 @@ class AuditTrail:
         self._buffer: list[AuditEntry] = []
         self._flusher: asyncio.Task[None] | None = None
         self._writes: set[asyncio.Task[None]] = set()
+        self._writing = asyncio.Lock()
 
     def record(
         self,
@@ -75,14 +76,16 @@ class AuditTrail:
         await self.flush()
 
     async def flush(self) -> None:
-        """Write everything buffered now."""
-        entries, self._buffer = self._buffer, []
-        if not entries:
-            return
-        try:
-            await self._store.append_audit(entries)
-        except Exception:
-            log.exception("event=audit_write_failed entries=%d", len(entries))
+        """Write everything buffered now, after any flush already under way."""
+        # Taking the buffer under the lock keeps the table's order the order of the reads.
+        async with self._writing:
+            entries, self._buffer = self._buffer, []
+            if not entries:
+                return
+            try:
+                await self._store.append_audit(entries)
+            except Exception:
+                log.exception("event=audit_write_failed entries=%d", len(entries))
 
     async def close(self) -> None:
         if self._flusher is not None:
