@@ -47,6 +47,23 @@ def _month_start(day: date, months_back: int = 0) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
+EPOCH_WEEKDAY = 3
+"""1970-01-01 was a Thursday (Monday = 0)."""
+
+
+def _steady_offset(utc_day: int, zone: ZoneInfo) -> int | None:
+    """The zone's UTC offset in seconds throughout one UTC day, or None if it changes that day.
+
+    Most days have one offset, so a heatmap converts once per day instead of once per
+    quarter-hour; offsets are checked at both ends of the day.
+    """
+    first = datetime.fromtimestamp(utc_day * 86_400, zone).utcoffset()
+    last = datetime.fromtimestamp(utc_day * 86_400 + 86_399, zone).utcoffset()
+    if first is None or first != last:
+        return None
+    return int(first.total_seconds())
+
+
 def practice_overview(
     trackers: Iterable[PatientProgress], now: datetime, tz: str = "UTC"
 ) -> dict[str, Any]:
@@ -211,9 +228,20 @@ def activity_heatmap(trackers: Iterable[PatientProgress], tz: str = "UTC") -> di
         for quarter, count in tracker.ledger.activity_qh.items():
             merged[quarter] = merged.get(quarter, 0) + count
     matrix = [[0] * 24 for _ in DAY_NAMES]
+    offsets: dict[int, int | None] = {}  # UTC day -> its one offset in seconds, None if it moves
     for quarter, count in merged.items():
-        local = datetime.fromtimestamp(quarter * QUARTER_HOUR_S, zone)
-        matrix[local.weekday()][local.hour] += count
+        start = quarter * QUARTER_HOUR_S
+        utc_day = start // 86_400
+        if utc_day not in offsets:
+            offsets[utc_day] = _steady_offset(utc_day, zone)
+        offset = offsets[utc_day]
+        if offset is None:  # a transition day: convert this quarter exactly
+            local = datetime.fromtimestamp(start, zone)
+            weekday, hour = local.weekday(), local.hour
+        else:
+            seconds = start + offset
+            weekday, hour = (seconds // 86_400 + EPOCH_WEEKDAY) % 7, seconds % 86_400 // 3600
+        matrix[weekday][hour] += count
     total = sum(merged.values())
     by_day = [sum(row) for row in matrix]
     by_hour = [sum(row[hour] for row in matrix) for hour in range(24)]

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from domain.analytics import activity_heatmap, practice_overview, session_trends, topic_breakdown
 from domain.errors import InvalidQuery, UnknownTimezone
@@ -131,3 +134,29 @@ def test_heatmap_places_activity_in_the_named_zone() -> None:
     assert {"day": "Mon", "hour": 14, "count": 2} in kolkata["cells"]
     empty = activity_heatmap([], "UTC")
     assert (empty["peak_day"], empty["peak_hour"], empty["total"]) == (None, None, 0)
+
+
+HEATMAP_ZONES = [
+    "Europe/Berlin",
+    "Asia/Kathmandu",
+    "Australia/Lord_Howe",
+    "America/St_Johns",
+    "UTC",
+]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    minutes=st.lists(st.integers(min_value=0, max_value=400 * 24 * 60), min_size=1, max_size=40),
+    tz=st.sampled_from(HEATMAP_ZONES),
+)
+def test_heatmap_matches_converting_every_event(minutes: list[int], tz: str) -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)  # a year of DST switches, 30- and 45-minute zones
+    progress = tracker("UTC")
+    instants = [start + timedelta(minutes=m) for m in minutes]
+    apply_all(progress, [event("mood_checkin", at, score=6) for at in instants], NOW)
+    expected = [[0] * 24 for _ in range(7)]
+    for at in instants:
+        local = at.astimezone(ZoneInfo(tz))
+        expected[local.weekday()][local.hour] += 1
+    assert activity_heatmap([progress], tz)["matrix"] == expected
