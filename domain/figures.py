@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from domain.dropout import dropout_score
 from domain.engagement import count_between, momentum
 from domain.insights import MINDFULNESS_DAYS
@@ -17,10 +19,27 @@ class Figures:
     Python 3.11, which costs more than the figures checked on the hot path.
     """
 
-    __slots__ = ("_ledger", "_today", "_streak", "_momentum", "_dropout", "_mindful", "_mood")
+    __slots__ = (
+        "_ledger",
+        "_now",
+        "_today",
+        "_streak",
+        "_momentum",
+        "_dropout",
+        "_mindful",
+        "_mood",
+    )
 
-    def __init__(self, ledger: Ledger, today: int, dropout: float | None = None) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        today: int | None,
+        dropout: float | None = None,
+        now: datetime | None = None,
+    ) -> None:
+        """``today`` (a local day ordinal) or ``now`` to derive it from when a rule needs it."""
         self._ledger = ledger
+        self._now = now
         self._today = today
         self._streak: int | None = None
         self._momentum: float | None = None
@@ -29,27 +48,36 @@ class Figures:
         self._mood: str | None = None
 
     @property
+    def today(self) -> int:
+        # The mood rule never needs "today": a mood event alone skips the zone conversion.
+        if self._today is None:
+            if self._now is None:
+                raise ValueError("Figures needs today or now")
+            self._today = self._ledger.today(self._now)
+        return self._today
+
+    @property
     def streak_current(self) -> int:
         if self._streak is None:
-            self._streak = current_streak(self._ledger.active_days, self._today)
+            self._streak = current_streak(self._ledger.active_days, self.today)
         return self._streak
 
     @property
     def momentum(self) -> float:
         if self._momentum is None:
-            self._momentum = momentum(self._ledger, self._today)
+            self._momentum = momentum(self._ledger, self.today)
         return self._momentum
 
     @property
     def dropout_score(self) -> float:
         if self._dropout is None:
-            self._dropout = dropout_score(self._ledger, self._today)
+            self._dropout = dropout_score(self._ledger, self.today)
         return self._dropout
 
     @property
     def mindfulness_recent(self) -> int:
         if self._mindful is None:
-            today = self._today
+            today = self.today
             first = today - MINDFULNESS_DAYS + 1
             self._mindful = count_between(self._ledger.mindful_days, first, today)
         return self._mindful

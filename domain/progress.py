@@ -167,7 +167,7 @@ class PatientProgress:
             if is_crisis(pre, pre, post):
                 self._crisis(crisis_reasons(pre, pre, post, "mood_pre"), effects)
             if ledger.in_trend_window(key):
-                self._insights(ON_MOOD, ledger.today(now), effects)
+                self._insights(ON_MOOD, effects, Figures(ledger, None, now=now))
 
     def _on_ended(self, event: SessionEnded, now: datetime, effects: list[Effect]) -> None:
         ledger = self._ledger
@@ -250,7 +250,7 @@ class PatientProgress:
         if not self._gate.armed:
             self._observe_risk(self._ledger.today(now), effects, codes)
         elif codes:
-            self._insights(codes, self._ledger.today(now), effects)
+            self._insights(codes, effects, Figures(self._ledger, None, now=now))
 
     # -- effect helpers -------------------------------------------------------------------
 
@@ -273,16 +273,9 @@ class PatientProgress:
             reasons = ", ".join(f"{factor.name} {factor.contribution:.2f}" for factor in top)
             detail = f"dropout risk {risk.score:.2f} (high): {reasons}"
             effects.append(AlertRaised("dropout_risk_high", "warning", detail))
-        self._insights(codes + ON_RISK, today, effects, Figures(self._ledger, today, score))
+        self._insights(codes + ON_RISK, effects, Figures(self._ledger, today, score))
 
-    def _insights(
-        self,
-        codes: Iterable[str],
-        today: int,
-        effects: list[Effect],
-        figures: Figures | None = None,
-    ) -> None:
-        inputs = figures or Figures(self._ledger, today)
+    def _insights(self, codes: Iterable[str], effects: list[Effect], inputs: Figures) -> None:
         for code in codes:
             rule = RULES_BY_CODE[code]
             if rule.holds(inputs):
