@@ -74,6 +74,7 @@ class Ledger:
         "patient",
         "_zone",
         "_today_zone",
+        "_current_from",
         "version",
         "became_active",
         "sessions",
@@ -114,6 +115,8 @@ class Ledger:
         # One zone (the usual case) skips the zone-history walk on the hot path.
         self._zone = zone(patient.timezone) if len(history) <= 1 else None
         self._today_zone = zone(patient.timezone)
+        # From the latest zone change on, every instant is in the current zone.
+        self._current_from = history[-1].effective_from if history else None
         self.version = 0
         self.became_active = False
         self.sessions: dict[str, SessionFacts] = {}
@@ -159,6 +162,8 @@ class Ledger:
         """The patient's local day (ordinal) for ``instant``, in the zone they had then."""
         if self._zone is not None:
             return instant.astimezone(self._zone).toordinal()
+        if self._current_from is not None and instant >= self._current_from:
+            return instant.astimezone(self._today_zone).toordinal()
         return self.patient.local_day(instant).toordinal()
 
     def today(self, now: datetime) -> int:
