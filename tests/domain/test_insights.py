@@ -91,3 +91,14 @@ def test_messages_are_short_and_kind() -> None:
         lowered = rule.message.lower()
         for word in ("broke", "lost", "fail", "lazy", "missed", "should have"):
             assert word not in lowered
+
+
+def test_insights_lists_what_holds_now() -> None:
+    progress = tracker("UTC")
+    assert progress.insights(T0) == []
+    for day in range(4):
+        at = T0 + timedelta(days=day)
+        progress.apply(event("mood_checkin", at, score=3 + 2 * day), at)
+    now = T0 + timedelta(days=3)
+    assert [item["code"] for item in progress.insights(now)] == ["maintain_pace", "mood_improving"]
+    assert all(item["message"] for item in progress.insights(now))

@@ -140,3 +140,14 @@ def test_a_thirty_day_streak_reaches_every_streak_rule() -> None:
         start + timedelta(days=30),
     )
     assert reached(effects) == ["streak_3", "streak_7", "streak_30"]
+
+
+def test_a_refold_after_a_zone_change_reaches_nothing_twice() -> None:
+    progress = tracker("UTC")
+    checkins = [event("mood_checkin", T0 + timedelta(days=d), score=6) for d in range(3)]
+    assert reached(apply_all(progress, checkins, T0 + timedelta(days=3))) == ["streak_3"]
+    moved = progress.patient.reassigned("t1", "Asia/Tokyo", T0 + timedelta(days=3))
+    effects = progress.reassign(moved)
+    assert reached(effects) == []
+    assert [item.rule for item in progress.milestones()] == ["streak_3"]
+    assert progress.snapshot(T0 + timedelta(days=3))["timezone"] == "Asia/Tokyo"
