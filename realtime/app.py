@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
-from realtime import api, api_analytics, api_patients
+from realtime import api, api_analytics, api_patients, openapi
 from realtime.connection import serve_websocket
 from realtime.errors import HubError
 from realtime.http import ApiError, handle_api_error
@@ -70,6 +70,7 @@ def create_app(
             *api_analytics.ROUTES,
             Route("/", dashboard, methods=["GET"]),
             Route("/dashboard", dashboard, methods=["GET"]),
+            Route("/openapi.json", openapi.openapi_json, methods=["GET"]),
             WebSocketRoute("/ws", serve_websocket),
         ],
         exception_handlers={
