@@ -162,9 +162,11 @@ class HubClient:
         """
         await self._send(data)
 
-    async def publish(self, events: list[dict[str, Any]]) -> Frame:
+    async def publish(
+        self, events: list[dict[str, Any]], timeout: float = DEFAULT_TIMEOUT_S
+    ) -> Frame:
         """Publish events; returns the ``ack`` once every accepted event is durable."""
-        return await self.request({"type": "publish", "events": events})
+        return await self.request({"type": "publish", "events": events}, timeout)
 
     async def subscribe(self, channel: str, since: dict[str, Any] | None = None) -> Frame:
         frame: Frame = {"type": "subscribe", "channel": channel}

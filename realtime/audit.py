@@ -16,7 +16,8 @@ from collections.abc import Callable
 from datetime import datetime
 
 from realtime.auth import Principal
-from storage.store import AuditEntry, ProgressStore
+from storage.records import AuditEntry
+from storage.store import ProgressStore
 
 DEFAULT_FLUSH_S = 0.05
 DEFAULT_MAX_BUFFER = 500

@@ -145,7 +145,78 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="the database whose secret signs the token (default ./var/progress.db)",
     )
+    export = commands.add_parser(
+        "export",
+        help="write every patient, event and mark as JSON Lines",
+        description="Write the database as JSON Lines (a backup); works beside a running hub.",
+    )
+    export.add_argument("--db", type=Path, default=DEFAULT_DB_PATH, metavar="PATH")
+    export.add_argument(
+        "--out", "-o", default="-", metavar="FILE", help="where to write (default: stdout)"
+    )
+
+    restore = commands.add_parser(
+        "import",
+        help="add patients, events and marks from a JSON Lines export (idempotent)",
+        description="Add what an export holds; ids already stored are skipped as duplicates. "
+        "The hub must be stopped (it holds the database); bad lines are reported and skipped.",
+    )
+    restore.add_argument("file", help="the export to read ('-' for stdin)")
+    restore.add_argument("--db", type=Path, default=DEFAULT_DB_PATH, metavar="PATH")
     return parser
+
+
+async def _export(args: argparse.Namespace) -> int:
+    from storage.backup import export_jsonl
+    from storage.store import SqliteStore
+
+    store = SqliteStore(args.db, read_only=True)
+    try:
+        await store.open()
+    except StorageError as error:
+        return _fail(str(error))
+    try:
+        if args.out == "-":
+            lines = await export_jsonl(store, sys.stdout)
+        else:
+            with open(args.out, "w", encoding="utf-8") as out:
+                lines = await export_jsonl(store, out)
+    except OSError as error:
+        return _fail(f"cannot write {args.out}: {error.strerror}")
+    finally:
+        await store.close()
+    print(f"{PROG}: exported {lines} lines", file=sys.stderr)
+    return EXIT_OK
+
+
+async def _import(args: argparse.Namespace) -> int:
+    from storage.backup import import_jsonl
+    from storage.store import SqliteStore
+
+    try:
+        source = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")  # noqa: SIM115
+    except OSError as error:
+        return _fail(f"cannot read {args.file}: {error.strerror}")
+    store = SqliteStore(args.db)
+    try:
+        await store.open()
+    except StorageError as error:
+        source.close()
+        return _fail(f"{error}; stop it first, or POST the events to /api/v1/events")
+    try:
+        with source:
+            report = await import_jsonl(store, source)
+    finally:
+        await store.close()
+    for problem in report.errors:
+        print(f"{PROG}: {problem}", file=sys.stderr)
+    print(
+        f"{PROG}: imported {report.patients} patients, {report.events} events "
+        f"({report.duplicates} duplicates skipped), {report.marks} marks; "
+        f"{len(report.errors)} lines rejected",
+        file=sys.stderr,
+    )
+    return EXIT_FAILURE if report.errors else EXIT_OK
 
 
 def _fail(message: str) -> int:
@@ -221,6 +292,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "token":
         return run_token(args)
+    if args.command == "export":
+        return asyncio.run(_export(args))
+    if args.command == "import":
+        return asyncio.run(_import(args))
     return run_serve(args)
 
 

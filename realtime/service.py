@@ -24,7 +24,8 @@ from domain.progress import PatientProgress
 from realtime.auth import Principal, Role
 from realtime.errors import Forbidden, UnknownPatient
 from realtime.fanout import Fanout
-from storage.store import AlertRecord, ProgressStore
+from storage.records import AlertRecord
+from storage.store import ProgressStore
 
 log = logging.getLogger("progress_hub.service")
 

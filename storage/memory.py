@@ -14,7 +14,7 @@ from typing import Any
 from domain.events import Event
 from domain.patients import Patient
 from storage.errors import StorageClosed
-from storage.store import AlertRecord, AuditEntry, StoredState
+from storage.records import AlertRecord, AuditEntry, StoredState
 
 
 class MemoryStore:

@@ -8,20 +8,19 @@ one is refused with :class:`~storage.errors.DatabaseInUse` before it touches any
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import aiosqlite
 
 from domain.events import Event, event_to_wire, parse_event
 from domain.patients import Patient, ZoneChange
-from storage.errors import DatabaseInUse, SchemaTooNew, StorageError
+from storage.errors import SchemaTooNew, StorageError
+from storage.lock import DatabaseLock
+from storage.records import AlertRecord, AuditEntry, StoredState
 from storage.schema import MIGRATIONS, SCHEMA_VERSION
 from storage.writer import GroupCommitWriter
 
@@ -49,60 +48,6 @@ _UPSERT_MARKS = (
     "INSERT INTO marks (patient_id, body, updated_at) VALUES (?, ?, ?) "
     "ON CONFLICT (patient_id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    """One read of patient data: who (role, sub), what (action, patient or scope), when."""
-
-    at: datetime
-    role: str
-    sub: str
-    action: str
-    patient_id: str | None = None
-    scope: str | None = None
-    seq: int | None = None
-
-    def to_wire(self) -> dict[str, Any]:
-        return {
-            "seq": self.seq,
-            "at": self.at.isoformat(),
-            "role": self.role,
-            "sub": self.sub,
-            "action": self.action,
-            "patient_id": self.patient_id,
-            "scope": self.scope,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class AlertRecord:
-    """An alert as it was raised."""
-
-    patient_id: str
-    therapist_id: str
-    code: str
-    severity: str
-    detail: str
-    raised_at: datetime
-
-    def to_wire(self) -> dict[str, Any]:
-        return {
-            "patient_id": self.patient_id,
-            "code": self.code,
-            "severity": self.severity,
-            "detail": self.detail,
-            "raised_at": self.raised_at.isoformat(),
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class StoredState:
-    """Everything start-up needs, apart from the events themselves."""
-
-    patients: list[Patient]
-    marks: dict[str, dict[str, Any]]
-    event_ids: set[str]
 
 
 class ProgressStore(Protocol):
@@ -159,6 +104,8 @@ class SqliteStore:
         path: the database file; its folder is created if missing.
         synchronous: SQLite's ``synchronous`` pragma; ``FULL`` makes every commit durable.
         on_commit: told the row count of every committed transaction (for metrics).
+        read_only: open for reading only (export, inspection): no lock, no migration, no
+            writer; works beside a running hub.
     """
 
     def __init__(
@@ -167,13 +114,15 @@ class SqliteStore:
         *,
         synchronous: Synchronous = DEFAULT_SYNCHRONOUS,
         on_commit: Callable[[int], None] | None = None,
+        read_only: bool = False,
     ) -> None:
         self.path = path
         self._on_commit = on_commit
         self._synchronous = synchronous
         self._connection: aiosqlite.Connection | None = None
         self._writer: GroupCommitWriter | None = None
-        self._lock_file: IO[str] | None = None
+        self._read_only = read_only
+        self._lock = DatabaseLock(path)
 
     @property
     def writer(self) -> GroupCommitWriter:
@@ -197,11 +146,14 @@ class SqliteStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise StorageError(f"cannot create {self.path.parent}: {error.strerror}") from None
-        self._lock()
+        if self._read_only:
+            await self._open_read_only()
+            return
+        self._lock.acquire()
         try:
             connection = await aiosqlite.connect(self.path, isolation_level=None)
         except Exception as error:
-            self._unlock()
+            self._lock.release()
             raise StorageError(f"cannot open database {self.path}: {error}") from None
         self._connection = connection
         try:
@@ -218,32 +170,26 @@ class SqliteStore:
         self._writer = GroupCommitWriter(connection, on_commit=self._on_commit)
         self._writer.start()
 
-    def _lock(self) -> None:
-        lock_path = self.path.with_name(self.path.name + ".lock")
+    async def _open_read_only(self) -> None:
+        # A reader needs no lock: WAL lets it read beside a running hub, and it writes nothing.
+        if not self.path.exists():
+            raise StorageError(f"no database at {self.path}")
         try:
-            lock_file = open(lock_path, "a+")  # noqa: SIM115 - held open for the store's lifetime
-        except OSError as error:
-            raise StorageError(f"cannot open {lock_path}: {error.strerror}") from None
-        try:
-            fcntl.flock(lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock_file.seek(0)
-            holder = lock_file.read().strip() or "unknown"
-            lock_file.close()
-            raise DatabaseInUse(
-                f"database {self.path} is in use by another progress-hub process (pid {holder})"
-            ) from None
-        lock_file.seek(0)
-        lock_file.truncate()
-        lock_file.write(str(os.getpid()))
-        lock_file.flush()
-        self._lock_file = lock_file
-
-    def _unlock(self) -> None:
-        if self._lock_file is not None:
-            fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_UN)
-            self._lock_file.close()
-            self._lock_file = None
+            self._connection = await aiosqlite.connect(
+                f"file:{self.path}?mode=ro", uri=True, isolation_level=None
+            )
+            async with self._connection.execute("PRAGMA user_version") as cursor:
+                row = await cursor.fetchone()
+        except Exception as error:
+            await self.close()
+            raise StorageError(f"cannot read database {self.path}: {error}") from None
+        version = int(row[0]) if row else 0
+        if version > SCHEMA_VERSION:
+            await self.close()
+            raise SchemaTooNew(
+                f"database {self.path} has schema version {version}, newer than this "
+                f"progress-hub understands ({SCHEMA_VERSION}); upgrade progress-hub"
+            )
 
     async def _migrate(self, connection: aiosqlite.Connection) -> None:
         async with connection.execute("PRAGMA user_version") as cursor:
@@ -267,7 +213,7 @@ class SqliteStore:
         if self._connection is not None:
             await self._connection.close()
             self._connection = None
-        self._unlock()
+        self._lock.release()
 
     async def append_events(self, events: Sequence[Event], received_at: datetime) -> None:
         received = received_at.astimezone(UTC).isoformat()
@@ -377,16 +323,21 @@ class SqliteStore:
 
     async def events(self) -> AsyncIterator[Event]:
         """Every stored event, in the order it was committed."""
+        async for event, _ in self.events_with_receipt():
+            yield event
+
+    async def events_with_receipt(self) -> AsyncIterator[tuple[Event, str]]:
+        """Every stored event with the instant the hub received it, in commit order."""
         connection = self._require_connection()
         last_seq = 0
         while True:
             async with connection.execute(
-                "SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+                "SELECT seq, received_at, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
                 (last_seq, _READ_CHUNK),
             ) as cursor:
                 rows = list(await cursor.fetchall())
             if not rows:
                 return
-            for _, body in rows:
-                yield parse_event(json.loads(body))
+            for _, received_at, body in rows:
+                yield parse_event(json.loads(body)), received_at
             last_seq = rows[-1][0]
