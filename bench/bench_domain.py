@@ -193,7 +193,8 @@ def main() -> None:
     print(f"{'parse_event (validation)':<34}{rate_parse:>14,.0f}{'-':>14}{'-':>15}")
     median_ms = statistics.median(snapshot_times) * 1000
     print(f"snapshot: median {median_ms:.3f} ms, max {max(snapshot_times) * 1000:.3f} ms")
-    print(f"target: apply > 200,000 events/s -> {'met' if rate_apply > 200_000 else 'NOT met'}")
+    verdict = "met" if rate_apply > 200_000 else "NOT met"
+    print(f"target: apply > 200,000 events/s (per-event now) -> {verdict}")
 
 
 if __name__ == "__main__":

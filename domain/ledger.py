@@ -75,6 +75,8 @@ class Ledger:
         "_zone",
         "_today_zone",
         "_current_from",
+        "_today_for",
+        "_today_day",
         "version",
         "became_active",
         "sessions",
@@ -117,6 +119,9 @@ class Ledger:
         self._today_zone = zone(patient.timezone)
         # From the latest zone change on, every instant is in the current zone.
         self._current_from = history[-1].effective_from if history else None
+        # The hub applies a whole batch with one ``now``: remember the last answer.
+        self._today_for: datetime | None = None
+        self._today_day = 0
         self.version = 0
         self.became_active = False
         self.sessions: dict[str, SessionFacts] = {}
@@ -168,7 +173,11 @@ class Ledger:
 
     def today(self, now: datetime) -> int:
         """The patient's local day (ordinal) at ``now``, in their current zone."""
-        return now.astimezone(self._today_zone).toordinal()
+        if now is self._today_for:
+            return self._today_day
+        day = now.astimezone(self._today_zone).toordinal()
+        self._today_for, self._today_day = now, day
+        return day
 
     def reassigned(self, patient: Patient) -> None:
         """Adopt a registration whose zone history is unchanged (a new therapist)."""
