@@ -10,10 +10,11 @@ without a test failing. The document is built on the first request and kept on t
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import metadata
 from typing import Annotated, Any
 
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, Field
 from pydantic.json_schema import models_json_schema
 from starlette.requests import Request
@@ -60,16 +61,19 @@ class Operation:
 
     method: str
     path: str
-    tag: str
-    summary: str
     answer: type[BaseModel] | None
+    summary: str
+    params: tuple[Param, ...] = ()
     statuses: tuple[int, ...] = (200,)
     errors: tuple[int, ...] = READ_ERRORS
-    params: tuple[Param, ...] = ()
     body: str | None = None
     public: bool = False
-    description: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    content: dict[str, Any] | None = None
+
+    @property
+    def tag(self) -> str:
+        parts = self.path.split("/")
+        return parts[3] if self.path.startswith("/api/v1/") else "operations"
 
 
 PATIENT = Param(
@@ -91,194 +95,100 @@ PERIOD = Param(
     {"type": "string", "enum": ["week", "month", "quarter", "year"], "default": "month"},
     "bucket size; the 12 buckets up to and including the current one",
 )
+ONE_PATIENT = Param("patient_id", {"type": "string"}, "one patient instead of a practice")
+PATIENT_IDS = Param(
+    "patient_ids",
+    {"type": "string", "examples": ["p1,p2"]},
+    "2 to 10 distinct patient ids, comma-separated (the parameter may repeat)",
+    required=True,
+)
+AUDIT_PARAMS = (
+    Param(
+        "limit",
+        {"type": "integer", "minimum": 1, "maximum": MAX_AUDIT_PAGE, "default": 100},
+        "entries per page",
+    ),
+    Param(
+        "before",
+        {"type": "integer", "minimum": 1, "maximum": 2**62},
+        "only entries with a smaller seq (the previous page's next_before)",
+    ),
+    Param("patient_id", {"type": "string"}, "only reads of this patient"),
+)
+REPORT_PARAMS = (
+    PATIENT,
+    Param("from", {"type": "string", "format": "date"}, "first local day", required=True),
+    Param(
+        "to",
+        {"type": "string", "format": "date"},
+        f"last local day, inclusive; not before from; less than {MAX_REPORT_DAYS} days later",
+        required=True,
+    ),
+)
 
 
 def _days(default: int, high: int, what: str) -> Param:
-    return Param(
-        "days", {"type": "integer", "minimum": 1, "maximum": high, "default": default}, what
-    )
+    schema = {"type": "integer", "minimum": 1, "maximum": high, "default": default}
+    return Param("days", schema, what)
 
 
-def _date(name: str, what: str) -> Param:
-    return Param(name, {"type": "string", "format": "date"}, what, required=True)
-
-
+P = "/api/v1/patients/{patient_id}"
+A = "/api/v1/analytics"
+# fmt: off
 OPERATIONS: tuple[Operation, ...] = (
     Operation(
-        "put",
-        "/api/v1/patients/{patient_id}",
-        "patients",
-        "Register a patient or change its therapist or time zone (service, admin)",
-        m.PatientRecord,
-        (200, 201),
-        (401, 403, 413, 422, 429),
-        (PATIENT,),
-        body="PatientRegistration",
-        description="201 when the patient is new, 200 when it changed. Unknown zone: 422.",
+        "put", P, m.PatientRecord, "Register a patient (201) or change its therapist or zone (200)",
+        (PATIENT,), (200, 201), (401, 403, 413, 422, 429), "PatientRegistration",
     ),
     Operation(
-        "post",
-        "/api/v1/events",
-        "events",
-        "Publish a batch of events; answered once the accepted ones are durable",
-        m.Ack,
-        errors=(401, 413, 422, 429),
-        body="EventBatch",
-        description="Each event is judged alone: a bad event is listed under `rejected` and the "
-        "rest still count. Publishing an id again is a duplicate and changes nothing.",
+        "post", "/api/v1/events", m.Ack, "Publish 1-500 events, each judged alone; answered "
+        "once the accepted ones are durable", errors=(401, 413, 422, 429), body="EventBatch",
     ),
+    Operation("get", f"{P}/progress", m.Progress, "The patient's progress document", (PATIENT,)),
     Operation(
-        "get",
-        "/api/v1/patients/{patient_id}/progress",
-        "patient",
-        "The patient's progress document",
-        m.Progress,
-        params=(PATIENT,),
+        "get", f"{P}/series", m.ProgressVizSeries, "Daily chart series in the patient's zone",
+        (PATIENT, _days(DEFAULT_SERIES_DAYS, MAX_SERIES_DAYS, "number of daily buckets")),
     ),
+    Operation("get", f"{P}/milestones", m.Milestones, "Every milestone reached", (PATIENT,)),
+    Operation("get", f"{P}/insights", m.Insights, "The recommendations that hold now", (PATIENT,)),
+    Operation("get", f"{P}/report", m.Report, "What a period of therapy achieved", REPORT_PARAMS),
     Operation(
-        "get",
-        "/api/v1/patients/{patient_id}/series",
-        "patient",
-        "Daily chart series (ProgressVizSeries) in the patient's zone, ending today",
-        m.ProgressVizSeries,
-        params=(PATIENT, _days(DEFAULT_SERIES_DAYS, MAX_SERIES_DAYS, "number of daily buckets")),
-    ),
-    Operation(
-        "get",
-        "/api/v1/patients/{patient_id}/milestones",
-        "patient",
-        "Every milestone reached, with celebration_shown",
-        m.Milestones,
-        params=(PATIENT,),
-    ),
-    Operation(
-        "get",
-        "/api/v1/patients/{patient_id}/insights",
-        "patient",
-        "The recommendations that hold now",
-        m.Insights,
-        params=(PATIENT,),
-    ),
-    Operation(
-        "get",
-        "/api/v1/patients/{patient_id}/report",
-        "patient",
-        "What a period of therapy achieved, with plain-language findings",
-        m.Report,
-        params=(
-            PATIENT,
-            _date("from", "first local day of the period"),
-            _date("to", f"last local day (inclusive; not before from; < {MAX_REPORT_DAYS} days)"),
-        ),
-    ),
-    Operation(
-        "get",
-        "/api/v1/analytics/overview",
-        "analytics",
-        "A practice at a glance",
-        m.PracticeOverview,
+        "get", f"{A}/overview", m.PracticeOverview, "A practice at a glance", (THERAPIST, TZ),
         errors=PRACTICE_ERRORS,
-        params=(THERAPIST, TZ),
     ),
     Operation(
-        "get",
-        "/api/v1/analytics/sessions/trends",
-        "analytics",
-        "Completed sessions and distinct patients per calendar bucket",
-        m.SessionTrends,
-        params=(
-            PERIOD,
-            Param("patient_id", {"type": "string"}, "one patient instead of a practice"),
-            TZ,
-            THERAPIST,
-        ),
+        "get", f"{A}/sessions/trends", m.SessionTrends, "Completed sessions per calendar bucket",
+        (PERIOD, ONE_PATIENT, TZ, THERAPIST),
     ),
     Operation(
-        "get",
-        "/api/v1/analytics/topics",
-        "analytics",
-        "How often each topic tag comes up in completed sessions",
-        m.Topics,
+        "get", f"{A}/topics", m.Topics, "Topic tags of completed sessions", (THERAPIST,),
         errors=PRACTICE_ERRORS,
-        params=(THERAPIST,),
     ),
     Operation(
-        "get",
-        "/api/v1/analytics/heatmap",
-        "analytics",
-        "Activity by weekday x hour in a chosen zone, with peaks",
-        m.Heatmap,
+        "get", f"{A}/heatmap", m.Heatmap, "Activity by weekday x hour, with peaks", (THERAPIST, TZ),
         errors=PRACTICE_ERRORS,
-        params=(THERAPIST, TZ),
     ),
     Operation(
-        "get",
-        "/api/v1/analytics/compare",
-        "analytics",
-        "2 to 10 patients side by side, each figure against the previous period",
-        m.Comparison,
-        params=(
-            Param(
-                "patient_ids",
-                {"type": "string", "examples": ["p1,p2"]},
-                "2 to 10 distinct patient ids, comma-separated (the parameter may repeat)",
-                required=True,
-            ),
-            _days(DEFAULT_COMPARE_DAYS, MAX_COMPARE_DAYS, "length of each period in local days"),
-        ),
+        "get", f"{A}/compare", m.Comparison, "2-10 patients against their previous period",
+        (PATIENT_IDS, _days(DEFAULT_COMPARE_DAYS, MAX_COMPARE_DAYS, "period length in days")),
     ),
     Operation(
-        "get",
-        "/api/v1/audit",
-        "audit",
-        "The audit trail of reads, newest first (admin)",
-        m.AuditPage,
-        errors=PRACTICE_ERRORS,
-        params=(
-            Param(
-                "limit",
-                {"type": "integer", "minimum": 1, "maximum": MAX_AUDIT_PAGE, "default": 100},
-                "entries per page",
-            ),
-            Param(
-                "before",
-                {"type": "integer", "minimum": 1, "maximum": 2**62},
-                "only entries with a smaller seq (the previous page's next_before)",
-            ),
-            Param("patient_id", {"type": "string"}, "only reads of this patient"),
-        ),
+        "get", "/api/v1/audit", m.AuditPage, "Reads of patient data, newest first (admin)",
+        AUDIT_PARAMS, errors=PRACTICE_ERRORS,
     ),
     Operation(
-        "get",
-        "/healthz",
-        "operations",
-        "Liveness; 503 while the hub drains for shutdown",
-        m.Health,
-        (200, 503),
-        (),
-        public=True,
+        "get", "/healthz", m.Health, "Liveness; 503 while draining", (), (200, 503), (), public=True
     ),
     Operation(
-        "get",
-        "/metrics",
-        "operations",
-        "Prometheus metrics",
-        None,
-        errors=(),
-        public=True,
-        extra={"content": {"text/plain; version=0.0.4": {"schema": {"type": "string"}}}},
+        "get", "/metrics", None, "Prometheus metrics", errors=(), public=True,
+        content={CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}},
     ),
     Operation(
-        "get",
-        "/openapi.json",
-        "operations",
-        "This document",
-        None,
-        errors=(),
-        public=True,
-        extra={"content": {JSON: {"schema": {"type": "object"}}}},
+        "get", "/openapi.json", None, "This document", errors=(), public=True,
+        content={JSON: {"schema": {"type": "object"}}},
     ),
 )
+# fmt: on
 
 ANSWER_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     (op.method.upper(), op.path): op.answer for op in OPERATIONS if op.answer is not None
@@ -313,7 +223,8 @@ def _responses(op: Operation, settings: Settings) -> dict[str, Any]:
         answer: dict[str, Any] = {"description": op.summary}
         if op.answer is not None:
             answer["content"] = {JSON: {"schema": {"$ref": REF.format(model=op.answer.__name__)}}}
-        answer.update(op.extra)
+        if op.content is not None:
+            answer["content"] = op.content
         responses[str(status)] = answer
     for status in op.errors:
         responses[str(status)] = {"$ref": f"#/components/responses/{ERROR_RESPONSES[status][0]}"}
@@ -327,8 +238,6 @@ def _operation(op: Operation, settings: Settings) -> dict[str, Any]:
         "summary": op.summary,
         "responses": _responses(op, settings),
     }
-    if op.description:
-        document["description"] = op.description
     if op.public:
         document["security"] = []
     if op.params:
