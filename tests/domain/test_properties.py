@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from domain.effects import Effect, MilestoneReached
+from domain.effects import Effect, MilestoneReached, SeriesDelta, StateChanged
 from domain.events import Event, parse_event
 from domain.patients import Patient
 from domain.progress import PatientProgress
@@ -200,3 +200,22 @@ def test_replay_then_restore_matches_the_live_tracker(
     assert restarted.pending_celebrations() == live.pending_celebrations()
     later = NOW + timedelta(days=40)
     assert restarted.snapshot(later) == live.snapshot(later)
+
+
+@PROPERTY_SETTINGS
+@given(patient=patients(), events=event_lists())
+def test_the_last_delta_of_each_bucket_matches_the_series(
+    patient: Patient, events: list[Event]
+) -> None:
+    progress, effects = run(patient, events)
+    last: dict[str, Any] = {}
+    for effect in effects:
+        if isinstance(effect, SeriesDelta):
+            last[effect.bucket.isoformat()] = dict(effect.values)
+    series = progress.series(NOW + timedelta(days=40), 366)
+    for bucket, values in last.items():
+        index = series["time_buckets"].index(bucket)
+        assert values == {name: column[index] for name, column in series["series"].items()}
+    progress.tick(NOW)
+    # Nothing changed since that tick: a second one at the same instant reports no state.
+    assert [e for e in progress.tick(NOW) if isinstance(e, StateChanged)] == []
