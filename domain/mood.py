@@ -53,7 +53,8 @@ def mood_delta(ledger: Ledger) -> float | None:
     Readings are every pre, post and check-in mood, in event-time order.
     """
     scores = ledger.reading_scores
-    window = min(TREND_WINDOW, len(scores) // 2)
+    # A conditional, not min(): this runs on every mood event.
+    window = TREND_WINDOW if len(scores) >= 2 * TREND_WINDOW else len(scores) // 2
     if window < TREND_MIN_WINDOW:
         return None
     return (sum(scores[-window:]) - sum(scores[-2 * window : -window])) / window
