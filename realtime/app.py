@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
+from domain.errors import InvalidQuery
 from realtime import api, api_analytics, api_patients, openapi
 from realtime.connection import serve_websocket
 from realtime.errors import HubError
@@ -76,6 +77,7 @@ def create_app(
         exception_handlers={
             ApiError: handle_api_error,
             HubError: handle_api_error,
+            InvalidQuery: handle_api_error,
             HTTPException: handle_api_error,
         },
         lifespan=lifespan,

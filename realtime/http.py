@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from domain.errors import UnknownTimezone
+from domain.errors import InvalidQuery, UnknownTimezone
 from domain.patients import zone
 from realtime.auth import Principal, bearer_token, verify_token
 from realtime.errors import Forbidden, RateLimited, Unauthorized, UnknownPatient
@@ -49,6 +49,9 @@ def error_response(status: int, code: str, detail: str, field: str | None = None
 async def handle_api_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, ApiError):
         return error_response(exc.status, exc.code, exc.detail, exc.field)
+    if isinstance(exc, InvalidQuery):
+        field = str(exc).partition(":")[0] or "query"
+        return error_response(422, "invalid", str(exc), field)
     if isinstance(exc, Unauthorized):
         return error_response(401, "unauthorized", str(exc))
     if isinstance(exc, Forbidden):

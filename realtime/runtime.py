@@ -18,6 +18,7 @@ from realtime.protocol import CLOSE_GOING_AWAY, ChannelName, FrameError
 from realtime.ratelimit import RequestLimiter
 from realtime.service import ProgressService
 from realtime.settings import Settings
+from realtime.snapshots import TrackerSnapshots
 from storage.store import ProgressStore
 
 if TYPE_CHECKING:
@@ -52,6 +53,7 @@ class Runtime:
         self.service = ProgressService(
             store, self.fanout, clock, max_future_skew_s=settings.max_future_skew_s
         )
+        self.snapshots = TrackerSnapshots(self.service, store, settings.secret, clock)
         self.audit = AuditTrail(store, clock)
         self.request_limiter = RequestLimiter(settings.rest_rate_per_s, settings.rest_rate_burst)
         self.connections: set[Connection] = set()
@@ -59,6 +61,7 @@ class Runtime:
         self._started = False
         self._stopped = False
         self._ticker: asyncio.Task[None] | None = None
+        self._snapshotter: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Open the store and rebuild state; a second call does nothing."""
@@ -67,12 +70,29 @@ class Runtime:
         self._started = True
         await self.store.open()
         try:
-            await self.service.load()
+            await self.service.load(await self.snapshots.restore())
         except BaseException:
             await self.store.close()
             raise
+        self.snapshots.events_at_last_snapshot = self.service.events_accepted
         if self.settings.tick_interval_s > 0:
             self._ticker = asyncio.create_task(self._tick_forever(), name="progress-hub-ticker")
+        if self.settings.snapshot_interval_s > 0:
+            self._snapshotter = asyncio.create_task(
+                self._snapshot_forever(), name="progress-hub-snapshots"
+            )
+
+    def _snapshot_due(self) -> bool:
+        return self.service.events_accepted != self.snapshots.events_at_last_snapshot
+
+    async def _snapshot_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.snapshot_interval_s)
+            if self._snapshot_due():
+                try:
+                    await self.snapshots.take()
+                except Exception:
+                    log.exception("event=snapshot_failed")
 
     async def _tick_forever(self) -> None:
         # Streaks end at local midnights and dropout risk grows in silence: neither waits for
@@ -91,8 +111,9 @@ class Runtime:
         if self.draining:
             return
         self.draining = True
-        if self._ticker is not None:
-            self._ticker.cancel()
+        for task in (self._ticker, self._snapshotter):
+            if task is not None:
+                task.cancel()
         self.fanout.flush_all()
         connections = list(self.connections)
         if connections:
@@ -108,6 +129,12 @@ class Runtime:
         self._stopped = True
         await self.drain()
         await self.audit.close()
+        if self._snapshot_due():
+            # A snapshot at shutdown makes the next start-up replay almost nothing.
+            try:
+                await self.snapshots.take()
+            except Exception:
+                log.exception("event=snapshot_failed")
         await self.store.close()
         log.info("event=stopped")
 

@@ -92,16 +92,29 @@ class ProgressService:
     def now(self) -> datetime:
         return self._clock()
 
-    async def load(self) -> int:
-        """Rebuild every tracker from the store; returns how many events were replayed."""
+    async def load(self, restored: tuple[dict[str, PatientProgress], int] | None = None) -> int:
+        """Rebuild every tracker: from a snapshot when given, then the events after it.
+
+        Args:
+            restored: trackers from a snapshot and the event ``seq`` they cover.
+
+        Returns:
+            How many events were replayed.
+        """
         state = await self._store.load_state()
+        trackers, after_seq = restored if restored is not None else ({}, 0)
         for patient in state.patients:
-            self._trackers[patient.patient_id] = PatientProgress(patient)
+            tracker = trackers.get(patient.patient_id)
+            if tracker is None:
+                tracker = PatientProgress(patient)
+            elif tracker.patient != patient:
+                tracker.reassign(patient)  # re-registered after the snapshot was taken
+            self._trackers[patient.patient_id] = tracker
             self._by_therapist.setdefault(patient.therapist_id, set()).add(patient.patient_id)
         self._seen = set(state.event_ids)
         now = self._clock()
         replayed = 0
-        async for event in self._store.events():
+        async for event in self._store.events(after_seq):
             tracker = self._trackers.get(event.patient_id)
             if tracker is not None:
                 tracker.apply(event, now)
@@ -113,7 +126,12 @@ class ProgressService:
         self._persisted_marks = {
             patient_id: tracker.marks() for patient_id, tracker in self._trackers.items()
         }
-        log.info("event=state_loaded patients=%d events=%d", len(self._trackers), replayed)
+        log.info(
+            "event=state_loaded patients=%d replayed=%d from_snapshot=%s",
+            len(self._trackers),
+            replayed,
+            "yes" if restored is not None else "no",
+        )
         return replayed
 
     # -- patients ---------------------------------------------------------------------------
@@ -269,10 +287,24 @@ class ProgressService:
         except BaseException:
             for event in events:
                 self._seen.discard(event.id)
+                self._in_flight.pop(event.id, None)
             raise
+        try:
+            await self._apply_committed(events)
         finally:
+            # Only now: until applied, an event counts as in flight (see settle()).
             for event in events:
                 self._in_flight.pop(event.id, None)
+
+    async def settle(self) -> None:
+        """Wait until every event committed so far has also been applied in memory."""
+        pending = set(self._in_flight.values())
+        if pending:
+            await asyncio.gather(
+                *(asyncio.shield(task) for task in pending), return_exceptions=True
+            )
+
+    async def _apply_committed(self, events: list[Event]) -> None:
         touched: dict[str, list[Effect]] = {}
         apply_now = self._clock()
         for event in events:

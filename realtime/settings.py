@@ -32,6 +32,7 @@ DEFAULT_RATE_LIMIT_FRAMES_PER_S = 500.0
 DEFAULT_RATE_LIMIT_BURST = 1_000.0
 DEFAULT_SHUTDOWN_GRACE_S = 5.0
 DEFAULT_COALESCE_S = 0.1
+DEFAULT_SNAPSHOT_INTERVAL_S = 300.0
 DEFAULT_REST_RATE_PER_S = 200.0
 DEFAULT_REST_RATE_BURST = 400.0
 DEFAULT_TICK_INTERVAL_S = 60.0
@@ -66,6 +67,7 @@ class Settings:
     rate_limit_burst: float = DEFAULT_RATE_LIMIT_BURST
     shutdown_grace_s: float = DEFAULT_SHUTDOWN_GRACE_S
     coalesce_s: float = DEFAULT_COALESCE_S
+    snapshot_interval_s: float = DEFAULT_SNAPSHOT_INTERVAL_S
     rest_rate_per_s: float = DEFAULT_REST_RATE_PER_S
     rest_rate_burst: float = DEFAULT_REST_RATE_BURST
     tick_interval_s: float = DEFAULT_TICK_INTERVAL_S

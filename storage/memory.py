@@ -15,6 +15,7 @@ from domain.events import Event
 from domain.patients import Patient
 from storage.errors import StorageClosed
 from storage.records import AlertRecord, AuditEntry, StoredState
+from storage.snapshots import SnapshotRows
 
 
 class MemoryStore:
@@ -62,9 +63,13 @@ class MemoryStore:
             set(self._events),
         )
 
-    async def events(self) -> AsyncIterator[Event]:
-        for event in list(self._events.values()):
+    async def events(self, after_seq: int = 0) -> AsyncIterator[Event]:
+        for event in list(self._events.values())[after_seq:]:
             yield event
+
+    @property
+    def snapshots(self) -> SnapshotRows | None:
+        return None  # nothing to restart from: memory does not survive the process
 
     async def append_audit(self, entries: Sequence[AuditEntry]) -> None:
         self._check_open()

@@ -58,6 +58,24 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX alerts_by_patient ON alerts (patient_id, raised_at);
     """,
+    # 3: start-up snapshots: every tracker as of an event seq, so a restart replays only the
+    # events after it. A snapshot counts once ``complete`` is set.
+    """
+    CREATE TABLE snapshots (
+        id            INTEGER PRIMARY KEY,
+        taken_at      TEXT NOT NULL,
+        through_seq   INTEGER NOT NULL,
+        state_version TEXT NOT NULL,
+        patients      INTEGER NOT NULL DEFAULT 0,
+        complete      INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE snapshot_parts (
+        snapshot_id INTEGER NOT NULL,
+        patient_id  TEXT NOT NULL,
+        body        BLOB NOT NULL,
+        PRIMARY KEY (snapshot_id, patient_id)
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

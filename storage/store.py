@@ -16,12 +16,13 @@ from typing import Any, Literal, Protocol
 
 import aiosqlite
 
-from domain.events import Event, event_to_wire, parse_event
+from domain.events import Event, parse_event
 from domain.patients import Patient, ZoneChange
 from storage.errors import SchemaTooNew, StorageError
 from storage.lock import DatabaseLock
 from storage.records import AlertRecord, AuditEntry, StoredState
 from storage.schema import MIGRATIONS, SCHEMA_VERSION
+from storage.snapshots import SnapshotRows
 from storage.writer import GroupCommitWriter
 
 Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
@@ -77,7 +78,10 @@ class ProgressStore(Protocol):
         self, patient_id: str, start: datetime, end: datetime
     ) -> list[AlertRecord]: ...
 
-    def events(self) -> AsyncIterator[Event]: ...
+    def events(self, after_seq: int = 0) -> AsyncIterator[Event]: ...
+
+    @property
+    def snapshots(self) -> SnapshotRows | None: ...
 
     @property
     def queued_rows(self) -> int: ...
@@ -133,6 +137,13 @@ class SqliteStore:
     @property
     def queued_rows(self) -> int:
         return self._writer.queued_rows if self._writer else 0
+
+    @property
+    def snapshots(self) -> SnapshotRows | None:
+        """Snapshot rows; ``None`` before ``open`` and on a read-only store."""
+        if self._connection is None or self._writer is None:
+            return None
+        return SnapshotRows(self._connection, self._writer)
 
     async def open(self) -> None:
         """Lock the file, migrate the schema, start the writer.
@@ -224,7 +235,7 @@ class SqliteStore:
                 event.kind,
                 event.at.isoformat(),
                 received,
-                json.dumps(event_to_wire(event), separators=(",", ":")),
+                event.model_dump_json(exclude_none=True),
             )
             for event in events
         ]
@@ -321,15 +332,15 @@ class SqliteStore:
             event_ids = {row[0] async for row in cursor}
         return StoredState(patients, marks, event_ids)
 
-    async def events(self) -> AsyncIterator[Event]:
-        """Every stored event, in the order it was committed."""
-        async for event, _ in self.events_with_receipt():
+    async def events(self, after_seq: int = 0) -> AsyncIterator[Event]:
+        """Every stored event after ``after_seq``, in the order it was committed."""
+        async for event, _ in self.events_with_receipt(after_seq):
             yield event
 
-    async def events_with_receipt(self) -> AsyncIterator[tuple[Event, str]]:
+    async def events_with_receipt(self, after_seq: int = 0) -> AsyncIterator[tuple[Event, str]]:
         """Every stored event with the instant the hub received it, in commit order."""
         connection = self._require_connection()
-        last_seq = 0
+        last_seq = after_seq
         while True:
             async with connection.execute(
                 "SELECT seq, received_at, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?",

@@ -1,0 +1,208 @@
+"""Storage benchmarks: durable events/s through the group-commit writer, and start-up time.
+
+Each figure is printed beside a baseline measured in the same run on the same machine:
+plain ``sqlite3`` ``executemany`` of the same rows in transactions of the same size (writer),
+and plain ``sqlite3`` reading and JSON-decoding every stored body (start-up).
+
+    python bench/bench_storage.py            # 200,000 writes, 1,000,000 events at start-up
+    python bench/bench_storage.py --quick    # a smoke run in a few seconds
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sqlite3
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from domain.events import parse_event  # noqa: E402
+from domain.patients import Patient  # noqa: E402
+from realtime.metrics import HubMetrics  # noqa: E402
+from realtime.runtime import Runtime  # noqa: E402
+from realtime.settings import Settings  # noqa: E402
+from storage.store import SqliteStore  # noqa: E402
+
+NOW = datetime(2026, 11, 21, 12, tzinfo=UTC)
+PRODUCERS = 200
+BATCH = 100
+PATIENTS = 1_000
+
+
+def wire_event(number: int) -> dict[str, object]:
+    at = (NOW - timedelta(minutes=number % 500_000)).isoformat()
+    patient = f"p{number % PATIENTS}"
+    if number % 2:
+        return {
+            "id": f"e{number}",
+            "kind": "mood_checkin",
+            "patient_id": patient,
+            "at": at,
+            "score": 1 + number % 10,
+        }
+    return {
+        "id": f"e{number}",
+        "kind": "session_ended",
+        "patient_id": patient,
+        "at": at,
+        "session_id": f"s{number}",
+        "status": "completed",
+        "duration_s": 1800,
+        "mood_post": 1 + number % 10,
+        "topics": ["anxiety"],
+    }
+
+
+async def writer_events_per_s(path: Path, total: int) -> float:
+    store = SqliteStore(path, synchronous="FULL")
+    await store.open()
+    events = [parse_event(wire_event(n)) for n in range(total)]
+    per_producer = total // PRODUCERS
+
+    async def produce(index: int) -> None:
+        mine = events[index * per_producer : (index + 1) * per_producer]
+        for start in range(0, len(mine), BATCH):
+            await store.append_events(mine[start : start + BATCH], NOW)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(produce(index) for index in range(PRODUCERS)))
+    elapsed = time.perf_counter() - started
+    batches = store.writer.batches_committed
+    await store.close()
+    print(f"  writer: {total} events in {batches} transactions ({total / batches:.0f} per commit)")
+    return total / elapsed
+
+
+def baseline_events_per_s(path: Path, total: int, rows_per_commit: int) -> float:
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=FULL")
+    connection.execute(
+        "CREATE TABLE events (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, patient_id TEXT, "
+        "kind TEXT, at TEXT, received_at TEXT, body TEXT)"
+    )
+    rows = [
+        (
+            f"e{n}",
+            f"p{n % PATIENTS}",
+            "x",
+            NOW.isoformat(),
+            NOW.isoformat(),
+            json.dumps(wire_event(n)),
+        )
+        for n in range(total)
+    ]
+    started = time.perf_counter()
+    for start in range(0, total, rows_per_commit):
+        connection.execute("BEGIN")
+        connection.executemany(
+            "INSERT OR IGNORE INTO events (id, patient_id, kind, at, received_at, body) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            rows[start : start + rows_per_commit],
+        )
+        connection.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    connection.close()
+    return total / elapsed
+
+
+async def fill(path: Path, total: int) -> None:
+    store = SqliteStore(path, synchronous="OFF")
+    await store.open()
+    for number in range(PATIENTS):
+        await store.put_patient(Patient.register(f"p{number}", "t1", "Europe/Berlin", NOW), NOW)
+    chunk = 20_000
+    for start in range(0, total, chunk):
+        events = [parse_event(wire_event(n)) for n in range(start, min(total, start + chunk))]
+        await store.append_events(events, NOW)
+    await store.close()
+
+
+async def startup_seconds(path: Path, *, snapshot_after: bool = False) -> float:
+    """Seconds from nothing to a hub ready to serve, on ``path`` as it is."""
+    settings = Settings(secret="x" * 40, db_path=path, tick_interval_s=0, snapshot_interval_s=0)
+    runtime = Runtime(settings, SqliteStore(path), lambda: NOW, HubMetrics())
+    started = time.perf_counter()
+    await runtime.start()
+    elapsed = time.perf_counter() - started
+    if snapshot_after:
+        await runtime.snapshots.take()
+    runtime.snapshots.events_at_last_snapshot = runtime.service.events_accepted
+    await runtime.stop()
+    return elapsed
+
+
+def baseline_startup_seconds(path: Path) -> float:
+    started = time.perf_counter()
+    connection = sqlite3.connect(path)
+    count = sum(1 for (body,) in connection.execute("SELECT body FROM events") if json.loads(body))
+    connection.close()
+    assert count
+    return time.perf_counter() - started
+
+
+def row(metric: str, ours: float, baseline: float, ratio: float, target: str, met: bool) -> str:
+    verdict = "yes" if met else "NO"
+    return f"{metric:<40} {ours:>14,.1f} {baseline:>14,.1f} {ratio:>8.2f}  {target:<16} {verdict}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small numbers, a smoke run")
+    args = parser.parse_args()
+    writes = 20_000 if args.quick else 200_000
+    stored = 50_000 if args.quick else 1_000_000
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        ours = asyncio.run(writer_events_per_s(root / "writer.db", writes))
+        # The baseline commits as often as our writer did on average, so both pay the same
+        # number of flushes per row.
+        baseline = baseline_events_per_s(root / "baseline.db", writes, 5_000)
+        print(f"  filling {stored:,} events for start-up …")
+        asyncio.run(fill(root / "startup.db", stored))
+        replay = asyncio.run(startup_seconds(root / "startup.db", snapshot_after=True))
+        startup = asyncio.run(startup_seconds(root / "startup.db"))
+        raw = baseline_startup_seconds(root / "startup.db")
+    print()
+    header = f"{'metric':<40} {'progress-hub':>14} {'plain sqlite3':>14} {'ratio':>8}"
+    print(f"{header}  {'target':<16} met?")
+    print(
+        row(
+            "durable events/s (synchronous=FULL)",
+            ours,
+            baseline,
+            ours / baseline,
+            ">= 100,000/s",
+            ours >= 100_000,
+        )
+    )
+    print(
+        row(
+            f"start-up s, {stored:,} events, snapshot",
+            startup,
+            raw,
+            startup / raw,
+            "<= 5 s",
+            startup <= 5,
+        )
+    )
+    print(
+        row(
+            f"start-up s, {stored:,} events, replay",
+            replay,
+            raw,
+            replay / raw,
+            "(information)",
+            True,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
