@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from domain.effects import AlertRaised, StateChanged
+from domain.effects import AlertRaised, Effect, StateChanged
+from domain.events import Event
 from tests.domain.builders import T0, apply_all, event, of_type, session, tracker
 
 
-def alerts(effects: list[object], code: str) -> list[AlertRaised]:
+def alerts(effects: Sequence[Effect], code: str) -> list[AlertRaised]:
     return [effect for effect in of_type(effects, AlertRaised) if effect.code == code]
 
 
@@ -45,7 +47,7 @@ def test_a_duplicate_event_raises_nothing() -> None:
     assert progress.apply(checkin, T0) == []
 
 
-def weekly_sessions(count: int) -> list[object]:
+def weekly_sessions(count: int) -> list[Event]:
     events = []
     for index in range(count):
         events += session(f"s{index}", T0 + timedelta(weeks=index), minutes=50)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from domain.events import Event
 from domain.patients import Patient
 from domain.progress import PatientProgress
 from tests.domain.builders import apply_all, event, local, tracker
 
 
-def exercise(at: str | datetime, **extra: object) -> object:
+def exercise(at: str | datetime, **extra: Any) -> Event:
     return event("exercise_completed", at, exercise="walk", duration_s=600, **extra)
 
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
-from domain.effects import InsightRaised
+from domain.effects import Effect, InsightRaised
 from domain.insights import INSIGHT_RULES
 from tests.domain.builders import T0, apply_all, event, of_type, session, tracker
 
 
-def raised(effects: list[object]) -> list[str]:
+def raised(effects: Sequence[Effect]) -> list[str]:
     return [effect.code for effect in of_type(effects, InsightRaised)]
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from domain.effects import MilestoneReached
+from domain.effects import Effect, MilestoneReached
 from domain.milestones import MILESTONE_RULES, milestone_id
 from tests.domain.builders import T0, apply_all, event, of_type, session, tracker
 
@@ -23,7 +24,7 @@ CONTRACT_TITLES = {
 }
 
 
-def reached(effects: list[object]) -> list[str]:
+def reached(effects: Sequence[Effect]) -> list[str]:
     return [effect.milestone.rule for effect in of_type(effects, MilestoneReached)]
 
 
