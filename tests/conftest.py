@@ -7,7 +7,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from realtime.app import create_app
-from tests.support import settings_for, token
+from tests.support import LiveServer, settings_for, start_server, token
 
 
 @pytest.fixture
@@ -34,3 +34,16 @@ def registered(client: TestClient) -> TestClient:
         )
         assert response.status_code == 201, response.text
     return client
+
+
+@pytest.fixture
+def live_p1(db_path: Path) -> Iterator[LiveServer]:
+    """A hub on a real socket with patient p1 of therapist t1; changes are pushed at once."""
+    from tests.realtime.helpers import register
+
+    server = start_server(settings_for(db_path, coalesce_s=0.0))
+    register(server, "p1", "t1")
+    try:
+        yield server
+    finally:
+        server.stop()

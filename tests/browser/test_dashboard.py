@@ -16,8 +16,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, expect, sync_playwright
 
-from tests.realtime.helpers import SERVICE, register
-from tests.support import LiveServer, session_events, settings_for, start_server, token
+from tests.realtime.helpers import SERVICE
+from tests.support import LiveServer, session_events, token
 
 pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -44,13 +44,8 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def live(db_path: Path) -> Iterator[LiveServer]:
-    server = start_server(settings_for(db_path, coalesce_s=0.0))
-    register(server, "p1", "t1")
-    try:
-        yield server
-    finally:
-        server.stop()
+def live(live_p1: LiveServer) -> LiveServer:
+    return live_p1
 
 
 def test_dashboard_shows_live_figures(browser: Browser, live: LiveServer, tmp_path: Path) -> None:

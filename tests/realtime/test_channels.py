@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,13 +22,8 @@ from tests.support import (
 
 
 @pytest.fixture
-def live(db_path: Path) -> Iterator[LiveServer]:
-    server = start_server(settings_for(db_path, coalesce_s=0.0))
-    register(server, "p1", "t1")
-    try:
-        yield server
-    finally:
-        server.stop()
+def live(live_p1: LiveServer) -> LiveServer:
+    return live_p1
 
 
 async def test_resubscribing_with_since_recovers_the_missed_messages_in_order(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -78,29 +79,32 @@ async def test_a_restart_replays_only_the_events_after_the_snapshot(tmp_path: Pa
         await hub.store.close()
 
 
-async def test_a_tampered_snapshot_is_ignored_and_the_log_replayed(tmp_path: Path) -> None:
-    before = await seed(tmp_path / "hub.db")
-    with sqlite3.connect(tmp_path / "hub.db") as connection:
-        (body,) = connection.execute(
-            "SELECT body FROM snapshot_parts WHERE patient_id = 'p2'"
-        ).fetchone()
-        flipped = bytes(body[:-1]) + bytes([body[-1] ^ 1])
-        connection.execute("UPDATE snapshot_parts SET body = ? WHERE patient_id = 'p2'", (flipped,))
-    hub, replayed = await restart(tmp_path / "hub.db")
-    try:
-        assert replayed == 150  # everything
-        assert await figures(hub) == before
-    finally:
-        await hub.store.close()
+def flip_a_byte(connection: sqlite3.Connection) -> None:
+    (body,) = connection.execute(
+        "SELECT body FROM snapshot_parts WHERE patient_id = 'p2'"
+    ).fetchone()
+    flipped = bytes(body[:-1]) + bytes([body[-1] ^ 1])
+    connection.execute("UPDATE snapshot_parts SET body = ? WHERE patient_id = 'p2'", (flipped,))
 
 
-async def test_a_snapshot_from_other_domain_code_is_ignored(tmp_path: Path) -> None:
+def from_other_code(connection: sqlite3.Connection) -> None:
+    connection.execute("UPDATE snapshots SET state_version = 'older-code'")
+
+
+def unreadable(connection: sqlite3.Connection) -> None:
+    connection.execute("UPDATE snapshot_parts SET body = 'not a blob' WHERE patient_id = 'p1'")
+
+
+@pytest.mark.parametrize("spoil", [flip_a_byte, from_other_code, unreadable])
+async def test_an_unusable_snapshot_is_ignored_and_the_log_replayed(
+    tmp_path: Path, spoil: Callable[[sqlite3.Connection], None]
+) -> None:
     before = await seed(tmp_path / "hub.db")
     with sqlite3.connect(tmp_path / "hub.db") as connection:
-        connection.execute("UPDATE snapshots SET state_version = 'older-code'")
+        spoil(connection)
     hub, replayed = await restart(tmp_path / "hub.db")
     try:
-        assert replayed == 150
+        assert replayed == 150  # the whole log
         assert await figures(hub) == before
     finally:
         await hub.store.close()
