@@ -1,0 +1,424 @@
+"""The load ``bench_hub.py`` drives: clients on the wire contract and the three measures.
+
+Clients use the ``websockets`` asyncio client and nothing of the server but the token format.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import statistics
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+from hub_servers import SECRET, Server, profiled, rss_bytes
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from realtime.auth import Role, issue_token
+from realtime.protocol import SUBPROTOCOL_JSON
+
+REPLY_TIMEOUT_S = 30.0
+TOKEN_TTL_S = 3600
+THERAPISTS = 50
+PROBE_SHARE = 0.1  # of the latency run's events: crisis check-ins, each one timed
+PROBE_PATIENTS = 100
+CONNECT_CONCURRENCY = 200  # handshakes in flight while opening idle connections
+MEMORY_SETTLE_S = 2.0
+REGISTER_ATTEMPTS = 20
+
+
+@dataclass(frozen=True, kw_only=True)
+class Scale:
+    connections: int
+    batch: int
+    warmup_s: float
+    measure_s: float
+    rate: float
+    background_connections: int
+    idle: int
+
+
+FULL = Scale(
+    connections=1_000,
+    batch=50,
+    warmup_s=3.0,
+    measure_s=15.0,
+    rate=5_000.0,
+    background_connections=50,
+    idle=10_000,
+)
+QUICK = Scale(
+    connections=100,
+    batch=50,
+    warmup_s=0.5,
+    measure_s=1.5,
+    rate=1_000.0,
+    background_connections=10,
+    idle=500,
+)
+
+
+# -- the wire ----------------------------------------------------------------------------
+
+
+def token(role: Role, sub: str) -> str:
+    return issue_token(SECRET, role, sub, TOKEN_TTL_S, datetime.now(UTC))
+
+
+def therapist_of(patient: int) -> str:
+    return f"t{patient % THERAPISTS}"
+
+
+async def open_ws(
+    server: Server, bearer: str, compression: str | None, query: str = ""
+) -> ClientConnection:
+    """Connect as ``clients/hub_client.py`` does and wait for ``welcome``."""
+    websocket = await connect(
+        server.ws_url + query,
+        subprotocols=[SUBPROTOCOL_JSON],  # type: ignore[list-item]
+        additional_headers={"Authorization": f"Bearer {bearer}"},
+        max_size=None,
+        open_timeout=REPLY_TIMEOUT_S,
+        ping_interval=None,  # the server pings; idle clients stay idle
+        compression=compression,
+    )
+    first = json.loads(await asyncio.wait_for(websocket.recv(), REPLY_TIMEOUT_S))
+    if first.get("type") != "welcome":
+        raise RuntimeError(f"expected welcome, got {first}")
+    return websocket
+
+
+async def register_patients(server: Server, count: int) -> None:
+    if server.target != "hub":
+        return
+    headers = {"Authorization": f"Bearer {token(Role.SERVICE, 'bench')}"}
+    limit = asyncio.Semaphore(50)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}") as http:
+
+        async def put(index: int) -> None:
+            async with limit:
+                for _ in range(REGISTER_ATTEMPTS):
+                    reply = await http.put(
+                        f"/api/v1/patients/p{index}",
+                        json={"therapist_id": therapist_of(index), "timezone": "Europe/Berlin"},
+                        headers=headers,
+                        timeout=REPLY_TIMEOUT_S,
+                    )
+                    if reply.status_code != 429:
+                        reply.raise_for_status()
+                        return
+                    # REST is rate-limited per token; a polite client waits as told.
+                    await asyncio.sleep(float(reply.headers.get("Retry-After", "1")))
+                raise RuntimeError(f"p{index}: still rate-limited after {REGISTER_ATTEMPTS} tries")
+
+        await asyncio.gather(*(put(index) for index in range(count)))
+
+
+class EventSource:
+    """Valid events for one patient, one after another, a few minutes apart in the past.
+
+    Formatted from templates rather than ``json.dumps`` so that building the load costs the
+    client little: it shares the machine's two cores with the server.
+    """
+
+    KINDS = (
+        '"kind":"exercise_completed","exercise":"mindfulness/breathing","duration_s":300',
+        '"kind":"mood_checkin","score":{score}',
+        '"kind":"progress_marker","marker":"INSIGHT_GAINED"',
+        '"kind":"session_started","session_id":"s{serial}","mood_pre":6',
+        '"kind":"session_ended","session_id":"s{serial}","status":"completed",'
+        '"duration_s":3000,"mood_post":7,"topics":["anxiety","sleep"]',
+        '"kind":"goal_updated","goal_id":"g1","status":"in_progress"',
+    )
+
+    def __init__(self, patient: str, seed: int, start: datetime) -> None:
+        self.patient = patient
+        self.serial = 0
+        self._rng = random.Random(seed)
+        self._at = start
+
+    def _event(self, body: str) -> str:
+        self.serial += 1
+        self._at += timedelta(minutes=7)
+        return (
+            f'{{"id":"{self.patient}-{self.serial}","patient_id":"{self.patient}",'
+            f'"at":"{self._at.isoformat()}",{body}}}'
+        )
+
+    def activity(self) -> str:
+        """An event that changes state and charts but never raises an alert."""
+        template = self.KINDS[self.serial % len(self.KINDS)]
+        body = template.format(score=self._rng.randint(4, 10), serial=self.serial // 6)
+        return self._event(body)
+
+    def crisis(self) -> str:
+        return self._event(f'"kind":"mood_checkin","score":{self._rng.randint(1, 2)}')
+
+
+def publish_frame(events: list[str]) -> str:
+    return '{"type":"publish","events":[' + ",".join(events) + "]}"
+
+
+def percentile(samples: list[float], share: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+async def close_all(sockets: list[ClientConnection]) -> None:
+    # An abort, not a closing handshake: thousands of close frames would only slow teardown.
+    for websocket in sockets:
+        websocket.transport.abort()
+    await asyncio.sleep(0.2)
+
+
+# -- 1. durable throughput ----------------------------------------------------------------
+
+
+@dataclass
+class Throughput:
+    events_per_s: float
+    ack_p50_ms: float
+    ack_p99_ms: float
+    frames: int
+
+
+async def measure_throughput(
+    server: Server, scale: Scale, compression: str | None, profile: Path | None
+) -> Throughput:
+    await register_patients(server, scale.connections)
+    start_at = datetime.now(UTC) - timedelta(days=60)
+    sockets = await asyncio.gather(
+        *(
+            open_ws(server, token(Role.PATIENT, f"p{index}"), compression)
+            for index in range(scale.connections)
+        )
+    )
+    began = time.perf_counter()
+    window_start = began + scale.warmup_s
+    window_end = window_start + scale.measure_s
+    counted = 0
+    latencies: list[float] = []
+
+    async def publisher(index: int, websocket: ClientConnection) -> None:
+        nonlocal counted
+        source = EventSource(f"p{index}", index, start_at)
+        while time.perf_counter() < window_end:
+            frame = publish_frame([source.activity() for _ in range(scale.batch)])
+            sent = time.perf_counter()
+            await websocket.send(frame)
+            reply = json.loads(await asyncio.wait_for(websocket.recv(), REPLY_TIMEOUT_S))
+            done = time.perf_counter()
+            if server.target == "hub":
+                if reply.get("type") != "ack" or len(reply["accepted"]) != scale.batch:
+                    raise RuntimeError(f"publish not fully accepted: {str(reply)[:300]}")
+            elif reply.get("type") != "publish":
+                raise RuntimeError(f"relay did not echo: {str(reply)[:300]}")
+            if window_start <= done <= window_end:
+                counted += scale.batch
+                latencies.append(done - sent)
+
+    async with profiled(server, profile, scale.warmup_s + scale.measure_s):
+        await asyncio.gather(*(publisher(i, ws) for i, ws in enumerate(sockets)))
+    await close_all(list(sockets))
+    if not latencies:
+        raise RuntimeError("no publish completed inside the measuring window")
+    return Throughput(
+        events_per_s=counted / scale.measure_s,
+        ack_p50_ms=percentile(latencies, 0.50) * 1000,
+        ack_p99_ms=percentile(latencies, 0.99) * 1000,
+        frames=len(latencies),
+    )
+
+
+# -- 2. publish → alert latency -----------------------------------------------------------
+
+
+@dataclass
+class Latency:
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    samples: int
+    lost: int
+    events_per_s: float
+    timeline: list[tuple[float, float]]
+
+    def by_second(self) -> str:
+        """Worst and median latency of the probes sent in each second of the window."""
+        seconds: dict[int, list[float]] = {}
+        for sent, latency in self.timeline:
+            seconds.setdefault(int(sent), []).append(latency * 1000)
+        return "  ".join(
+            f"{second}s:{statistics.median(values):.0f}/{max(values):.0f}"
+            for second, values in sorted(seconds.items())
+        )
+
+
+async def measure_latency(
+    server: Server, scale: Scale, compression: str | None, profile: Path | None
+) -> Latency:
+    patients = PROBE_PATIENTS * 10
+    await register_patients(server, patients)
+    hub = server.target == "hub"
+    start_at = datetime.now(UTC) - timedelta(days=60)
+    sent_at: dict[str, deque[float]] = {f"p{i}": deque() for i in range(PROBE_PATIENTS)}
+    samples: list[float] = []
+    timeline: list[tuple[float, float]] = []  # (sent, seconds into the window; latency)
+    sent_events = 0
+    began = window_start = window_end = 0.0  # set once every connection is open
+
+    watchers: list[ClientConnection] = []
+    for index in range(THERAPISTS):
+        channel = f"therapist:t{index}"
+        if hub:
+            websocket = await open_ws(server, token(Role.THERAPIST, f"t{index}"), compression)
+            await websocket.send(json.dumps({"type": "subscribe", "channel": channel}))
+            reply = json.loads(await asyncio.wait_for(websocket.recv(), REPLY_TIMEOUT_S))
+            if reply.get("type") != "subscribed":
+                raise RuntimeError(f"subscribe failed: {reply}")
+        else:
+            websocket = await open_ws(server, "-", compression, f"?sub={channel}")
+        watchers.append(websocket)
+
+    async def watch(websocket: ClientConnection) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            async for data in websocket:
+                arrived = time.perf_counter()
+                frame = json.loads(data)
+                if hub:
+                    body = frame.get("data", {})
+                    if frame.get("type") != "message" or body.get("code") != "mood_crisis":
+                        continue
+                    patient = body["patient_id"]
+                else:
+                    patient = frame["events"][0]["patient_id"]
+                queue = sent_at.get(patient)
+                if queue:
+                    sent = queue.popleft()
+                    if sent >= window_start:
+                        samples.append(arrived - sent)
+                        timeline.append((sent - window_start, arrived - sent))
+
+    failures: list[str] = []
+
+    async def drain_acks(websocket: ClientConnection) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            async for data in websocket:
+                reply = json.loads(data)
+                if reply.get("type") not in ("ack", "publish") or reply.get("rejected"):
+                    failures.append(str(reply)[:300])
+
+    async def paced(
+        websocket: ClientConnection, per_s: float, next_frame: Callable[[], tuple[str, str]]
+    ) -> None:
+        nonlocal sent_events
+        interval = 1 / per_s
+        due = began + random.random() * interval
+        while due < window_end:
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            patient, frame = next_frame()
+            if patient:
+                sent_at[patient].append(time.perf_counter())
+            await websocket.send(frame)
+            if due >= window_start:
+                sent_events += 1
+            due += interval
+
+    def probe_frames(index: int) -> Callable[[], tuple[str, str]]:
+        source = EventSource(f"p{index}", index, start_at)
+        return lambda: (source.patient, publish_frame([source.crisis()]))
+
+    def activity_frames(index: int) -> Callable[[], tuple[str, str]]:
+        # Each service connection speaks for its own slice of the 900 quiet patients.
+        sources = [
+            EventSource(f"p{p}", p, start_at)
+            for p in range(PROBE_PATIENTS + index, patients, scale.background_connections)
+        ]
+        turn = iter(range(10**9))
+        return lambda: ("", publish_frame([sources[next(turn) % len(sources)].activity()]))
+
+    probe_rate = scale.rate * PROBE_SHARE / PROBE_PATIENTS
+    background_rate = scale.rate * (1 - PROBE_SHARE) / scale.background_connections
+    publishers: list[tuple[ClientConnection, float, Callable[[], tuple[str, str]]]] = []
+    for index in range(PROBE_PATIENTS):
+        query = f"?pub=therapist:{therapist_of(index)}"
+        websocket = await open_ws(server, token(Role.PATIENT, f"p{index}"), compression, query)
+        publishers.append((websocket, probe_rate, probe_frames(index)))
+    for index in range(scale.background_connections):
+        websocket = await open_ws(
+            server, token(Role.SERVICE, f"session-server-{index}"), compression
+        )
+        publishers.append((websocket, background_rate, activity_frames(index)))
+
+    began = time.perf_counter() + 0.1
+    window_start = began + scale.warmup_s
+    window_end = window_start + scale.measure_s
+    readers = [asyncio.create_task(watch(ws)) for ws in watchers]
+    readers += [asyncio.create_task(drain_acks(ws)) for ws, _, _ in publishers]
+    async with profiled(server, profile, scale.warmup_s + scale.measure_s):
+        await asyncio.gather(*(paced(ws, rate, frames) for ws, rate, frames in publishers))
+    deadline = time.perf_counter() + 5.0  # let the last probes land, boundedly
+    while any(sent_at.values()) and time.perf_counter() < deadline:
+        await asyncio.sleep(0.05)
+    lost = sum(1 for queue in sent_at.values() for sent in queue if sent >= window_start)
+    for task in readers:
+        task.cancel()
+    await close_all(watchers + [ws for ws, _, _ in publishers])
+    if failures:
+        raise RuntimeError(f"{len(failures)} publishes failed, first: {failures[0]}")
+    if not samples:
+        raise RuntimeError("no probe was answered")
+    return Latency(
+        p50_ms=statistics.median(samples) * 1000,
+        p99_ms=percentile(samples, 0.99) * 1000,
+        max_ms=max(samples) * 1000,
+        samples=len(samples),
+        lost=lost,
+        events_per_s=sent_events / scale.measure_s,
+        timeline=timeline,
+    )
+
+
+# -- 3. memory per idle connection --------------------------------------------------------
+
+
+@dataclass
+class Memory:
+    per_connection_kib: float
+    before_mib: float
+    after_mib: float
+    connections: int
+
+
+async def measure_memory(server: Server, count: int, compression: str | None) -> Memory:
+    # Warm up first so that lazily imported code and first-use caches are not counted.
+    warm = [await open_ws(server, token(Role.PATIENT, f"w{i}"), compression) for i in range(20)]
+    await close_all(warm)
+    await asyncio.sleep(0.5)
+    before = rss_bytes(server.pid)
+    limit = asyncio.Semaphore(CONNECT_CONCURRENCY)
+
+    async def one(index: int) -> ClientConnection:
+        async with limit:
+            return await open_ws(server, token(Role.PATIENT, f"p{index}"), compression)
+
+    sockets = await asyncio.gather(*(one(index) for index in range(count)))
+    await asyncio.sleep(MEMORY_SETTLE_S)
+    after = rss_bytes(server.pid)
+    await close_all(list(sockets))
+    return Memory(
+        per_connection_kib=(after - before) / count / 1024,
+        before_mib=before / 2**20,
+        after_mib=after / 2**20,
+        connections=count,
+    )
