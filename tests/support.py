@@ -82,6 +82,7 @@ def start_server(settings: Settings, clock: Callable[[], datetime] | None = None
         port=settings.port,
         ws="websockets-sansio",
         ws_max_size=settings.max_frame_bytes,
+        ws_per_message_deflate=False,
         lifespan="on",
         access_log=False,
         log_config=None,
