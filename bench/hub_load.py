@@ -33,6 +33,8 @@ PROBE_PATIENTS = 100
 CONNECT_CONCURRENCY = 200  # handshakes in flight while opening idle connections
 MEMORY_SETTLE_S = 2.0
 REGISTER_ATTEMPTS = 20
+EVENT_STEP = timedelta(minutes=2)
+HISTORY_SPAN = EVENT_STEP * 2_000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -123,7 +125,11 @@ async def register_patients(server: Server, count: int) -> None:
 
 
 class EventSource:
-    """Valid events for one patient, one after another, a few minutes apart in the past.
+    """Valid events for one patient, one after another, ``EVENT_STEP`` apart from ``start``.
+
+    The stream starts ``HISTORY_SPAN`` ago so that it reads like a live one (recent activity,
+    streaks, low dropout risk) and stays in the past for up to 2,000 events per patient: far more
+    than any run sends, and the hub refuses events over 24 h in the future.
 
     Formatted from templates rather than ``json.dumps`` so that building the load costs the
     client little: it shares the machine's two cores with the server.
@@ -147,7 +153,7 @@ class EventSource:
 
     def _event(self, body: str) -> str:
         self.serial += 1
-        self._at += timedelta(minutes=7)
+        self._at += EVENT_STEP
         return (
             f'{{"id":"{self.patient}-{self.serial}","patient_id":"{self.patient}",'
             f'"at":"{self._at.isoformat()}",{body}}}'
@@ -194,7 +200,7 @@ async def measure_throughput(
     server: Server, scale: Scale, compression: str | None, profile: Path | None
 ) -> Throughput:
     await register_patients(server, scale.connections)
-    start_at = datetime.now(UTC) - timedelta(days=60)
+    start_at = datetime.now(UTC) - HISTORY_SPAN
     sockets = await asyncio.gather(
         *(
             open_ws(server, token(Role.PATIENT, f"p{index}"), compression)
@@ -268,7 +274,7 @@ async def measure_latency(
     patients = PROBE_PATIENTS * 10
     await register_patients(server, patients)
     hub = server.target == "hub"
-    start_at = datetime.now(UTC) - timedelta(days=60)
+    start_at = datetime.now(UTC) - HISTORY_SPAN
     sent_at: dict[str, deque[float]] = {f"p{i}": deque() for i in range(PROBE_PATIENTS)}
     samples: list[float] = []
     timeline: list[tuple[float, float]] = []  # (sent, seconds into the window; latency)
