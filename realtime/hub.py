@@ -4,9 +4,10 @@ Theory of operation
 -------------------
 A channel (``patient:{id}``, ``therapist:{id}``) is created the first time anything touches it
 and gets a random ``epoch``. Each message published to it takes the next ``offset`` (1, 2, …)
-and is retained in a bounded history (``history_size`` messages or ``history_ttl_s`` seconds,
-whichever is less) whether or not anyone listens, so a client that reconnects with
-``since={epoch, offset}`` gets exactly what it missed, in order. When the epoch differs (the
+and is retained in a bounded history (``history_size`` messages, ``history_ttl_s`` seconds or
+``history_max_bytes`` of encoded messages, whichever is least) whether or not anyone
+listens, so a client that reconnects with ``since={epoch, offset}`` gets exactly what it
+missed, in order. When the epoch differs (the
 hub restarted) or the gap reaches past the history, recovery fails and the caller sends a fresh
 snapshot instead.
 
@@ -79,6 +80,7 @@ class _Channel:
     epoch: str
     offset: int = 0
     history: deque[_Retained] = field(default_factory=deque)
+    history_bytes: int = 0
     subscribers: set[Subscriber] = field(default_factory=set)
 
 
@@ -98,6 +100,8 @@ class Hub:
     Args:
         history_size: messages each channel keeps.
         history_ttl_s: seconds a message is kept.
+        history_max_bytes: encoded bytes each channel keeps; a progress document is a few KiB,
+            so without this bound 1,000 of them per busy patient would add up to many GiB.
         clock: a monotonic clock, injected for tests.
     """
 
@@ -106,10 +110,12 @@ class Hub:
         *,
         history_size: int,
         history_ttl_s: float,
+        history_max_bytes: int,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._history_size = history_size
         self._history_ttl_s = history_ttl_s
+        self._history_max_bytes = history_max_bytes
         self._clock = clock
         self._channels: dict[str, _Channel] = {}
         self._memberships: dict[Subscriber, set[str]] = {}
@@ -126,8 +132,12 @@ class Hub:
     def _expire(self, channel: _Channel, now: float) -> None:
         history = channel.history
         horizon = now - self._history_ttl_s
-        while history and (len(history) > self._history_size or history[0].retained_at < horizon):
-            history.popleft()
+        while history and (
+            len(history) > self._history_size
+            or history[0].retained_at < horizon
+            or channel.history_bytes > self._history_max_bytes
+        ):
+            channel.history_bytes -= len(history.popleft().json_text)
 
     def position(self, name: str) -> tuple[str, int]:
         channel = self._channel(name)
@@ -143,6 +153,7 @@ class Hub:
         assert isinstance(encoded, str)
         retained = _Retained(channel.offset, now, encoded)
         channel.history.append(retained)
+        channel.history_bytes += len(encoded)
         self._expire(channel, now)
         self.messages_published += 1
         overflowing: list[Subscriber] = []

@@ -48,7 +48,11 @@ class Runtime:
         self.store = store
         self.clock = clock
         self.metrics = metrics
-        self.hub = Hub(history_size=settings.history_size, history_ttl_s=settings.history_ttl_s)
+        self.hub = Hub(
+            history_size=settings.history_size,
+            history_ttl_s=settings.history_ttl_s,
+            history_max_bytes=settings.history_max_bytes,
+        )
         self.fanout = Fanout(self.hub, clock, coalesce_s=settings.coalesce_s)
         self.service = ProgressService(
             store, self.fanout, clock, max_future_skew_s=settings.max_future_skew_s

@@ -30,6 +30,9 @@ from storage.store import ProgressStore
 log = logging.getLogger("progress_hub.service")
 
 Clock = Callable[[], datetime]
+# A tick costs ~70 us a patient; 25 at a time keeps each pause of the event loop near 2 ms
+# (500 at a time was measured holding requests for 60-120 ms).
+TICK_CHUNK_PATIENTS = 25
 
 
 @dataclass(slots=True)
@@ -357,7 +360,7 @@ class ProgressService:
             await self._persist_marks([patient_id])
         return marked
 
-    async def tick(self, *, chunk: int = 500) -> int:
+    async def tick(self, *, chunk: int = TICK_CHUNK_PATIENTS) -> int:
         """Re-evaluate every patient as time passes; returns how many changed.
 
         Yields to the event loop every ``chunk`` patients so a large practice never stalls

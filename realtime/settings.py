@@ -22,6 +22,7 @@ DEFAULT_BAD_FRAME_LIMIT = 20
 DEFAULT_BAD_FRAME_WINDOW_S = 60.0
 DEFAULT_HISTORY_SIZE = 1_000
 DEFAULT_HISTORY_TTL_S = 600.0
+DEFAULT_HISTORY_MAX_BYTES = 256 * 1024
 DEFAULT_SEND_QUEUE_FRAMES = 1_000
 DEFAULT_MAX_INFLIGHT_PUBLISHES = 16
 DEFAULT_PING_INTERVAL_S = 25.0
@@ -57,6 +58,7 @@ class Settings:
     bad_frame_window_s: float = DEFAULT_BAD_FRAME_WINDOW_S
     history_size: int = DEFAULT_HISTORY_SIZE
     history_ttl_s: float = DEFAULT_HISTORY_TTL_S
+    history_max_bytes: int = DEFAULT_HISTORY_MAX_BYTES
     send_queue_frames: int = DEFAULT_SEND_QUEUE_FRAMES
     max_inflight_publishes: int = DEFAULT_MAX_INFLIGHT_PUBLISHES
     ping_interval_s: float = DEFAULT_PING_INTERVAL_S
@@ -81,6 +83,7 @@ class Settings:
             "bad_frame_window_s": self.bad_frame_window_s,
             "history_size": self.history_size,
             "history_ttl_s": self.history_ttl_s,
+            "history_max_bytes": self.history_max_bytes,
             "send_queue_frames": self.send_queue_frames,
             "ping_interval_s": self.ping_interval_s,
             "rate_limit_frames_per_s": self.rate_limit_frames_per_s,

@@ -208,3 +208,27 @@ async def test_time_passing_alone_moves_the_streak(db_path: Path) -> None:
         live.stop()
     assert state["data"]["streak"]["current"] == 0
     assert state["data"]["streak"]["longest"] == 1
+
+
+async def test_history_is_bounded_by_bytes_too(db_path: Path) -> None:
+    live = start_server(settings_for(db_path, coalesce_s=0.0, history_max_bytes=6_000))
+    try:
+        register(live, "p1", "t1")
+        async with await HubClient.connect(live.ws_url, token("patient", "p1")) as patient:
+            first = await patient.subscribe("patient:p1")
+            assert patient.welcome["limits"]["history_max_bytes"] == 6_000
+            await patient.publish([checkin("one", "p1", "2026-11-19")])
+            await drain(patient)
+            near = await patient.subscribe(
+                "patient:p1", since={"epoch": first["epoch"], "offset": first["offset"]}
+            )
+            for number in range(6):  # each state message is a few KiB: the oldest fall out
+                await patient.publish([checkin(f"m{number}", "p1", f"2026-11-1{number}")])
+            await drain(patient)
+            far = await patient.subscribe(
+                "patient:p1", since={"epoch": first["epoch"], "offset": first["offset"]}
+            )
+    finally:
+        live.stop()
+    assert near["recovered"] is True
+    assert far["recovered"] is False
