@@ -80,6 +80,7 @@ def main() -> None:
         ws_max_size=DEFAULT_MAX_FRAME_BYTES,
         ws_ping_interval=DEFAULT_PING_INTERVAL_S,
         ws_ping_timeout=DEFAULT_PING_TIMEOUT_S,
+        ws_per_message_deflate=False,  # as the hub serves since 18af594: compression off
         lifespan="off",
         access_log=False,
         log_config=None,
