@@ -135,7 +135,9 @@ class Fanout:
             self._hub.publish(channel, {"kind": "series", "bucket": bucket, "values": values})
         if window.state_due:
             window.state_due = False
-            self._hub.publish(channel, {"kind": "state", **window.tracker.snapshot(self._clock())})
+            tracker, clock = window.tracker, self._clock
+            # The document is computed when first read, with the figures of that moment.
+            self._hub.publish_lazy(channel, lambda: {"kind": "state", **tracker.snapshot(clock())})
         window.last_sent = self._monotonic()
 
     def flush_all(self) -> None:

@@ -49,6 +49,11 @@ class Subscriber(Protocol):
 _JSON = Codec(SUBPROTOCOL_JSON)
 
 
+Payload = dict[str, Any]
+# What a lazy message is assumed to weigh in the history's byte budget until it is made.
+LAZY_SIZE_HINT = 4096
+
+
 @dataclass(slots=True)
 class _Retained:
     """A message as the history keeps it: encoded, never as nested dicts.
@@ -57,18 +62,33 @@ class _Retained:
     dicts and lists would be walked by every full collection, for every retained message;
     measured, that walk stopped the event loop for hundreds of milliseconds at a time.
     The JSON text is made at once (most clients speak JSON); msgpack only when asked.
+
+    A lazy message (``produce``) is made the first time anyone reads it, so a ``state`` that
+    no subscriber and no recovering client ever asks for costs nothing.
     """
 
     offset: int
     retained_at: float
-    json_text: str
+    channel: str
+    json_text: str | None
+    size: int
+    produce: Callable[[], Payload] | None = None
     msgpack_bytes: bytes | None = None
+
+    def text(self) -> str:
+        if self.json_text is None:
+            assert self.produce is not None
+            frame = message_frame(self.channel, self.offset, self.produce())
+            encoded = _JSON.encode(frame)
+            assert isinstance(encoded, str)
+            self.json_text, self.produce = encoded, None
+        return self.json_text
 
     def encode(self, codec: Codec) -> Encoded:
         if not codec.binary:
-            return self.json_text
+            return self.text()
         if self.msgpack_bytes is None:
-            packed = codec.encode(json.loads(self.json_text))
+            packed = codec.encode(json.loads(self.text()))
             assert isinstance(packed, bytes)
             self.msgpack_bytes = packed
         return self.msgpack_bytes
@@ -137,23 +157,40 @@ class Hub:
             or history[0].retained_at < horizon
             or channel.history_bytes > self._history_max_bytes
         ):
-            channel.history_bytes -= len(history.popleft().json_text)
+            channel.history_bytes -= history.popleft().size
 
     def position(self, name: str) -> tuple[str, int]:
         channel = self._channel(name)
         return channel.epoch, channel.offset
 
-    def publish(self, name: str, data: dict[str, Any]) -> int:
+    def publish(self, name: str, data: Payload) -> int:
         """Retain and fan out one message; returns its offset."""
         channel = self._channel(name)
-        channel.offset += 1
-        now = self._clock()
-        frame = message_frame(name, channel.offset, data)
+        frame = message_frame(name, channel.offset + 1, data)
         encoded = _JSON.encode(frame)
         assert isinstance(encoded, str)
-        retained = _Retained(channel.offset, now, encoded)
+        return self._retain(channel, encoded, len(encoded), None)
+
+    def publish_lazy(self, name: str, produce: Callable[[], Payload]) -> int:
+        """Like :meth:`publish`, but ``produce`` runs only when someone reads the message.
+
+        For messages that always carry the latest values (``state``): made at once for live
+        subscribers, later for a client that recovers it, never for nobody.
+        """
+        return self._retain(self._channel(name), None, LAZY_SIZE_HINT, produce)
+
+    def _retain(
+        self,
+        channel: _Channel,
+        encoded: str | None,
+        size: int,
+        produce: Callable[[], Payload] | None,
+    ) -> int:
+        channel.offset += 1
+        now = self._clock()
+        retained = _Retained(channel.offset, now, channel.name, encoded, size, produce)
         channel.history.append(retained)
-        channel.history_bytes += len(encoded)
+        channel.history_bytes += size
         self._expire(channel, now)
         self.messages_published += 1
         overflowing: list[Subscriber] = []
