@@ -134,7 +134,10 @@ async def test_a_burst_is_coalesced_into_few_state_messages_with_the_latest_valu
         live.stop()
     states = [f["data"] for f in frames if f["data"]["kind"] == "state"]
     # One at the leading edge, then at most one per window while the burst lasted, plus the last.
-    assert 1 <= len(states) <= 2 + int(elapsed / 0.2) + 1 < 30
+    windows = int(elapsed / 0.2)
+    assert states, "no state message at all"
+    assert len(states) <= windows + 3, (len(states), windows)
+    assert len(states) < 30  # fewer messages than events: the burst was coalesced
     assert states[-1]["total_sessions"] == 30
 
 
