@@ -19,9 +19,9 @@ in its own process under the same uvicorn configuration and is timed by the same
 Every answer must be 200, or the run fails.
 
 The hub's ticker re-evaluates every patient once a minute (``tick_interval_s``), holding the
-loop for 500 patients at a time. The timed runs last seconds and may miss it, so progress is
-timed once more ("in a tick") while ticks run back to back: what a request meets during the
-share of each minute the ticker is busy (one tick's length is printed).
+loop for ``TICK_CHUNK_PATIENTS`` patients at a time. The timed runs last seconds and may miss
+it, so progress is timed once more ("in a tick") while ticks run back to back: what a request
+meets during the share of each minute the ticker is busy (one tick's length is printed).
 """
 
 from __future__ import annotations
@@ -45,6 +45,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from realtime.service import TICK_CHUNK_PATIENTS  # noqa: E402
 
 SECRET = "bench-secret-0123456789abcdef-0123456789"
 PRACTICE_SIZE = 200
@@ -311,7 +313,8 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
     if durations:
         print(
             f"one tick over {args.patients:,} patients takes {statistics.median(durations):.2f} s "
-            f"of loop time (median of {len(durations)}), yielding every 500 patients; the hub "
+            f"of loop time (median of {len(durations)}), yielding every {TICK_CHUNK_PATIENTS} "
+            "patients; the hub "
             f"ticks every {settings.tick_interval_s:g} s",
             flush=True,
         )
