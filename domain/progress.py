@@ -59,6 +59,7 @@ from domain.ledger import MINDFULNESS_PREFIX, Ledger
 from domain.mood import CRISIS_MOOD, crisis_reasons, is_crisis
 from domain.patients import Patient
 from domain.series import DEFAULT_SERIES_DAYS, daily_series
+from domain.sessions import Key
 from domain.snapshot import progress_document
 
 STATE_CHANGED = StateChanged()
@@ -192,8 +193,7 @@ class PatientProgress:
             and len(ledger.ever_sessions) >= self._book.next_threshold["completed_sessions"]
         ):
             self._book.reach(self._ledger, "completed_sessions", effects)
-        if ledger.add_ever_day(day, key) >= self._book.next_threshold["streak_days"]:
-            self._book.reach(self._ledger, "streak_days", effects)
+        self._count_active_day(day, key, effects)
         if ledger.became_active and PACE not in self._insights_on:
             codes += ON_NEW_ACTIVE_DAY
         self._after_activity(now, effects, codes)
@@ -204,8 +204,7 @@ class PatientProgress:
         day = ledger.local_day(event.at)
         bucket = ledger.fold_exercise(event, key, day)
         effects.append(SeriesDelta(date.fromordinal(day), bucket.chart_values()))
-        if ledger.add_ever_day(day, key) >= self._book.next_threshold["streak_days"]:
-            self._book.reach(self._ledger, "streak_days", effects)
+        self._count_active_day(day, key, effects)
         # Rules that only grow with activity need no check while they already hold.
         codes: tuple[str, ...] = ()
         if ledger.became_active and PACE not in self._insights_on:
@@ -222,8 +221,7 @@ class PatientProgress:
         effects.append(SeriesDelta(date.fromordinal(day), bucket.chart_values()))
         if event.score <= CRISIS_MOOD:
             self._crisis(crisis_reasons(event.score, where="mood check-in"), effects)
-        if ledger.add_ever_day(day, key) >= self._book.next_threshold["streak_days"]:
-            self._book.reach(self._ledger, "streak_days", effects)
+        self._count_active_day(day, key, effects)
         codes: tuple[str, ...] = ON_MOOD if ledger.in_trend_window(key) else ()
         if ledger.became_active and PACE not in self._insights_on:
             codes += ON_NEW_ACTIVE_DAY
@@ -253,6 +251,11 @@ class PatientProgress:
             self._insights(codes, effects, Figures(self._ledger, None, now=now))
 
     # -- effect helpers -------------------------------------------------------------------
+
+    def _count_active_day(self, day: int, key: Key, effects: list[Effect]) -> None:
+        """Record an ever-active day and reach a streak milestone when the run is long enough."""
+        if self._ledger.add_ever_day(day, key) >= self._book.next_threshold["streak_days"]:
+            self._book.reach(self._ledger, "streak_days", effects)
 
     def _deltas(self, touched: list[int], effects: list[Effect]) -> None:
         days = self._ledger.days
