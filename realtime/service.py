@@ -268,8 +268,6 @@ class ProgressService:
                 self._in_flight[event.id] = committing
             try:
                 await asyncio.shield(committing)
-            except asyncio.CancelledError:
-                raise
             except Exception as error:  # noqa: BLE001 - every event must get an answer
                 log.error("event=publish_failed count=%d error=%s", len(fresh), error)
                 for event in fresh:
