@@ -46,14 +46,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from workload import patient_stream  # noqa: E402
+
 from realtime.service import TICK_CHUNK_PATIENTS  # noqa: E402
 
 SECRET = "bench-secret-0123456789abcdef-0123456789"
 PRACTICE_SIZE = 200
 BATCH = 500
 ZONES = ("Europe/Berlin", "America/New_York", "Asia/Kolkata", "UTC", "Australia/Sydney")
-TOPICS = ("anxiety", "sleep", "work", "family", "mood", "grief")
-EXERCISES = ("mindfulness/breathing", "mindfulness/body-scan", "cbt/thought-record", "walk")
 TARGETS_MS = {"progress": 5.0, "overview": 20.0, "progress in a tick": 5.0}
 
 
@@ -100,43 +100,8 @@ def patient_events(
     rng: random.Random, patient: str, count: int, end: datetime
 ) -> list[dict[str, Any]]:
     """``count`` events for one patient over about half a year, the last one before ``end``."""
-    events: list[dict[str, Any]] = []
-    at = end - timedelta(days=180)
     step_h = 0.9 * 180 * 24 * 1.5 / count  # a roll makes 1.5 events on average
-    serial = 0
-
-    def add(kind: str, when: datetime, **fields: Any) -> None:
-        nonlocal serial
-        serial += 1
-        event_id = f"{patient}-{serial}"
-        events.append({"id": event_id, "kind": kind, "patient_id": patient, "at": when, **fields})
-
-    while len(events) < count:
-        at += timedelta(hours=rng.uniform(0.2, 2 * step_h))
-        roll = rng.random()
-        if roll < 0.25:
-            session = f"s{serial}"
-            add("session_scheduled", at - timedelta(days=2), session_id=session, scheduled_for=at)
-            add("session_started", at, session_id=session, mood_pre=rng.randint(3, 9))
-            add(
-                "session_ended",
-                at + timedelta(minutes=50),
-                session_id=session,
-                status=rng.choices(("completed", "cancelled", "no_show"), (8, 1, 1))[0],
-                duration_s=float(rng.randrange(1200, 3600)),
-                mood_post=rng.randint(3, 10),
-                topics=rng.sample(TOPICS, 2),
-            )
-        elif roll < 0.6:
-            add("exercise_completed", at, exercise=rng.choice(EXERCISES), duration_s=300.0)
-        elif roll < 0.8:
-            add("mood_checkin", at, score=rng.randint(3, 10))
-        elif roll < 0.9:
-            add("progress_marker", at, marker=rng.choice(("SKILL_ACQUIRED", "INSIGHT_GAINED")))
-        elif roll < 0.95:
-            add("goal_updated", at, goal_id=f"g{rng.randrange(5)}", status="in_progress")
-        else:
-            add("action_item_updated", at, item_id=f"i{rng.randrange(8)}", status="done")
+    events = patient_stream(rng, patient, count, end - timedelta(days=180), (0.2, 2 * step_h))
     events = events[:count]
     # Slide the whole history back when it ran past ``end``: no event lies in the future.
     shift = max(

@@ -28,13 +28,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from workload import patient_stream
+
 from domain.events import Event, parse_event
 from domain.patients import Patient
 from domain.progress import PatientProgress
 
 ZONES = ("Europe/Berlin", "America/New_York", "Asia/Kolkata", "UTC", "Australia/Sydney")
-TOPICS = ("anxiety", "sleep", "work", "family", "mood", "grief")
-EXERCISES = ("mindfulness/breathing", "mindfulness/body-scan", "cbt/thought-record", "walk")
 START = datetime(2026, 5, 1, 8, tzinfo=UTC)
 CLOCK = time.process_time
 """CPU time of this process: other work on a shared machine does not count against a run
@@ -42,44 +42,8 @@ CLOCK = time.process_time
 
 
 def _patient_events(rng: random.Random, patient: str, count: int) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
-    at = START + timedelta(minutes=rng.randrange(0, 600))
-    serial = 0
-
-    def add(kind: str, when: datetime, **fields: Any) -> None:
-        nonlocal serial
-        serial += 1
-        event_id = f"{patient}-{serial}"
-        events.append({"id": event_id, "kind": kind, "patient_id": patient, "at": when, **fields})
-
-    while len(events) < count:
-        at += timedelta(hours=rng.uniform(2, 30))
-        roll = rng.random()
-        if roll < 0.25:
-            session = f"{patient}-s{serial}"
-            add("session_scheduled", at - timedelta(days=2), session_id=session, scheduled_for=at)
-            add("session_started", at, session_id=session, mood_pre=rng.randint(3, 9))
-            status = rng.choices(("completed", "cancelled", "no_show"), (8, 1, 1))[0]
-            add(
-                "session_ended",
-                at + timedelta(minutes=50),
-                session_id=session,
-                status=status,
-                duration_s=float(rng.randrange(1200, 3600)),
-                mood_post=rng.randint(3, 10),
-                topics=rng.sample(TOPICS, 2),
-            )
-        elif roll < 0.6:
-            add("exercise_completed", at, exercise=rng.choice(EXERCISES), duration_s=300.0)
-        elif roll < 0.8:
-            add("mood_checkin", at, score=rng.randint(3, 10))
-        elif roll < 0.9:
-            add("progress_marker", at, marker=rng.choice(("SKILL_ACQUIRED", "INSIGHT_GAINED")))
-        elif roll < 0.95:
-            add("goal_updated", at, goal_id=f"g{rng.randrange(5)}", status="in_progress")
-        else:
-            add("action_item_updated", at, item_id=f"i{rng.randrange(8)}", status="done")
-    return events
+    start = START + timedelta(minutes=rng.randrange(0, 600))
+    return patient_stream(rng, patient, count, start, (2, 30))
 
 
 def workload(patients: int, per_patient: int, seed: int = 7) -> list[dict[str, Any]]:
