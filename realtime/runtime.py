@@ -162,9 +162,9 @@ class Runtime:
         if not principal.may_read_therapist(channel.owner):
             raise FrameError("forbidden", f"not allowed to read {channel}")
         self.audit.record(principal, "subscribe", scope=str(channel))
-        return self.therapist_snapshot(channel.owner, now)
+        return self.therapist_snapshot(channel.owner)
 
-    def therapist_snapshot(self, therapist_id: str, now: datetime) -> dict[str, Any]:
+    def therapist_snapshot(self, therapist_id: str) -> dict[str, Any]:
         patients = sorted(t.patient.patient_id for t in self.service.trackers_of(therapist_id))
         return {"therapist_id": therapist_id, "patients": patients}
 
