@@ -237,6 +237,7 @@ def run_token(args: argparse.Namespace) -> int:
 async def _serve(settings: Settings, log_level: str) -> int:
     import uvicorn
 
+    from realtime import gcpolicy
     from realtime.app import create_app
     from realtime.server import HubServer
 
@@ -251,6 +252,7 @@ async def _serve(settings: Settings, log_level: str) -> int:
     # app embedded elsewhere is left alone).
     gc.collect()
     gc.freeze()
+    gcpolicy.install()  # and later survivors too (realtime/gcpolicy.py says why)
     config = uvicorn.Config(
         app,
         host=settings.host,

@@ -170,8 +170,11 @@ class Connection:
             runtime.connections.discard(self)
             runtime.metrics.connections.labels(self.principal.role.value).dec()
             self._ended = True  # publishes still committing are answered to nobody
-            if self._sender is not None:
-                self._sender.cancel()
+            # Let go of both tasks: a finished task keeps its exception, whose traceback holds
+            # this connection, a cycle only the collector could free (see realtime/gcpolicy.py).
+            sender, self._sender, self._receiver = self._sender, None, None
+            if sender is not None:
+                sender.cancel()
             log.info(
                 "event=ws_close connection=%s code=%s",
                 self.connection_id,
