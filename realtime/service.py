@@ -32,6 +32,8 @@ Clock = Callable[[], datetime]
 # millisecond (500 at a time held requests for 60-190 ms, 25 for about 15 ms), and a yield
 # costs only microseconds.
 TICK_CHUNK_PATIENTS = 4
+# Rounds handed to the group-commit writer at once: one committing, one queued behind it.
+ROUNDS_WITH_WRITER = 2
 
 
 @dataclass(slots=True)
@@ -95,9 +97,10 @@ class ProgressService:
         self._seen: set[str] = set()
         self._in_flight: dict[str, asyncio.Future[None]] = {}
         self._collecting: _Round | None = None
-        self._committer: asyncio.Task[None] | None = None
-        # Tasks that finish a round's answers after its effects are stored (kept referenced).
-        self._effect_writes: set[asyncio.Task[None]] = set()
+        self._round_starting = False
+        self._rounds_with_writer = 0
+        # Rounds, and answers that wait for effects or for another round (kept referenced).
+        self._background: set[asyncio.Task[None]] = set()
         # What the store holds of each tracker's marks, to write them only when they change.
         self._persisted_marks: dict[str, dict[str, Any]] = {}
         self.events_accepted = 0
@@ -303,18 +306,31 @@ class ProgressService:
         for event in fresh:
             self._seen.add(event.id)
             self._in_flight[event.id] = collecting.done
-        if self._committer is None:
-            self._committer = loop.create_task(self._commit_rounds())
+        self._start_round()
 
-    async def _commit_rounds(self) -> None:
-        # One round at a time: what arrives while a round commits waits for the next one, so
-        # under load each commit carries many publishes, and when idle a publish goes at once.
-        try:
-            while self._collecting is not None:
-                current, self._collecting = self._collecting, None
-                await self._commit_round(current)
-        finally:
-            self._committer = None
+    def _start_round(self) -> None:
+        # At most ROUNDS_WITH_WRITER rounds are with the writer: one committing and the next
+        # queued behind it, so the writer goes from one commit straight to the next (no
+        # linger, no wait for the apply in between); what arrives meanwhile gathers into the
+        # round after. When idle, a publish starts its round at once.
+        if (
+            self._round_starting
+            or self._collecting is None
+            or self._rounds_with_writer >= ROUNDS_WITH_WRITER
+        ):
+            return
+        self._round_starting = True
+        self._rounds_with_writer += 1
+        task = asyncio.get_running_loop().create_task(self._run_round())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _run_round(self) -> None:
+        # First runs one loop iteration after it was started: every publish read by then joins.
+        self._round_starting = False
+        current, self._collecting = self._collecting, None
+        assert current is not None
+        await self._commit_round(current)
 
     async def _commit_round(self, current: _Round) -> None:
         events = [event for submission in current.submissions for event in submission.fresh]
@@ -328,6 +344,9 @@ class ProgressService:
             if not isinstance(error, Exception):
                 raise
             return
+        finally:
+            self._rounds_with_writer -= 1
+            self._start_round()
         apply_now = self._clock()
         try:
             touched = self._apply_committed(events, apply_now)
@@ -344,8 +363,8 @@ class ProgressService:
         task = asyncio.get_running_loop().create_task(
             self._store_effects(current, events, marks, alerts, apply_now)
         )
-        self._effect_writes.add(task)
-        task.add_done_callback(self._effect_writes.discard)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _store_effects(
         self,
@@ -392,8 +411,8 @@ class ProgressService:
             task = asyncio.get_running_loop().create_task(
                 self._answer_later(submission, unfinished)
             )
-            self._effect_writes.add(task)
-            task.add_done_callback(self._effect_writes.discard)
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
             return
         try:
             submission.reply(submission.result)
