@@ -171,7 +171,7 @@ class Connection:
             runtime.metrics.connections.labels(self.principal.role.value).dec()
             self._ended = True  # publishes still committing are answered to nobody
             # Let go of both tasks: a finished task keeps its exception, whose traceback holds
-            # this connection, a cycle only the collector could free (see realtime/gcpolicy.py).
+            # this connection, a cycle only the collector could free (see realtime/tuning.py).
             sender, self._sender, self._receiver = self._sender, None, None
             if sender is not None:
                 sender.cancel()

@@ -1,10 +1,11 @@
-"""The hub process's collector policy: freeze what survives a full collection, rescan rarely."""
+"""The hub process's settings: freeze what survives a full collection, rescan rarely."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import gc
+import sys
 import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 
 from clients.hub_client import HubClient, HubClosed
-from realtime.gcpolicy import FreezeSurvivors
+from realtime.tuning import SWITCH_INTERVAL_S, FreezeSurvivors, tune_process, untune
 from tests.realtime.helpers import checkin
 from tests.support import LiveServer, token, wait_until
 
@@ -105,3 +106,15 @@ async def test_a_connection_that_ends_is_freed_without_the_collector(
             await asyncio.to_thread(wait_until, _dead(ref), 10.0, f"connection freed ({reason})")
     finally:
         gc.enable()
+
+
+def test_tune_process_shortens_the_gil_switch_and_hooks_the_collector() -> None:
+    previous = sys.getswitchinterval()
+    hook = tune_process()
+    try:
+        assert sys.getswitchinterval() == SWITCH_INTERVAL_S < previous
+        assert hook in gc.callbacks
+    finally:
+        untune(hook)
+        sys.setswitchinterval(previous)
+    assert hook not in gc.callbacks
