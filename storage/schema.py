@@ -76,6 +76,12 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (snapshot_id, patient_id)
     );
     """,
+    # 4: drop an index nothing reads (per-patient reads never happened: start-up replays the
+    # log in seq order); keeping it cost every insert a second B-tree write, 40% of the
+    # writer's SQLite time.
+    """
+    DROP INDEX events_by_patient;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

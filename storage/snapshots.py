@@ -41,12 +41,14 @@ class SnapshotRows:
         return int(row[0]) if row else 0
 
     async def begin(self, through_seq: int, state_version: str, now: datetime) -> int:
-        async with self._connection.execute(
-            "INSERT INTO snapshots (taken_at, through_seq, state_version) VALUES (?, ?, ?)",
-            (now.astimezone(UTC).isoformat(), through_seq, state_version),
-        ) as cursor:
-            snapshot_id = cursor.lastrowid
-        assert snapshot_id is not None
+        # Through the writer, the file's only writing connection; the id is chosen here, which
+        # is safe because one hub writes a file and takes one snapshot at a time.
+        rows = await self._writer.read("SELECT coalesce(max(id), 0) + 1 FROM snapshots")
+        snapshot_id = int(rows[0][0])
+        await self._writer.write(
+            "INSERT INTO snapshots (id, taken_at, through_seq, state_version) VALUES (?, ?, ?, ?)",
+            [(snapshot_id, now.astimezone(UTC).isoformat(), through_seq, state_version)],
+        )
         return snapshot_id
 
     async def add_parts(self, snapshot_id: int, parts: Sequence[tuple[str, bytes]]) -> None:

@@ -23,15 +23,17 @@ from storage.lock import DatabaseLock
 from storage.records import AlertRecord, AuditEntry, StoredState
 from storage.schema import MIGRATIONS, SCHEMA_VERSION
 from storage.snapshots import SnapshotRows
-from storage.writer import GroupCommitWriter
+from storage.writer import BUSY_TIMEOUT_MS, GroupCommitWriter
 
 Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
 DEFAULT_SYNCHRONOUS: Synchronous = "FULL"
 _READ_CHUNK = 10_000
 
+# ``at`` is taken from the body inside SQLite (its text is the event's own instant, offset
+# kept), which is cheaper than formatting it in Python for every row.
 _INSERT_EVENT = (
     "INSERT OR IGNORE INTO events (id, patient_id, kind, at, received_at, body) "
-    "VALUES (?, ?, ?, ?, ?, ?)"
+    "VALUES (?1, ?2, ?3, json_extract(?5, '$.at'), ?4, ?5)"
 )
 _UPSERT_PATIENT = (
     "INSERT INTO patients (patient_id, therapist_id, zone_history, updated_at) VALUES (?, ?, ?, ?) "
@@ -168,6 +170,7 @@ class SqliteStore:
             raise StorageError(f"cannot open database {self.path}: {error}") from None
         self._connection = connection
         try:
+            await connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             await connection.execute("PRAGMA journal_mode=WAL")
             await connection.execute(f"PRAGMA synchronous={self._synchronous}")
             await connection.execute("PRAGMA foreign_keys=ON")
@@ -178,8 +181,14 @@ class SqliteStore:
         except Exception as error:
             await self.close()
             raise StorageError(f"cannot use database {self.path}: {error}") from None
-        self._writer = GroupCommitWriter(connection, on_commit=self._on_commit)
-        self._writer.start()
+        self._writer = GroupCommitWriter(
+            self.path, synchronous=self._synchronous, on_commit=self._on_commit
+        )
+        try:
+            await self._writer.start()
+        except Exception as error:
+            await self.close()
+            raise StorageError(f"cannot use database {self.path}: {error}") from None
 
     async def _open_read_only(self) -> None:
         # A reader needs no lock: WAL lets it read beside a running hub, and it writes nothing.
@@ -228,14 +237,16 @@ class SqliteStore:
 
     async def append_events(self, events: Sequence[Event], received_at: datetime) -> None:
         received = received_at.astimezone(UTC).isoformat()
+
+        # The model's own serializer, called directly: the same JSON as ``model_dump_json``
+        # without its per-call wrapper (about a third of the cost per row).
         rows = [
             (
                 event.id,
                 event.patient_id,
                 event.kind,
-                event.at.isoformat(),
                 received,
-                event.model_dump_json(exclude_none=True),
+                event.__pydantic_serializer__.to_json(event, exclude_none=True).decode(),
             )
             for event in events
         ]
