@@ -71,6 +71,9 @@ class TrackerSnapshots:
         self._clock = clock
         self._taking = False
         self.events_at_last_snapshot = -1
+        # Pickled trackers are not an explicit format: retention never relies on them.
+        self.state_format = 0
+        self.skip_reason: str | None = None  # why restore() last returned None
 
     def _seal(self, data: bytes) -> bytes:
         return hmac.new(self._key, data, hashlib.sha256).digest() + data
@@ -119,24 +122,28 @@ class TrackerSnapshots:
             if info is None:
                 return None
             if info.state_version != state_version():
+                self.skip_reason = "written by other domain code"
                 log.info("event=snapshot_skipped reason=domain_changed seq=%d", info.through_seq)
                 return None
             trackers: dict[str, PatientProgress] = {}
             async for patient_id, body in rows.parts(info.id):
                 data = self._unseal(body)
                 if data is None:
+                    self.skip_reason = f"bad signature on patient {patient_id}"
                     log.warning(
                         "event=snapshot_skipped reason=bad_signature patient=%s", patient_id
                     )
                     return None
                 tracker = pickle.loads(data)  # noqa: S301 - signed with this hub's secret
                 if not isinstance(tracker, PatientProgress):
+                    self.skip_reason = f"not a tracker for patient {patient_id}"
                     log.warning(
                         "event=snapshot_skipped reason=not_a_tracker patient=%s", patient_id
                     )
                     return None
                 trackers[patient_id] = tracker
         except Exception as error:  # noqa: BLE001 - a cache that cannot be read is skipped
+            self.skip_reason = f"unreadable: {type(error).__name__}"
             log.warning("event=snapshot_skipped reason=%s", type(error).__name__)
             return None
         log.info(

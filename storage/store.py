@@ -21,6 +21,7 @@ from domain.patients import Patient, ZoneChange
 from storage.errors import SchemaTooNew, StorageError
 from storage.lock import DatabaseLock
 from storage.records import AlertRecord, AuditEntry, StoredState
+from storage.retention import RetentionRows
 from storage.schema import MIGRATIONS, SCHEMA_VERSION
 from storage.snapshots import SnapshotRows
 from storage.writer import BUSY_TIMEOUT_MS, GroupCommitWriter
@@ -86,6 +87,9 @@ class ProgressStore(Protocol):
     def snapshots(self) -> SnapshotRows | None: ...
 
     @property
+    def retention(self) -> RetentionRows | None: ...
+
+    @property
     def queued_rows(self) -> int: ...
 
 
@@ -146,6 +150,13 @@ class SqliteStore:
         if self._connection is None or self._writer is None:
             return None
         return SnapshotRows(self._connection, self._writer)
+
+    @property
+    def retention(self) -> RetentionRows | None:
+        """Purge rows; ``None`` before ``open`` and on a read-only store."""
+        if self._connection is None or self._writer is None:
+            return None
+        return RetentionRows(self._connection, self._writer)
 
     async def open(self) -> None:
         """Lock the file, migrate the schema, start the writer.
@@ -332,16 +343,40 @@ class SqliteStore:
         return self._connection
 
     async def load_state(self) -> StoredState:
+        """Patients, marks, and the id of every event ever stored (purged ones included)."""
         connection = self._require_connection()
-        async with connection.execute(
-            "SELECT patient_id, therapist_id, zone_history FROM patients"
-        ) as cursor:
-            patients = [_patient_from_row(*row) async for row in cursor]
-        async with connection.execute("SELECT patient_id, body FROM marks") as cursor:
-            marks = {row[0]: json.loads(row[1]) async for row in cursor}
-        async with connection.execute("SELECT id FROM events") as cursor:
-            event_ids = {row[0] async for row in cursor}
+        # execute_fetchall: one hop to aiosqlite's thread per query, not one per 64 rows.
+        patients = [
+            _patient_from_row(*row)
+            for row in await connection.execute_fetchall(
+                "SELECT patient_id, therapist_id, zone_history FROM patients"
+            )
+        ]
+        marks = {
+            row[0]: json.loads(row[1])
+            for row in await connection.execute_fetchall("SELECT patient_id, body FROM marks")
+        }
+        event_ids = {row[0] for row in await connection.execute_fetchall("SELECT id FROM events")}
+        if await self._has_table(connection, "purged_ids"):
+            event_ids.update(
+                row[0] for row in await connection.execute_fetchall("SELECT id FROM purged_ids")
+            )
         return StoredState(patients, marks, event_ids)
+
+    async def purged_events(self) -> int:
+        """How many events retention has purged from this file (works read-only too)."""
+        connection = self._require_connection()
+        if not await self._has_table(connection, "retention"):
+            return 0
+        rows = list(await connection.execute_fetchall("SELECT purged_events FROM retention"))
+        return int(rows[0][0]) if rows else 0
+
+    async def _has_table(self, connection: aiosqlite.Connection, name: str) -> bool:
+        # A read-only store (export) may open a file from before the table existed.
+        rows = await connection.execute_fetchall(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+        )
+        return bool(list(rows))
 
     async def events(self, after_seq: int = 0) -> AsyncIterator[Event]:
         """Every stored event after ``after_seq``, in the order it was committed."""
@@ -353,11 +388,12 @@ class SqliteStore:
         connection = self._require_connection()
         last_seq = after_seq
         while True:
-            async with connection.execute(
-                "SELECT seq, received_at, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
-                (last_seq, _READ_CHUNK),
-            ) as cursor:
-                rows = list(await cursor.fetchall())
+            rows = list(
+                await connection.execute_fetchall(
+                    "SELECT seq, received_at, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+                    (last_seq, _READ_CHUNK),
+                )
+            )
             if not rows:
                 return
             for _, received_at, body in rows:

@@ -43,24 +43,28 @@ log = logging.getLogger("progress_hub.storage")
 Row = tuple[Any, ...]
 
 
+Step = tuple[str, Sequence[Row]]
+
+
 @dataclass(slots=True)
 class _Write:
-    statement: str
-    rows: Sequence[Row]
+    steps: list[Step]
+    rows: int
     done: asyncio.Future[None] = field(repr=False)
 
 
 def _transaction(connection: sqlite3.Connection, batch: list[_Write]) -> None:
     """Run the batch as one transaction; called in the writer thread."""
+    steps = [step for write in batch for step in write.steps]
     connection.execute("BEGIN IMMEDIATE")
     try:
         index = 0
-        while index < len(batch):
-            # Adjacent writes of the same statement go down in one executemany.
-            statement = batch[index].statement
+        while index < len(steps):
+            # Adjacent steps of the same statement go down in one executemany.
+            statement = steps[index][0]
             merged: list[Row] = []
-            while index < len(batch) and batch[index].statement == statement:
-                merged.extend(batch[index].rows)
+            while index < len(steps) and steps[index][0] == statement:
+                merged.extend(steps[index][1])
                 index += 1
             connection.executemany(statement, merged)
         connection.execute("COMMIT")
@@ -139,24 +143,33 @@ class GroupCommitWriter:
             StorageClosed: the writer is shutting down.
             sqlite3.Error: the transaction holding these rows failed; nothing of it was kept.
         """
+        if rows:
+            await self.write_together([(statement, rows)])
+
+    async def write_together(self, steps: Sequence[Step]) -> None:
+        """Commit several statements, in order, in the same transaction (all or nothing).
+
+        Raises:
+            StorageClosed: the writer is shutting down.
+            sqlite3.Error: the transaction failed; nothing of it was kept.
+        """
         if self._closing:
             raise StorageClosed("the store is closed")
-        if not rows:
-            return
-        if self._queued_rows + len(rows) > self._max_queued_rows and self._queued_rows:
+        rows = sum(len(step_rows) for _, step_rows in steps)
+        if self._queued_rows + rows > self._max_queued_rows and self._queued_rows:
             async with self._room:
                 await self._room.wait_for(
                     lambda: (
                         self._closing
                         or not self._queued_rows
-                        or self._queued_rows + len(rows) <= self._max_queued_rows
+                        or self._queued_rows + rows <= self._max_queued_rows
                     )
                 )
             if self._closing:
                 raise StorageClosed("the store is closed")
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Write(statement, rows, done))
-        self._queued_rows += len(rows)
+        self._queue.append(_Write(list(steps), rows, done))
+        self._queued_rows += rows
         self._wakeup.set()
         await done
 
@@ -209,17 +222,15 @@ class GroupCommitWriter:
     def _take_batch(self) -> list[_Write]:
         batch: list[_Write] = []
         rows = 0
-        while self._queue and (
-            not batch or rows + len(self._queue[0].rows) <= self._max_batch_rows
-        ):
+        while self._queue and (not batch or rows + self._queue[0].rows <= self._max_batch_rows):
             write = self._queue.popleft()
             batch.append(write)
-            rows += len(write.rows)
+            rows += write.rows
         self._queued_rows -= rows
         return batch
 
     async def _commit(self, batch: list[_Write]) -> None:
-        rows = sum(len(write.rows) for write in batch)
+        rows = sum(write.rows for write in batch)
         connection = self._require_connection()
         loop = asyncio.get_running_loop()
         try:
