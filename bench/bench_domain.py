@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import pickle
 import random
 import statistics
 import time
@@ -73,6 +74,87 @@ def _best(run: Callable[[], float], repeat: int) -> float:
     return min(timings)
 
 
+def _trackers_for(patients: int, per_patient: int) -> tuple[dict[str, PatientProgress], datetime]:
+    """Trackers holding ``patients`` x ``per_patient`` events of the live workload."""
+    raw = workload(patients, per_patient, seed=11)
+    registered = START - timedelta(days=1)
+    trackers = {
+        f"p{index}": PatientProgress(
+            Patient.register(f"p{index}", "t1", ZONES[index % len(ZONES)], registered)
+        )
+        for index in range(patients)
+    }
+    now = START
+    for item in raw:
+        event = parse_event(item)
+        now = event.at + timedelta(minutes=3)
+        trackers[event.patient_id].apply(event, now)
+    return trackers, now
+
+
+def measure_restore(patients: int, per_patient: int) -> None:
+    """Snapshot and restore of tracker states: ``to_state``, pickle, ``from_state``.
+
+    The baseline is ``pickle.loads`` of the very same builtins, the least a restore must do
+    (the storage side unpickles with a restricted unpickler that refuses every global, which
+    reads builtins at the same speed). Start-up holds nothing else, so the live trackers are
+    dropped before timing. Measured twice: with the cyclic garbage collector paused during the
+    restore (what start-up should do: ``gc.disable()``, restore, ``gc.enable()``, then the
+    ``gc.freeze()`` the hub already does), and with it running, where its full collections
+    walking the growing heap cost more than the restore itself.
+    """
+    trackers, now = _trackers_for(patients, per_patient)
+    events = sum(len(tracker.to_state()["seen"]) for tracker in trackers.values())
+    gc.collect()
+    started = time.perf_counter()
+    states = {pid: tracker.to_state() for pid, tracker in trackers.items()}
+    to_state_s = time.perf_counter() - started
+    blobs = {pid: pickle.dumps(state, pickle.HIGHEST_PROTOCOL) for pid, state in states.items()}
+    size = sum(len(blob) for blob in blobs.values())
+    registrations = {pid: tracker.patient for pid, tracker in trackers.items()}
+    check = next(iter(trackers))
+    expected = trackers[check].snapshot(now)
+    del states, trackers
+    gc.collect()
+    print(f"restore: {patients} patients, {events:,} events; wall clock, best of 3")
+    print(f"to_state (all trackers): {to_state_s:.3f} s; pickled {size / 1e6:.1f} MB", end="")
+    print(f" ({size / events:.0f} bytes/event)")
+    print(f"{'measure':<46}{'ours s':>9}{'baseline s':>12}{'ours/baseline':>15}")
+    totals = {}
+    for paused in (True, False):
+        loads_s = restore_s = float("inf")
+        for _ in range(3):
+            gc.collect()
+            if paused:
+                gc.disable()
+            started = time.perf_counter()
+            loaded = {pid: pickle.loads(blob) for pid, blob in blobs.items()}
+            loaded_at = time.perf_counter()
+            restored = {
+                pid: PatientProgress.from_state(registrations[pid], state)
+                for pid, state in loaded.items()
+            }
+            finished = time.perf_counter()
+            gc.enable()
+            loads_s = min(loads_s, loaded_at - started)
+            restore_s = min(restore_s, finished - loaded_at)
+            assert restored[check].snapshot(now) == expected
+            del loaded, restored
+        mode = "collector paused" if paused else "collector running"
+        print(
+            f"{'from_state, ' + mode + ' (vs pickle.loads)':<46}{restore_s:>9.3f}"
+            f"{loads_s:>12.3f}{restore_s / loads_s:>15.2f}"
+        )
+        totals[mode] = loads_s + restore_s
+        print(f"{'  pickle.loads + from_state, ' + mode:<46}{totals[mode]:>9.3f}")
+    total = totals["collector paused"]
+    verdict = "met" if total < 2.0 else "NOT met"
+    print(
+        f"target: restore {events:,} events' worth well under 2 s -> {verdict} "
+        f"({total:.2f} s with the collector paused, {totals['collector running']:.2f} s without)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=500)
@@ -80,10 +162,21 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--no-freeze", action="store_true", help="leave the corpus to the GC")
     parser.add_argument("--wall", action="store_true", help="time with the wall clock")
+    parser.add_argument("--restore-patients", type=int, default=1000)
+    parser.add_argument("--restore-events-per-patient", type=int, default=1000)
+    parser.add_argument("--skip-apply", action="store_true", help="only the restore figures")
+    parser.add_argument("--skip-restore", action="store_true", help="only the apply figures")
     args = parser.parse_args()
     if args.wall:
         global CLOCK
         CLOCK = time.perf_counter
+    if not args.skip_apply:
+        measure_apply(args)
+    if not args.skip_restore:
+        measure_restore(args.restore_patients, args.restore_events_per_patient)
+
+
+def measure_apply(args: argparse.Namespace) -> None:
 
     raw = workload(args.patients, args.events_per_patient)
     events: list[Event] = [parse_event(item) for item in raw]

@@ -15,6 +15,12 @@ and decides the effects the shell must carry out:
   midnight ends a day) and reports ``StateChanged`` only when a figure actually changed.
 - ``marks()`` / ``restore_marks()`` carry what events cannot rebuild: celebrated milestones and
   whether the dropout alert is armed. A restart replays events (effects discarded), then marks.
+- ``to_state()`` / ``from_state()`` (:mod:`domain.state`) carry the whole tracker as builtins,
+  so a snapshot neither grows with the history nor depends on class layouts.
+
+The tracker does not keep its events. A zone change only moves events dated after it to other
+days, and the hub dates zone changes at its own clock, so only recent and future-dated events
+can move: their compact records (``_recent``, see :mod:`domain.rezone`) are all it keeps.
 
 No clock is read and no I/O is done: ``now`` is always passed in.
 """
@@ -23,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
+from math import inf
 from typing import Any
 
 from domain.achievements import MilestoneBook
@@ -58,9 +65,20 @@ from domain.insights import (
 from domain.ledger import MINDFULNESS_PREFIX, Ledger
 from domain.mood import CRISIS_MOOD, crisis_reasons, is_crisis
 from domain.patients import Patient
+from domain.rezone import (
+    CHECKIN,
+    ENDED,
+    EXERCISE,
+    MINDFUL_EXERCISE,
+    REZONE_WINDOW_S,
+    STARTED,
+    RecentRecord,
+    rezone,
+)
 from domain.series import DEFAULT_SERIES_DAYS, daily_series
 from domain.sessions import Key
 from domain.snapshot import progress_document
+from domain.state import restore_tracker, tracker_state
 
 STATE_CHANGED = StateChanged()
 PACE = ON_NEW_ACTIVE_DAY[0]
@@ -78,7 +96,11 @@ class PatientProgress:
     __slots__ = (
         "_ledger",
         "_seen",
-        "_events",
+        "_recent",
+        "_recent_after",
+        "_prune_at",
+        "_now",
+        "_now_ts",
         "_book",
         "_gate",
         "_insights_on",
@@ -89,7 +111,13 @@ class PatientProgress:
     def __init__(self, patient: Patient) -> None:
         self._ledger = Ledger(patient)
         self._seen: set[str] = set()
-        self._events: list[Event] = []  # kept to refold when the zone history changes
+        # Day-bearing events dated after ``_recent_after``, all of them: a zone change can move
+        # only those to another day (domain.rezone). Pruned as ``now`` passes them.
+        self._recent: list[RecentRecord] = []
+        self._recent_after = -inf
+        self._prune_at = -inf
+        self._now: datetime | None = None  # the last ``now`` seen and its timestamp
+        self._now_ts = -inf
         self._book = MilestoneBook(patient.patient_id)
         self._gate = DropoutAlertGate()
         self._insights_on: set[str] = set()
@@ -111,22 +139,18 @@ class PatientProgress:
     def reassign(self, patient: Patient) -> list[Effect]:
         """Adopt a new registration (therapist or time zone changed).
 
-        A changed zone history re-folds the stored events, because an event dated after the
-        change belongs to a day of the new zone. Milestones already reached stay reached; any
-        newly reached by the re-fold are returned as ``MilestoneReached``.
+        A changed zone history moves the events dated after the change to their day in the new
+        zone (exactly, for events dated within ``REZONE_WINDOW_S`` of the latest ``now`` or
+        later; see :mod:`domain.rezone`). Milestones already reached stay reached; any newly
+        reached are returned as ``MilestoneReached``.
         """
+        effects: list[Effect] = [STATE_CHANGED]
+        self._baseline = None
         if patient.zone_history == self._ledger.patient.zone_history:
             self._ledger.reassigned(patient)
-            self._baseline = None
-            return [STATE_CHANGED]
-        fresh = PatientProgress(patient)
-        now = self._published_at or patient.zone_history[-1].effective_from
-        for event in self._events:
-            fresh.apply(event, now)
-        self._ledger = fresh._ledger
-        self._baseline = None
-        effects: list[Effect] = [STATE_CHANGED]
-        self._book.adopt(fresh._book, effects)
+            return effects
+        self._recent = rezone(self._ledger, patient, self._recent, self._recent_after)
+        self._book.reach(self._ledger, "streak_days", effects)
         return effects
 
     # -- events -----------------------------------------------------------------------------
@@ -144,7 +168,8 @@ class PatientProgress:
         if event.id in self._seen:
             return []
         self._seen.add(event.id)
-        self._events.append(event)
+        if now is not self._now:
+            self._advance(now)
         ledger = self._ledger
         ledger.version += 1
         ledger.became_active = False
@@ -154,17 +179,30 @@ class PatientProgress:
         _FOLDS[type(event)](self, event, now, effects)
         return effects
 
+    def _advance(self, now: datetime) -> None:
+        ts = now.timestamp()
+        self._now, self._now_ts = now, ts
+        if ts >= self._prune_at:
+            # Now only events dated after the cutoff can still move with a zone change.
+            cutoff = ts - REZONE_WINDOW_S
+            if cutoff > self._recent_after:
+                self._recent_after = cutoff
+                self._recent = [item for item in self._recent if item[0] > cutoff]
+            self._prune_at = ts + REZONE_WINDOW_S / 4
+
     def _on_scheduled(self, event: SessionScheduled, now: datetime, effects: list[Effect]) -> None:
         self._ledger.fold_scheduled(event, (event.at.timestamp(), event.id))
 
     def _on_started(self, event: SessionStarted, now: datetime, effects: list[Effect]) -> None:
         ledger = self._ledger
         key = (event.at.timestamp(), event.id)
-        self._deltas(ledger.fold_started(event, key, ledger.local_day(event.at)), effects)
+        day = ledger.local_day(event.at)
+        if key[0] > self._recent_after:
+            self._recent.append((key[0], event.id, STARTED, event.session_id, 0, day))
+        self._deltas(ledger.fold_started(event, key, day), effects)
         pre = event.mood_pre
         if pre is not None:
-            ended = ledger.sessions[event.session_id].ended
-            post = ended.mood_post if ended is not None else None
+            post = ledger.sessions[event.session_id].mood_post
             if is_crisis(pre, pre, post):
                 self._crisis(crisis_reasons(pre, pre, post, "mood_pre"), effects)
             if ledger.in_trend_window(key):
@@ -174,17 +212,19 @@ class PatientProgress:
         ledger = self._ledger
         key = (event.at.timestamp(), event.id)
         day = ledger.local_day(event.at)
+        completed = event.status == "completed"
+        if key[0] > self._recent_after:
+            self._recent.append((key[0], event.id, ENDED, event.session_id, int(completed), day))
         self._deltas(ledger.fold_ended(event, key, day), effects)
         post = event.mood_post
         codes: tuple[str, ...] = ()
         if post is not None:
-            started = ledger.sessions[event.session_id].started
-            pre = started.mood_pre if started is not None else None
+            pre = ledger.sessions[event.session_id].mood_pre
             if is_crisis(post, pre, post):
                 self._crisis(crisis_reasons(post, pre, post, "mood_post"), effects)
             if ledger.in_trend_window(key):
                 codes = ON_MOOD
-        if event.status != "completed":
+        if not completed:
             # A missed session is the one event that can raise the risk sharply: re-score now.
             self._observe_risk(ledger.today(now), effects, codes)
             return
@@ -202,6 +242,11 @@ class PatientProgress:
         ledger = self._ledger
         key = (event.at.timestamp(), event.id)
         day = ledger.local_day(event.at)
+        if key[0] > self._recent_after:
+            mindful = event.exercise.startswith(MINDFULNESS_PREFIX)
+            kind = MINDFUL_EXERCISE if mindful else EXERCISE
+            millis = round(event.duration_s * 1000)
+            self._recent.append((key[0], event.id, kind, "", millis, day))
         bucket = ledger.fold_exercise(event, key, day)
         effects.append(SeriesDelta(date.fromordinal(day), bucket.chart_values()))
         self._count_active_day(day, key, effects)
@@ -217,6 +262,8 @@ class PatientProgress:
         ledger = self._ledger
         key = (event.at.timestamp(), event.id)
         day = ledger.local_day(event.at)
+        if key[0] > self._recent_after:
+            self._recent.append((key[0], event.id, CHECKIN, "", event.score, day))
         bucket = ledger.fold_checkin(event, key, day)
         effects.append(SeriesDelta(date.fromordinal(day), bucket.chart_values()))
         if event.score <= CRISIS_MOOD:
@@ -299,6 +346,8 @@ class PatientProgress:
             ``InsightRaised`` for insights that became true.
         """
         effects: list[Effect] = []
+        if now is not self._now:
+            self._advance(now)
         current = self.snapshot(now)
         baseline = self._baseline
         if baseline is None and self._published_at is not None:
@@ -377,6 +426,35 @@ class PatientProgress:
         armed = alert.get("armed", True) if isinstance(alert, dict) else True
         self._gate.armed = armed if isinstance(armed, bool) else True
         self._baseline = None
+
+    # -- state (snapshots) ---------------------------------------------------------------------
+
+    def to_state(self) -> dict[str, Any]:
+        """The whole tracker as builtins, versioned by ``STATE_FORMAT`` (docs/domain.md §12).
+
+        The result shares no mutable container with the tracker, so it can be serialised later
+        while the tracker goes on applying events.
+        """
+        return tracker_state(self)
+
+    @classmethod
+    def from_state(cls, patient: Patient, state: dict[str, Any]) -> PatientProgress:
+        """Rebuild a tracker from :meth:`to_state`'s output.
+
+        Args:
+            patient: the current registration; when it differs from the state's (re-registered
+                since), the tracker is reassigned to it, as ``reassign`` would (its effects are
+                not returned: milestones it reaches show up as pending celebrations).
+            state: the saved state.
+
+        Raises:
+            StateFormatError: (a ``ValueError``) for another ``format``, another patient, or a
+                garbled state.
+        """
+        tracker = restore_tracker(cls.__new__(cls), patient, state)
+        if patient != tracker.patient:
+            tracker.reassign(patient)
+        return tracker
 
     # -- analytics helpers -----------------------------------------------------------------------
 
