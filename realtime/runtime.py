@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -99,13 +100,23 @@ class Runtime:
             return
         self._started = True
         await self.store.open()
+        # Start-up builds millions of containers that all live on; the cyclic collector would
+        # walk them again and again as they pile up (it halved the time to unpickle a 1M-event
+        # snapshot when paused). Nothing else runs yet, and nothing built here is garbage.
+        collecting = gc.isenabled()
+        gc.disable()
         try:
-            restored = await self.snapshots.restore()
-            await self._check_log_is_enough(restored[1] if restored is not None else None)
-            await self.service.load(restored)
+            state = await self.store.load_state(event_ids=False)
+            patients = {patient.patient_id: patient for patient in state.patients}
+            restored = await self.snapshots.restore(patients)
+            await self._check_log_is_enough(restored.through_seq if restored else None)
+            await self.service.load(state, restored)
         except BaseException:
             await self.store.close()
             raise
+        finally:
+            if collecting:
+                gc.enable()
         self.snapshots.events_at_last_snapshot = self.service.events_accepted
         if self.settings.tick_interval_s > 0:
             self._ticker = asyncio.create_task(self._tick_forever(), name="progress-hub-ticker")

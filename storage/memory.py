@@ -57,11 +57,11 @@ class MemoryStore:
         self._check_open()
         self._marks[patient_id] = dict(marks)
 
-    async def load_state(self) -> StoredState:
+    async def load_state(self, *, event_ids: bool = True) -> StoredState:
         return StoredState(
             list(self._patients.values()),
             {key: dict(value) for key, value in self._marks.items()},
-            set(self._events),
+            set(self._events) if event_ids else set(),
         )
 
     async def events(self, after_seq: int = 0) -> AsyncIterator[Event]:

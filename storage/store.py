@@ -67,7 +67,7 @@ class ProgressStore(Protocol):
 
     async def put_marks(self, patient_id: str, marks: dict[str, Any], now: datetime) -> None: ...
 
-    async def load_state(self) -> StoredState: ...
+    async def load_state(self, *, event_ids: bool = True) -> StoredState: ...
 
     async def append_audit(self, entries: Sequence[AuditEntry]) -> None: ...
 
@@ -342,8 +342,13 @@ class SqliteStore:
             raise StorageError("the store is not open")
         return self._connection
 
-    async def load_state(self) -> StoredState:
-        """Patients, marks, and the id of every event ever stored (purged ones included)."""
+    async def load_state(self, *, event_ids: bool = True) -> StoredState:
+        """Patients, marks, and the id of every event ever stored (purged ones included).
+
+        Args:
+            event_ids: read the ids too (``False`` leaves ``event_ids`` empty, for a start-up
+                that learns them from a snapshot and the replay instead).
+        """
         connection = self._require_connection()
         # execute_fetchall: one hop to aiosqlite's thread per query, not one per 64 rows.
         patients = [
@@ -356,12 +361,14 @@ class SqliteStore:
             row[0]: json.loads(row[1])
             for row in await connection.execute_fetchall("SELECT patient_id, body FROM marks")
         }
-        event_ids = {row[0] for row in await connection.execute_fetchall("SELECT id FROM events")}
-        if await self._has_table(connection, "purged_ids"):
-            event_ids.update(
-                row[0] for row in await connection.execute_fetchall("SELECT id FROM purged_ids")
-            )
-        return StoredState(patients, marks, event_ids)
+        ids: set[str] = set()
+        if event_ids:
+            ids.update(row[0] for row in await connection.execute_fetchall("SELECT id FROM events"))
+            if await self._has_table(connection, "purged_ids"):
+                ids.update(
+                    row[0] for row in await connection.execute_fetchall("SELECT id FROM purged_ids")
+                )
+        return StoredState(patients, marks, ids)
 
     async def purged_events(self) -> int:
         """How many events retention has purged from this file (works read-only too)."""
