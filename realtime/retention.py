@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -61,6 +62,7 @@ class Purger:
         self._on_purged = on_purged
         self._chunk_seqs = chunk_seqs
         self._running = False
+        self.longest_chunk_s = 0.0  # of the last purge: how long ingest could wait behind it
 
     async def purge(self) -> int:
         """Purge once; returns how many events went (0 when nothing is covered yet)."""
@@ -77,18 +79,22 @@ class Purger:
             horizon = now - self._age
             after = max(await retention.first_seq() - 1, 0)
             purged = 0
+            self.longest_chunk_s = 0.0
             while after < snapshot.through_seq:
                 through = min(after + self._chunk_seqs, snapshot.through_seq)
+                started = time.perf_counter()
                 purged += await retention.purge_chunk(after, through, horizon, now)
+                self.longest_chunk_s = max(self.longest_chunk_s, time.perf_counter() - started)
                 after = through
                 await asyncio.sleep(0)  # let publishes commit between chunks
         finally:
             self._running = False
         log.info(
-            "event=events_purged count=%d through_seq=%d horizon=%s",
+            "event=events_purged count=%d through_seq=%d horizon=%s longest_chunk_ms=%.1f",
             purged,
             snapshot.through_seq,
             horizon.isoformat(),
+            self.longest_chunk_s * 1000,
         )
         if self._on_purged is not None and purged:
             self._on_purged(purged)
