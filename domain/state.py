@@ -19,13 +19,13 @@ what it wrote.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from math import inf
 from typing import TYPE_CHECKING, Any
 
 from domain.achievements import MilestoneBook
 from domain.days import DayBucket
 from domain.dropout import DropoutAlertGate
 from domain.errors import StateFormatError
+from domain.folding import RECENT_MIN
 from domain.insights import RULES_BY_CODE
 from domain.ledger import Ledger
 from domain.patients import Patient, ZoneChange
@@ -193,7 +193,6 @@ def tracker_state(tracker: PatientProgress) -> dict[str, Any]:
         "seen": set(tracker._seen),
         "recent": list(tracker._recent),
         "recent_after": tracker._recent_after,
-        "prune_at": tracker._prune_at,
         "book": book_state(tracker._book),
         "dropout_alert_armed": tracker._gate.armed,
         "insights_on": set(tracker._insights_on),
@@ -237,8 +236,8 @@ def _restore_fields(tracker: PatientProgress, patient: Patient, state: dict[str,
     tracker._seen = set(state["seen"])
     tracker._recent = [tuple(item) for item in state["recent"]]
     tracker._recent_after = float(state["recent_after"])
-    tracker._prune_at = float(state["prune_at"])
-    tracker._now, tracker._now_ts = None, -inf
+    tracker._recent_limit = max(RECENT_MIN, 2 * len(tracker._recent))
+    tracker._touched = {}
     tracker._book = restore_book(patient.patient_id, state["book"])
     armed = state["dropout_alert_armed"]
     if not isinstance(armed, bool):

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from domain.effects import Effect
 from domain.errors import StateFormatError
 from domain.events import Event
+from domain.folding import RECENT_MIN
 from domain.patients import Patient
 from domain.progress import PatientProgress
 from domain.state import STATE_FORMAT
@@ -149,9 +150,12 @@ def test_the_state_does_not_grow_with_past_events() -> None:
         at = T0 + timedelta(days=day)
         progress.apply(event("exercise_completed", at, exercise="walk", duration_s=600), at)
     state = progress.to_state()
-    # Two days' worth of records are kept for zone changes; nothing older.
-    assert 1 <= len(state["recent"]) <= 3
+    # Records for zone changes are pruned in batches of RECENT_MIN as time passes...
+    assert 1 <= len(state["recent"]) <= RECENT_MIN
     assert len(state["ledger"]["active_days"]) == 200
+    # ...and a tick keeps only the last 48 hours' (two or three daily events).
+    progress.tick(T0 + timedelta(days=199, hours=1))
+    assert 2 <= len(progress.to_state()["recent"]) <= 3
 
 
 def test_a_future_dated_event_is_kept_until_now_passes_it() -> None:
