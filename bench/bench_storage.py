@@ -22,6 +22,7 @@ import sqlite3
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -130,6 +131,26 @@ async def fill(path: Path, total: int) -> None:
     await store.close()
 
 
+async def timed_with_longest_pause(work: Awaitable[object]) -> tuple[float, float]:
+    """Seconds ``work`` took, and the longest the event loop went without a turn meanwhile."""
+    longest = 0.0
+
+    async def probe() -> None:
+        nonlocal longest
+        while True:
+            before = time.perf_counter()
+            await asyncio.sleep(0.001)
+            longest = max(longest, time.perf_counter() - before - 0.001)
+
+    prober = asyncio.create_task(probe())
+    await asyncio.sleep(0)
+    started = time.perf_counter()
+    await work
+    elapsed = time.perf_counter() - started
+    prober.cancel()
+    return elapsed, longest
+
+
 async def startup_seconds(path: Path, *, snapshot_after: bool = False) -> float:
     """Seconds from nothing to a hub ready to serve, on ``path`` as it is."""
     settings = Settings(secret="x" * 40, db_path=path, tick_interval_s=0, snapshot_interval_s=0)
@@ -138,7 +159,8 @@ async def startup_seconds(path: Path, *, snapshot_after: bool = False) -> float:
     await runtime.start()
     elapsed = time.perf_counter() - started
     if snapshot_after:
-        await runtime.snapshots.take()
+        took, pause = await timed_with_longest_pause(runtime.snapshots.take())
+        print(f"  snapshot taken in {took:.2f} s; longest event-loop pause {pause * 1000:.0f} ms")
     runtime.snapshots.events_at_last_snapshot = runtime.service.events_accepted
     await runtime.stop()
     return elapsed

@@ -4,10 +4,10 @@ Theory of operation
 -------------------
 ``take`` reads the highest committed event ``seq`` S, waits until every event committed so far
 has been applied in memory, then saves each tracker's explicit state
-(``PatientProgress.to_state``: builtins only, tagged with the domain's ``STATE_FORMAT``) a chunk
-at a time, yielding to the event loop between chunks so ingest never stalls. A tracker saved
-later may already hold events after S; that is harmless, because its state carries the ids it
-has seen and replay after S hands it those again, which it ignores. ``restore`` loads the
+(``PatientProgress.to_state``: builtins only, tagged with the domain's ``STATE_FORMAT``),
+yielding to the event loop every few milliseconds so ingest never stalls. A tracker saved later
+may already hold events after S; that is harmless, because its state carries the ids it has
+seen and replay after S hands it those again, which it ignores. ``restore`` loads the
 latest complete snapshot; the caller replays the events after its S.
 
 Format and trust: a part is a pickle of builtins only, read back by an unpickler that refuses
@@ -24,11 +24,13 @@ the only record of their figures; start-up then refuses rather than replay a par
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import io
 import logging
 import pickle
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -41,7 +43,10 @@ from realtime.service import ProgressService, RestoredTrackers
 from storage.store import ProgressStore
 
 PICKLE_PROTOCOL = 5
-CHUNK_PATIENTS = 200
+CHUNK_PATIENTS = 200  # parts per write through the group-commit writer
+# Saving one tracker costs up to ~2 ms (a year of activity: to_state 1.3 ms, pickling 0.6 ms),
+# so 200 in a row held the event loop for ~400 ms; yield whenever this much time has passed.
+YIELD_AFTER_S = 0.005
 _MAC_SIZE = hashlib.sha256().digest_size
 
 log = logging.getLogger("progress_hub.snapshots")
@@ -108,15 +113,20 @@ class TrackerSnapshots:
                 through, f"format-{STATE_FORMAT}", self._clock(), STATE_FORMAT
             )
             trackers = list(self._service.all_trackers())
-            for start in range(0, len(trackers), CHUNK_PATIENTS):
-                parts = [
-                    (
-                        tracker.patient.patient_id,
-                        self._seal(pickle.dumps(tracker.to_state(), PICKLE_PROTOCOL)),
-                    )
-                    for tracker in trackers[start : start + CHUNK_PATIENTS]
-                ]
-                await rows.add_parts(snapshot_id, parts)
+            parts: list[tuple[str, bytes]] = []
+            resume_at = time.perf_counter() + YIELD_AFTER_S
+            for tracker in trackers:
+                state = pickle.dumps(tracker.to_state(), PICKLE_PROTOCOL)
+                parts.append((tracker.patient.patient_id, self._seal(state)))
+                if len(parts) >= CHUNK_PATIENTS:
+                    await rows.add_parts(snapshot_id, parts)
+                    parts = []
+                elif time.perf_counter() >= resume_at:
+                    await asyncio.sleep(0)  # let publishes in between trackers
+                else:
+                    continue
+                resume_at = time.perf_counter() + YIELD_AFTER_S
+            await rows.add_parts(snapshot_id, parts)
             await rows.finish(snapshot_id, len(trackers))
             self.events_at_last_snapshot = accepted
             log.info("event=snapshot_taken through_seq=%d patients=%d", through, len(trackers))

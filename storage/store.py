@@ -248,9 +248,8 @@ class SqliteStore:
 
     async def append_events(self, events: Sequence[Event], received_at: datetime) -> None:
         received = received_at.astimezone(UTC).isoformat()
-
         # The model's own serializer, called directly: the same JSON as ``model_dump_json``
-        # without its per-call wrapper (about a third of the cost per row).
+        # without its per-call wrapper (measured about a quarter cheaper per row).
         rows = [
             (
                 event.id,
