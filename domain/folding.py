@@ -226,7 +226,11 @@ class EventFolding:
         self._insights(codes + ON_RISK, effects, Figures(self._ledger, today, score))
 
     def _check_mood(self, effects: list[Effect]) -> None:
-        """``_insights(ON_MOOD, ...)`` without the lazy figures: this runs on most mood events."""
+        """``_insights(ON_MOOD, ...)`` without the lazy figures: this runs on most mood events.
+
+        Mirrors ``insights._mood``: the trend is ``improving`` exactly when the delta is at
+        least ``TREND_THRESHOLD`` (``mood.trend_label``).
+        """
         delta = mood_delta(self._ledger)
         if delta is not None and delta >= TREND_THRESHOLD:
             if MOOD not in self._insights_on:
