@@ -24,7 +24,7 @@ from domain.progress import PatientProgress
 from realtime.auth import Principal, Role
 from realtime.errors import Forbidden, UnknownPatient
 from realtime.fanout import Fanout
-from storage.records import AlertRecord
+from storage.records import AlertRecord, StoredState
 from storage.store import ProgressStore
 
 log = logging.getLogger("progress_hub.service")
@@ -36,6 +36,15 @@ Clock = Callable[[], datetime]
 TICK_CHUNK_PATIENTS = 4
 REPLAY_CHUNK = 10_000
 """Start-up replays the log in chunks of this many events (grouped by patient): bounded memory."""
+
+
+@dataclass(frozen=True, slots=True)
+class RestoredTrackers:
+    """What a start-up snapshot gives back: trackers, the ``seq`` they cover, ids seen."""
+
+    trackers: dict[str, PatientProgress]
+    through_seq: int
+    seen: set[str]
 
 
 @dataclass(slots=True)
@@ -98,17 +107,23 @@ class ProgressService:
     def now(self) -> datetime:
         return self._clock()
 
-    async def load(self, restored: tuple[dict[str, PatientProgress], int] | None = None) -> int:
+    async def load(self, state: StoredState, restored: RestoredTrackers | None = None) -> int:
         """Rebuild every tracker: from a snapshot when given, then the events after it.
 
         Args:
-            restored: trackers from a snapshot and the event ``seq`` they cover.
+            state: the registrations and marks (``load_state(event_ids=False)`` is enough: the
+                ids of events come from the snapshot and the replay).
+            restored: trackers from a snapshot, the event ``seq`` they cover and the ids they
+                have seen.
 
         Returns:
             How many events were replayed.
         """
-        state = await self._store.load_state()
-        trackers, after_seq = restored if restored is not None else ({}, 0)
+        trackers = restored.trackers if restored is not None else {}
+        after_seq = restored.through_seq if restored is not None else 0
+        # Every id stored is either folded into the snapshot (which lists what each tracker
+        # has seen, purged events included) or replayed below: no need to read every id.
+        self._seen = restored.seen if restored is not None else set()
         for patient in state.patients:
             tracker = trackers.get(patient.patient_id)
             if tracker is None:
@@ -117,13 +132,14 @@ class ProgressService:
                 tracker.reassign(patient)  # re-registered after the snapshot was taken
             self._trackers[patient.patient_id] = tracker
             self._by_therapist.setdefault(patient.therapist_id, set()).add(patient.patient_id)
-        self._seen = set(state.event_ids)
         now = self._clock()
         replayed = 0
+        seen = self._seen
         # Replayed per patient in chunks (effects are not built): order within a patient is
         # kept, and trackers are independent of each other.
         chunk: dict[str, list[Event]] = {}
         async for event in self._store.events(after_seq):
+            seen.add(event.id)
             if event.patient_id in self._trackers:
                 chunk.setdefault(event.patient_id, []).append(event)
                 replayed += 1
