@@ -67,12 +67,10 @@ class MilestoneBook:
                 effects.append(MilestoneReached(self.milestone(rule.rule, _instant(key))))
         self.next_threshold[metric] = self._lowest_unreached(metric)
 
-    def adopt(self, other: MilestoneBook, effects: list[Effect]) -> None:
-        """Take over rules ``other`` reached that this book has not (after a re-fold)."""
-        for rule, achieved_at in other.reached.items():
-            if rule not in self.reached:
-                self.reached[rule] = achieved_at
-                effects.append(MilestoneReached(self.milestone(rule, achieved_at)))
+    def restore(self, reached: dict[str, datetime], celebrated: set[str]) -> None:
+        """Adopt reached rules and celebrated ids from a saved state (unknown rules dropped)."""
+        self.reached = {rule: at for rule, at in reached.items() if rule in _TITLES}
+        self.celebrated = celebrated
         self._cache = None
         for metric in self.next_threshold:
             self.next_threshold[metric] = self._lowest_unreached(metric)

@@ -31,20 +31,48 @@ class DayBucket:
         "month",
     )
 
-    def __init__(self, month: list[int] | None = None) -> None:
-        self.activity = 0  # completed sessions + exercises + mood check-ins
-        self.millis = 0  # completed session + exercise time, in integer ms so sums are exact
-        self.pre_sum = 0
-        self.pre_n = 0
-        self.post_sum = 0
-        self.post_n = 0
-        self.checkin_sum = 0
-        self.checkin_n = 0
-        self.sessions = 0  # completed sessions
-        self.mindfulness = 0  # exercises tagged mindfulness/*
+    def __init__(
+        self,
+        month: list[int] | None = None,
+        activity: int = 0,
+        millis: int = 0,
+        pre_sum: int = 0,
+        pre_n: int = 0,
+        post_sum: int = 0,
+        post_n: int = 0,
+        checkin_sum: int = 0,
+        checkin_n: int = 0,
+        sessions: int = 0,
+        mindfulness: int = 0,
+    ) -> None:
+        self.activity = activity  # completed sessions + exercises + mood check-ins
+        self.millis = millis  # completed session + exercise time, in integer ms: exact sums
+        self.pre_sum = pre_sum
+        self.pre_n = pre_n
+        self.post_sum = post_sum
+        self.post_n = post_n
+        self.checkin_sum = checkin_sum
+        self.checkin_n = checkin_n
+        self.sessions = sessions  # completed sessions
+        self.mindfulness = mindfulness  # exercises tagged mindfulness/*
         # The month's mood sums [pre_sum, pre_n, post_sum, post_n], shared by its days, so a
         # mood updates its month without a calendar conversion.
         self.month = month if month is not None else [0, 0, 0, 0]
+
+    def counts(self) -> tuple[int, ...]:
+        """The bucket's numbers in ``__init__`` order after ``month`` (for a tracker's state)."""
+        return (
+            self.activity,
+            self.millis,
+            self.pre_sum,
+            self.pre_n,
+            self.post_sum,
+            self.post_n,
+            self.checkin_sum,
+            self.checkin_n,
+            self.sessions,
+            self.mindfulness,
+        )
 
     def chart_values(self) -> dict[str, float | None]:
         """The values this bucket contributes to the daily chart series.

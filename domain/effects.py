@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import NamedTuple
 
 
 @dataclass(frozen=True, slots=True)
@@ -12,9 +13,12 @@ class StateChanged:
     """The patient's figures changed; subscribers should get a fresh ``state``."""
 
 
-@dataclass(frozen=True, slots=True)
-class SeriesDelta:
-    """One daily chart bucket's new values (a mood is None on a day without one)."""
+class SeriesDelta(NamedTuple):
+    """One daily chart bucket's new values (a mood is None on a day without one).
+
+    A named tuple, not a frozen dataclass like the other effects: one is built per touched
+    day of every batch, and a frozen dataclass's ``__init__`` costs several times as much.
+    """
 
     bucket: date
     values: Mapping[str, float | None]

@@ -3,7 +3,9 @@
 DomainError
 ├── InvalidEvent      -> ``invalid_event``
 ├── UnknownTimezone   -> HTTP 422 (patient registration, ``tz`` query parameters)
-└── InvalidQuery      -> HTTP 422 (a query parameter out of range, e.g. ``period``)
+├── InvalidQuery      -> HTTP 422 (a query parameter out of range, e.g. ``period``)
+└── StateFormatError  -> a stored tracker state this code cannot read (a snapshot is then
+                         ignored and the events replayed, or start-up fails: storage decides)
 """
 
 
@@ -21,3 +23,7 @@ class UnknownTimezone(DomainError):
 
 class InvalidQuery(DomainError, ValueError):
     """A read was asked with a parameter out of range; the message names the parameter."""
+
+
+class StateFormatError(DomainError, ValueError):
+    """A tracker state (``PatientProgress.from_state``) has an unknown format or is garbled."""

@@ -112,16 +112,9 @@ class Ledger:
     )
 
     def __init__(self, patient: Patient) -> None:
-        self.patient = patient
-        history = patient.zone_history
-        # One zone (the usual case) skips the zone-history walk on the hot path.
-        self._zone = zone(patient.timezone) if len(history) <= 1 else None
-        self._today_zone = zone(patient.timezone)
-        # From the latest zone change on, every instant is in the current zone.
-        self._current_from = history[-1].effective_from if history else None
-        # The hub applies a whole batch with one ``now``: remember the last answer.
         self._today_for: datetime | None = None
         self._today_day = 0
+        self._adopt_zones(patient)
         self.version = 0
         self.became_active = False
         self.sessions: dict[str, SessionFacts] = {}
@@ -179,9 +172,21 @@ class Ledger:
         self._today_for, self._today_day = now, day
         return day
 
-    def reassigned(self, patient: Patient) -> None:
-        """Adopt a registration whose zone history is unchanged (a new therapist)."""
+    def _adopt_zones(self, patient: Patient) -> None:
         self.patient = patient
+        history = patient.zone_history
+        # One zone (the usual case) skips the zone-history walk on the hot path.
+        self._zone = zone(patient.timezone) if len(history) <= 1 else None
+        self._today_zone = zone(patient.timezone)
+        # From the latest zone change on, every instant is in the current zone.
+        self._current_from = history[-1].effective_from if history else None
+        # The hub applies a whole batch with one ``now``: remember the last answer.
+        self._today_for = None
+        self._today_day = 0
+
+    def reassigned(self, patient: Patient) -> None:
+        """Adopt a new registration; a changed zone history needs :mod:`domain.rezone` too."""
+        self._adopt_zones(patient)
 
     def _day(self, day: int) -> DayBucket:
         bucket = self.days.get(day)
@@ -286,8 +291,12 @@ class Ledger:
         return facts
 
     def _refresh_upcoming(self, session_id: str, facts: SessionFacts) -> None:
-        if facts.scheduled is not None and facts.started is None and facts.ended is None:
-            self.upcoming[session_id] = facts.scheduled.scheduled_for.timestamp()
+        if (
+            facts.scheduled_key is not None
+            and facts.started_key is None
+            and facts.ended_key is None
+        ):
+            self.upcoming[session_id] = facts.scheduled_for
         else:
             self.upcoming.pop(session_id, None)
 
@@ -301,77 +310,84 @@ class Ledger:
         """A session was planned; touches no day bucket."""
         facts = self._session(event.session_id)
         if facts.scheduled_key is None or key > facts.scheduled_key:
-            facts.scheduled, facts.scheduled_key = event, key
+            facts.scheduled_key = key
+            facts.scheduled_for = event.scheduled_for.timestamp()
         self._refresh_upcoming(event.session_id, facts)
         return []
 
     def _started(self, facts: SessionFacts, sign: int) -> None:
-        started = facts.started
-        if started is None or started.mood_pre is None or facts.started_key is None:
+        score, key = facts.mood_pre, facts.started_key
+        if score is None or key is None:
             return
-        score, day = started.mood_pre, facts.started_day
-        bucket = self._day(day)
+        bucket = self._day(facts.started_day)
         bucket.pre_sum += sign * score
         bucket.pre_n += sign
         bucket.month[0] += sign * score
         bucket.month[1] += sign
         if sign > 0:
-            self._add_reading(facts.started_key, score)
+            self._add_reading(key, score)
         else:
-            self._remove_reading(facts.started_key)
+            self._remove_reading(key)
 
     def fold_started(self, event: SessionStarted, key: Key, day: int) -> list[int]:
         """A session began (perhaps with a pre-session mood); returns the days it touched."""
         facts = self._session(event.session_id)
         if facts.started_key is not None and key < facts.started_key:
             return []
-        touched = [facts.started_day] if facts.started is not None else []
+        touched = [facts.started_day] if facts.started_key is not None else []
         self._started(facts, -1)
         self._pair(facts, -1)
-        facts.started, facts.started_key, facts.started_day = event, key, day
+        facts.started_key, facts.started_day, facts.mood_pre = key, day, event.mood_pre
         self._started(facts, 1)
         self._pair(facts, 1)
         self._refresh_upcoming(event.session_id, facts)
         touched.append(day)
         return touched
 
+    def redate_started(self, facts: SessionFacts, day: int) -> None:
+        """Move the winning start to another local day (its zone changed)."""
+        self._started(facts, -1)
+        facts.started_day = day
+        self._started(facts, 1)
+
     def _ended(self, facts: SessionFacts, sign: int) -> None:
-        ended, key = facts.ended, facts.ended_key
-        if ended is None or key is None:
+        key = facts.ended_key
+        if key is None:
             return
-        ts, day = key[0], facts.ended_day
-        self.by_status[ended.status] += sign
-        missed = (ts, key[1], 0.0 if ended.status == "completed" else 1.0)
+        ts, day, status = key[0], facts.ended_day, facts.status
+        self.by_status[status] += sign
+        missed = (ts, key[1], 0.0 if status == "completed" else 1.0)
         if sign > 0:
             _insert(self.ended_order, missed)
         else:
             _remove(self.ended_order, missed)
-        if ended.status == "completed":
-            millis = to_millis(ended.duration_s)
+        if status == "completed":
+            millis = to_millis(facts.duration_s)
             if sign > 0:
                 bucket = self._add_activity(ts, day, millis)
                 _insert(self.completed_days, day)
-                _insert(self.completed_order, (ts, key[1], ended.duration_s))
+                _insert(self.completed_order, (ts, key[1], facts.duration_s))
             else:
                 bucket = self._remove_activity(ts, day, millis)
                 del self.completed_days[bisect_left(self.completed_days, day)]
-                _remove(self.completed_order, (ts, key[1], ended.duration_s))
+                _remove(self.completed_order, (ts, key[1], facts.duration_s))
             bucket.sessions += sign
             self.completed_ms += sign * millis
-            for topic in ended.topics:
+            for topic in facts.topics:
                 count = self.topics.get(topic, 0) + sign
                 if count:
                     self.topics[topic] = count
                 else:
                     del self.topics[topic]
-        if ended.mood_post is not None:
+        post = facts.mood_post
+        if post is not None:
             bucket = self._day(day)
-            bucket.post_sum += sign * ended.mood_post
+            bucket.post_sum += sign * post
             bucket.post_n += sign
-            bucket.month[2] += sign * ended.mood_post
+            bucket.month[2] += sign * post
             bucket.month[3] += sign
             if sign > 0:
-                self._add_reading(key, ended.mood_post)
+                self._add_reading(key, post)
             else:
                 self._remove_reading(key)
 
@@ -380,16 +396,27 @@ class Ledger:
         facts = self._session(event.session_id)
         if facts.ended_key is not None and key < facts.ended_key:
             return []
-        touched = [facts.ended_day] if facts.ended is not None else []
+        touched = [facts.ended_day] if facts.ended_key is not None else []
         self._ended(facts, -1)
         self._pair(facts, -1)
-        facts.ended, facts.ended_key, facts.ended_day = event, key, day
+        facts.ended_key, facts.ended_day, facts.status = key, day, event.status
+        facts.duration_s, facts.mood_post, facts.topics = (
+            event.duration_s,
+            event.mood_post,
+            event.topics,
+        )
         self._ended(facts, 1)
         self._pair(facts, 1)
         self._refresh_upcoming(event.session_id, facts)
         if not touched or touched[0] != day:
             touched.append(day)
         return touched
+
+    def redate_ended(self, facts: SessionFacts, day: int) -> None:
+        """Move the winning end to another local day (its zone changed)."""
+        self._ended(facts, -1)
+        facts.ended_day = day
+        self._ended(facts, 1)
 
     # -- other kinds -----------------------------------------------------------------------
 
@@ -433,3 +460,43 @@ class Ledger:
         current = self.items.get(event.item_id)
         if current is None or key > current[0]:
             self.items[event.item_id] = (key, event.status)
+
+    # -- a zone change moves a few facts to other days (see domain.rezone) -------------------
+
+    def redate_exercise(self, ts: float, millis: int, mindful: bool, old: int, new: int) -> None:
+        """Move one exercise's contribution from local day ``old`` to ``new``."""
+        bucket = self._remove_activity(ts, old, millis)
+        if mindful:
+            bucket.mindfulness -= 1
+            del self.mindful_days[bisect_left(self.mindful_days, old)]
+        bucket = self._add_activity(ts, new, millis)
+        if mindful:
+            bucket.mindfulness += 1
+            _insert(self.mindful_days, new)
+
+    def redate_checkin(self, ts: float, score: int, old: int, new: int) -> None:
+        """Move one check-in's contribution from local day ``old`` to ``new``."""
+        bucket = self._remove_activity(ts, old, 0)
+        bucket.checkin_sum -= score
+        bucket.checkin_n -= 1
+        bucket = self._add_activity(ts, new, 0)
+        bucket.checkin_sum += score
+        bucket.checkin_n += 1
+
+    def rebuild_runs(self) -> None:
+        """Recompute the runs of consecutive ever-active days after days were taken back."""
+        self.run_end.clear()
+        self.run_start.clear()
+        longest = 0
+        start = previous = None
+        for day in sorted(self.ever_days):
+            if previous is None or day != previous + 1:
+                if start is not None and previous is not None:
+                    self.run_end[start], self.run_start[previous] = previous, start
+                start = day
+            previous = day
+            if start is not None:
+                longest = max(longest, day - start + 1)
+        if start is not None and previous is not None:
+            self.run_end[start], self.run_start[previous] = previous, start
+        self.longest_ever_run = longest

@@ -9,92 +9,84 @@ and decides the effects the shell must carry out:
   a ``SeriesDelta`` per touched day bucket, ``AlertRaised`` for a mood crisis (at once, every
   time) or a dropout risk crossing into high, ``MilestoneReached`` when a milestone is newly
   reached and ``InsightRaised`` when an insight becomes true. Only the checks an event can
-  affect run here; nothing else is recomputed.
+  affect run (:mod:`domain.folding`); nothing else is recomputed. ``apply_many(events, now)``
+  folds a batch with the same result and one ``StateChanged`` and ``SeriesDelta`` per day;
+  ``replay(events, now)`` folds without building effects.
 - ``snapshot(now)``, ``series(now)`` and ``milestones()`` derive the figures lazily.
 - ``tick(now)`` re-evaluates what moves with time alone (silence raises dropout risk; local
   midnight ends a day) and reports ``StateChanged`` only when a figure actually changed.
 - ``marks()`` / ``restore_marks()`` carry what events cannot rebuild: celebrated milestones and
   whether the dropout alert is armed. A restart replays events (effects discarded), then marks.
+- ``to_state()`` / ``from_state()`` (:mod:`domain.state`) carry the whole tracker as builtins,
+  so a snapshot neither grows with the history nor depends on class layouts.
+
+The tracker does not keep its events. A zone change only moves events dated after it to other
+days, and the hub dates zone changes at its own clock, so only recent and future-dated events
+can move: their compact records (``_recent``, see :mod:`domain.rezone`) are all it keeps.
 
 No clock is read and no I/O is done: ``now`` is always passed in.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import date, datetime
+from math import inf
 from typing import Any
 
 from domain.achievements import MilestoneBook
-from domain.dropout import DropoutAlertGate, dropout_risk, dropout_score
+from domain.dropout import DropoutAlertGate
 from domain.effects import (
-    AlertRaised,
     Effect,
-    InsightRaised,
     Milestone,
     SeriesDelta,
     StateChanged,
 )
 from domain.events import (
-    ActionItemUpdated,
     Event,
-    ExerciseCompleted,
-    GoalUpdated,
-    MoodCheckin,
-    ProgressMarker,
-    SessionEnded,
-    SessionScheduled,
-    SessionStarted,
 )
 from domain.figures import Figures
+from domain.folding import FOLDS, RECENT_MIN, EventFolding
 from domain.insights import (
     INSIGHT_RULES,
-    ON_MINDFULNESS,
-    ON_MOOD,
-    ON_NEW_ACTIVE_DAY,
     ON_RISK,
-    RULES_BY_CODE,
 )
-from domain.ledger import MINDFULNESS_PREFIX, Ledger
-from domain.mood import CRISIS_MOOD, crisis_reasons, is_crisis
+from domain.ledger import Ledger
 from domain.patients import Patient
+from domain.rezone import (
+    rezone,
+)
 from domain.series import DEFAULT_SERIES_DAYS, daily_series
-from domain.sessions import Key
 from domain.snapshot import progress_document
+from domain.state import restore_tracker, tracker_state
 
 STATE_CHANGED = StateChanged()
-PACE = ON_NEW_ACTIVE_DAY[0]
-MINDFUL = ON_MINDFULNESS[0]
 MARKS_VERSION = 1
 
 
-class PatientProgress:
+class PatientProgress(EventFolding):
     """Everything the hub knows about one patient's progress.
 
     Args:
         patient: the registration (therapist, time zone history).
     """
 
-    __slots__ = (
-        "_ledger",
-        "_seen",
-        "_events",
-        "_book",
-        "_gate",
-        "_insights_on",
-        "_published_at",
-        "_baseline",
-    )
+    __slots__ = ()  # the fields are declared by EventFolding
 
     def __init__(self, patient: Patient) -> None:
         self._ledger = Ledger(patient)
-        self._seen: set[str] = set()
-        self._events: list[Event] = []  # kept to refold when the zone history changes
+        self._seen = set()
+        # Day-bearing events dated after ``_recent_after``, all of them: a zone change can move
+        # only those to another day (domain.rezone). Pruned as ``now`` passes them.
+        self._recent = []
+        self._recent_after = -inf
+        self._recent_limit = RECENT_MIN
+        self._touched = {}  # day buckets the batch being applied changed
         self._book = MilestoneBook(patient.patient_id)
         self._gate = DropoutAlertGate()
-        self._insights_on: set[str] = set()
-        self._published_at: datetime | None = None  # ``now`` of the last apply
-        self._baseline: dict[str, Any] | None = None  # snapshot at the last tick
+        self._insights_on = set()
+        self._published_at = None  # ``now`` of the last apply
+        self._baseline = None  # snapshot at the last tick
 
     @property
     def patient(self) -> Patient:
@@ -111,22 +103,18 @@ class PatientProgress:
     def reassign(self, patient: Patient) -> list[Effect]:
         """Adopt a new registration (therapist or time zone changed).
 
-        A changed zone history re-folds the stored events, because an event dated after the
-        change belongs to a day of the new zone. Milestones already reached stay reached; any
-        newly reached by the re-fold are returned as ``MilestoneReached``.
+        A changed zone history moves the events dated after the change to their day in the new
+        zone (exactly, for events dated within ``REZONE_WINDOW_S`` of the latest ``now`` or
+        later; see :mod:`domain.rezone`). Milestones already reached stay reached; any newly
+        reached are returned as ``MilestoneReached``.
         """
+        effects: list[Effect] = [STATE_CHANGED]
+        self._baseline = None
         if patient.zone_history == self._ledger.patient.zone_history:
             self._ledger.reassigned(patient)
-            self._baseline = None
-            return [STATE_CHANGED]
-        fresh = PatientProgress(patient)
-        now = self._published_at or patient.zone_history[-1].effective_from
-        for event in self._events:
-            fresh.apply(event, now)
-        self._ledger = fresh._ledger
-        self._baseline = None
-        effects: list[Effect] = [STATE_CHANGED]
-        self._book.adopt(fresh._book, effects)
+            return effects
+        self._recent = rezone(self._ledger, patient, self._recent, self._recent_after)
+        self._book.reach(self._ledger, "streak_days", effects)
         return effects
 
     # -- events -----------------------------------------------------------------------------
@@ -141,152 +129,70 @@ class PatientProgress:
         Returns:
             The effects for the shell; empty when the event was already applied.
         """
+        # apply_many((event,), now), spelled out: this is the per-event hot path.
         if event.id in self._seen:
             return []
         self._seen.add(event.id)
-        self._events.append(event)
         ledger = self._ledger
         ledger.version += 1
         ledger.became_active = False
         self._published_at = now
         self._baseline = None
-        effects: list[Effect] = [STATE_CHANGED]
-        _FOLDS[type(event)](self, event, now, effects)
-        return effects
+        effects: list[Effect] = []
+        FOLDS[type(event)](self, event, now, effects)
+        return self._with_deltas(effects)
 
-    def _on_scheduled(self, event: SessionScheduled, now: datetime, effects: list[Effect]) -> None:
-        self._ledger.fold_scheduled(event, (event.at.timestamp(), event.id))
+    def apply_many(self, events: Iterable[Event], now: datetime) -> list[Effect]:
+        """Fold a batch of this patient's events that arrived together (one ``now``).
 
-    def _on_started(self, event: SessionStarted, now: datetime, effects: list[Effect]) -> None:
-        ledger = self._ledger
-        key = (event.at.timestamp(), event.id)
-        self._deltas(ledger.fold_started(event, key, ledger.local_day(event.at)), effects)
-        pre = event.mood_pre
-        if pre is not None:
-            ended = ledger.sessions[event.session_id].ended
-            post = ended.mood_post if ended is not None else None
-            if is_crisis(pre, pre, post):
-                self._crisis(crisis_reasons(pre, pre, post, "mood_pre"), effects)
-            if ledger.in_trend_window(key):
-                self._insights(ON_MOOD, effects, Figures(ledger, None, now=now))
+        The result is what applying them one by one in the given order gives — the same
+        state, the same alerts, milestones and insights in the same order — with the
+        per-batch effects merged: one ``StateChanged``, then one ``SeriesDelta`` per touched
+        day with its final values, then the rest in event order.
 
-    def _on_ended(self, event: SessionEnded, now: datetime, effects: list[Effect]) -> None:
-        ledger = self._ledger
-        key = (event.at.timestamp(), event.id)
-        day = ledger.local_day(event.at)
-        self._deltas(ledger.fold_ended(event, key, day), effects)
-        post = event.mood_post
-        codes: tuple[str, ...] = ()
-        if post is not None:
-            started = ledger.sessions[event.session_id].started
-            pre = started.mood_pre if started is not None else None
-            if is_crisis(post, pre, post):
-                self._crisis(crisis_reasons(post, pre, post, "mood_post"), effects)
-            if ledger.in_trend_window(key):
-                codes = ON_MOOD
-        if event.status != "completed":
-            # A missed session is the one event that can raise the risk sharply: re-score now.
-            self._observe_risk(ledger.today(now), effects, codes)
-            return
-        if (
-            ledger.add_ever_session(event.session_id, key)
-            and len(ledger.ever_sessions) >= self._book.next_threshold["completed_sessions"]
-        ):
-            self._book.reach(self._ledger, "completed_sessions", effects)
-        self._count_active_day(day, key, effects)
-        if ledger.became_active and PACE not in self._insights_on:
-            codes += ON_NEW_ACTIVE_DAY
-        self._after_activity(now, effects, codes)
+        Returns:
+            The effects for the shell; empty when every event was already applied.
+        """
+        effects: list[Effect] = []
+        if not self._fold_all(events, now, effects):
+            return []
+        return self._with_deltas(effects)
 
-    def _on_exercise(self, event: ExerciseCompleted, now: datetime, effects: list[Effect]) -> None:
-        ledger = self._ledger
-        key = (event.at.timestamp(), event.id)
-        day = ledger.local_day(event.at)
-        bucket = ledger.fold_exercise(event, key, day)
-        effects.append(SeriesDelta(date.fromordinal(day), bucket.chart_values()))
-        self._count_active_day(day, key, effects)
-        # Rules that only grow with activity need no check while they already hold.
-        codes: tuple[str, ...] = ()
-        if ledger.became_active and PACE not in self._insights_on:
-            codes = ON_NEW_ACTIVE_DAY
-        if event.exercise.startswith(MINDFULNESS_PREFIX) and MINDFUL not in self._insights_on:
-            codes += ON_MINDFULNESS
-        self._after_activity(now, effects, codes)
-
-    def _on_checkin(self, event: MoodCheckin, now: datetime, effects: list[Effect]) -> None:
-        ledger = self._ledger
-        key = (event.at.timestamp(), event.id)
-        day = ledger.local_day(event.at)
-        bucket = ledger.fold_checkin(event, key, day)
-        effects.append(SeriesDelta(date.fromordinal(day), bucket.chart_values()))
-        if event.score <= CRISIS_MOOD:
-            self._crisis(crisis_reasons(event.score, where="mood check-in"), effects)
-        self._count_active_day(day, key, effects)
-        codes: tuple[str, ...] = ON_MOOD if ledger.in_trend_window(key) else ()
-        if ledger.became_active and PACE not in self._insights_on:
-            codes += ON_NEW_ACTIVE_DAY
-        self._after_activity(now, effects, codes)
-
-    def _on_marker(self, event: ProgressMarker, now: datetime, effects: list[Effect]) -> None:
-        self._ledger.fold_marker(event, (event.at.timestamp(), event.id))
-        if (
-            event.marker == "SKILL_ACQUIRED"
-            and len(self._ledger.skills) >= self._book.next_threshold["skills_acquired"]
-        ):
-            self._book.reach(self._ledger, "skills_acquired", effects)
-
-    def _on_goal(self, event: GoalUpdated, now: datetime, effects: list[Effect]) -> None:
-        self._ledger.fold_goal(event, (event.at.timestamp(), event.id))
-        if event.status == "completed":
-            self._book.reach(self._ledger, "goals_completed", effects)
-
-    def _on_item(self, event: ActionItemUpdated, now: datetime, effects: list[Effect]) -> None:
-        self._ledger.fold_item(event, (event.at.timestamp(), event.id))
-
-    def _after_activity(self, now: datetime, effects: list[Effect], codes: tuple[str, ...]) -> None:
-        # Activity only lowers the risk; re-score it only when the alert waits to re-arm.
-        if not self._gate.armed:
-            self._observe_risk(self._ledger.today(now), effects, codes)
-        elif codes:
-            self._insights(codes, effects, Figures(self._ledger, None, now=now))
-
-    # -- effect helpers -------------------------------------------------------------------
-
-    def _count_active_day(self, day: int, key: Key, effects: list[Effect]) -> None:
-        """Record an ever-active day and reach a streak milestone when the run is long enough."""
-        if self._ledger.add_ever_day(day, key) >= self._book.next_threshold["streak_days"]:
-            self._book.reach(self._ledger, "streak_days", effects)
-
-    def _deltas(self, touched: list[int], effects: list[Effect]) -> None:
+    def _with_deltas(self, effects: list[Effect]) -> list[Effect]:
+        touched = self._touched
+        if not touched:
+            return [STATE_CHANGED, *effects]
         days = self._ledger.days
+        result: list[Effect] = [STATE_CHANGED]
         for day in touched:
             bucket = days.get(day)
             if bucket is not None:
-                effects.append(SeriesDelta(date.fromordinal(day), bucket.chart_values()))
+                result.append(SeriesDelta(date.fromordinal(day), bucket.chart_values()))
+        touched.clear()
+        result += effects
+        return result
 
-    def _crisis(self, reasons: list[str], effects: list[Effect]) -> None:
-        if reasons:
-            effects.append(AlertRaised("mood_crisis", "critical", "; ".join(reasons)))
+    def replay(self, events: Iterable[Event], now: datetime) -> None:
+        """``apply_many`` without building effects: start-up replays the log this way."""
+        if self._fold_all(events, now, []):
+            self._touched.clear()
 
-    def _observe_risk(self, today: int, effects: list[Effect], codes: tuple[str, ...]) -> None:
-        score = dropout_score(self._ledger, today)
-        if self._gate.observe(score):
-            risk = dropout_risk(self._ledger, today)  # the explanation, only when it is sent
-            top = sorted(risk.factors, key=lambda factor: -factor.contribution)[:2]
-            reasons = ", ".join(f"{factor.name} {factor.contribution:.2f}" for factor in top)
-            detail = f"dropout risk {risk.score:.2f} (high): {reasons}"
-            effects.append(AlertRaised("dropout_risk_high", "warning", detail))
-        self._insights(codes + ON_RISK, effects, Figures(self._ledger, today, score))
-
-    def _insights(self, codes: Iterable[str], effects: list[Effect], inputs: Figures) -> None:
-        for code in codes:
-            rule = RULES_BY_CODE[code]
-            if rule.holds(inputs):
-                if code not in self._insights_on:
-                    self._insights_on.add(code)
-                    effects.append(InsightRaised(code, rule.message))
-            else:
-                self._insights_on.discard(code)
+    def _fold_all(self, events: Iterable[Event], now: datetime, effects: list[Effect]) -> bool:
+        seen = self._seen
+        ledger = self._ledger
+        applied = False
+        for event in events:
+            if event.id in seen:
+                continue
+            seen.add(event.id)
+            ledger.version += 1
+            ledger.became_active = False
+            FOLDS[type(event)](self, event, now, effects)
+            applied = True
+        if applied:
+            self._published_at = now
+            self._baseline = None
+        return applied
 
     # -- time -------------------------------------------------------------------------------
 
@@ -299,6 +205,8 @@ class PatientProgress:
             ``InsightRaised`` for insights that became true.
         """
         effects: list[Effect] = []
+        if self._recent:
+            self._prune(now.timestamp())
         current = self.snapshot(now)
         baseline = self._baseline
         if baseline is None and self._published_at is not None:
@@ -378,22 +286,38 @@ class PatientProgress:
         self._gate.armed = armed if isinstance(armed, bool) else True
         self._baseline = None
 
+    # -- state (snapshots) ---------------------------------------------------------------------
+
+    def to_state(self) -> dict[str, Any]:
+        """The whole tracker as builtins, versioned by ``STATE_FORMAT`` (docs/domain.md §12).
+
+        The result shares no mutable container with the tracker, so it can be serialised later
+        while the tracker goes on applying events.
+        """
+        return tracker_state(self)
+
+    @classmethod
+    def from_state(cls, patient: Patient, state: dict[str, Any]) -> PatientProgress:
+        """Rebuild a tracker from :meth:`to_state`'s output.
+
+        Args:
+            patient: the current registration; when it differs from the state's (re-registered
+                since), the tracker is reassigned to it, as ``reassign`` would (its effects are
+                not returned: milestones it reaches show up as pending celebrations).
+            state: the saved state.
+
+        Raises:
+            StateFormatError: (a ``ValueError``) for another ``format``, another patient, or a
+                garbled state.
+        """
+        tracker = restore_tracker(cls.__new__(cls), patient, state)
+        if patient != tracker.patient:
+            tracker.reassign(patient)
+        return tracker
+
     # -- analytics helpers -----------------------------------------------------------------------
 
     def upcoming_after(self, now: datetime) -> int:
         """Sessions scheduled for after ``now`` that have neither started nor ended."""
         limit = now.timestamp()
         return sum(1 for when in self._ledger.upcoming.values() if when > limit)
-
-
-_Fold = Callable[[PatientProgress, Any, datetime, list[Effect]], None]
-_FOLDS: dict[type, _Fold] = {
-    SessionScheduled: PatientProgress._on_scheduled,
-    SessionStarted: PatientProgress._on_started,
-    SessionEnded: PatientProgress._on_ended,
-    ExerciseCompleted: PatientProgress._on_exercise,
-    MoodCheckin: PatientProgress._on_checkin,
-    ProgressMarker: PatientProgress._on_marker,
-    GoalUpdated: PatientProgress._on_goal,
-    ActionItemUpdated: PatientProgress._on_item,
-}

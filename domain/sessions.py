@@ -4,28 +4,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from domain.events import SessionEnded, SessionScheduled, SessionStarted
-
 Key = tuple[float, str]
 """Event-time precedence: ``(timestamp, event id)``; the larger key is the later fact."""
 
 
 @dataclass(slots=True)
 class SessionFacts:
-    """The winning scheduled/started/ended event of one therapy session, with their keys."""
+    """What the winning scheduled/started/ended event of one session said, with their keys.
 
-    scheduled: SessionScheduled | None = None
+    Only the plain fields the figures read are kept, never the events themselves: a tracker's
+    state stays small and made of builtins. A part is known when its key is not None.
+    """
+
     scheduled_key: Key | None = None
-    started: SessionStarted | None = None
+    scheduled_for: float = 0.0  # POSIX timestamp
     started_key: Key | None = None
     started_day: int = 0
-    ended: SessionEnded | None = None
+    mood_pre: int | None = None
     ended_key: Key | None = None
     ended_day: int = 0
+    status: str = ""  # completed / cancelled / no_show once ended
+    duration_s: float = 0.0
+    mood_post: int | None = None
+    topics: tuple[str, ...] = ()
 
     def mood_change(self) -> int | None:
         """Post minus pre mood when both are known."""
-        if self.started is None or self.ended is None:
-            return None
-        pre, post = self.started.mood_pre, self.ended.mood_post
+        pre, post = self.mood_pre, self.mood_post
         return None if pre is None or post is None else post - pre

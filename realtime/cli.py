@@ -22,9 +22,12 @@ from realtime.settings import (
     DEFAULT_DB_PATH,
     DEFAULT_HOST,
     DEFAULT_PORT,
+    RETENTION_ENV,
     ConfigError,
     Settings,
+    parse_retention_days,
     resolve_secret,
+    retention_from_env,
 )
 from storage.errors import StorageError
 
@@ -83,6 +86,13 @@ def _ttl(value: str) -> int:
     return ttl
 
 
+def _retention_days(value: str) -> float:
+    try:
+        return parse_retention_days(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _sub(value: str) -> str:
     if not value or len(value) > MAX_SUB_LENGTH:
         raise argparse.ArgumentTypeError(f"sub must be 1-{MAX_SUB_LENGTH} characters")
@@ -117,6 +127,14 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("NORMAL", "FULL", "EXTRA"),
         default="FULL",
         help="SQLite synchronous mode; FULL (default) makes every ack survive power loss",
+    )
+    serve.add_argument(
+        "--retention-days",
+        type=_retention_days,
+        default=None,
+        metavar="DAYS",
+        help="purge raw events dated more than DAYS ago once a snapshot holds their figures "
+        f"(default: ${RETENTION_ENV}, else keep every event); figures never change",
     )
     serve.add_argument(
         "--log-level",
@@ -177,6 +195,7 @@ async def _export(args: argparse.Namespace) -> int:
     except StorageError as error:
         return _fail(str(error))
     try:
+        purged = await store.purged_events()
         if args.out == "-":
             lines = await export_jsonl(store, sys.stdout)
         else:
@@ -187,6 +206,13 @@ async def _export(args: argparse.Namespace) -> int:
     finally:
         await store.close()
     print(f"{PROG}: exported {lines} lines", file=sys.stderr)
+    if purged:
+        print(
+            f"{PROG}: note: {purged} older events were purged under retention and are not in "
+            "this export; their figures live in the database's snapshot, so for a complete "
+            "copy use SQLite's online backup (docs/storage.md)",
+            file=sys.stderr,
+        )
     return EXIT_OK
 
 
@@ -283,11 +309,23 @@ def run_serve(args: argparse.Namespace) -> int:
     configure_logging(args.log_level)
     try:
         secret = resolve_secret(args.db, create=True)
+        retention_days = (
+            args.retention_days if args.retention_days is not None else retention_from_env()
+        )
     except ConfigError as error:
         return _fail(str(error))
     settings = Settings(
-        secret=secret, host=args.host, port=args.port, db_path=args.db, synchronous=args.synchronous
+        secret=secret,
+        host=args.host,
+        port=args.port,
+        db_path=args.db,
+        synchronous=args.synchronous,
+        retention_days=retention_days,
     )
+    if retention_days is not None:
+        logging.getLogger("progress_hub.retention").info(
+            "event=retention_enabled days=%g", retention_days
+        )
     try:
         import uvloop
 

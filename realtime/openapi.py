@@ -22,6 +22,7 @@ from starlette.responses import Response
 
 from domain.events import Event
 from realtime import openapi_models as m
+from realtime import openapi_practice as pm
 from realtime.api import MAX_AUDIT_PAGE, MAX_ID_LENGTH, PatientRegistration
 from realtime.api_analytics import DEFAULT_COMPARE_DAYS, MAX_COMPARE_DAYS
 from realtime.api_patients import DEFAULT_SERIES_DAYS, MAX_REPORT_DAYS, MAX_SERIES_DAYS
@@ -153,23 +154,23 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("get", f"{P}/insights", m.Insights, "The recommendations that hold now", (PATIENT,)),
     Operation("get", f"{P}/report", m.Report, "What a period of therapy achieved", REPORT_PARAMS),
     Operation(
-        "get", f"{A}/overview", m.PracticeOverview, "A practice at a glance", (THERAPIST, TZ),
+        "get", f"{A}/overview", pm.PracticeOverview, "A practice at a glance", (THERAPIST, TZ),
         errors=PRACTICE_ERRORS,
     ),
     Operation(
-        "get", f"{A}/sessions/trends", m.SessionTrends, "Completed sessions per calendar bucket",
+        "get", f"{A}/sessions/trends", pm.SessionTrends, "Completed sessions per calendar bucket",
         (PERIOD, ONE_PATIENT, TZ, THERAPIST),
     ),
     Operation(
-        "get", f"{A}/topics", m.Topics, "Topic tags of completed sessions", (THERAPIST,),
+        "get", f"{A}/topics", pm.Topics, "Topic tags of completed sessions", (THERAPIST,),
         errors=PRACTICE_ERRORS,
     ),
     Operation(
-        "get", f"{A}/heatmap", m.Heatmap, "Activity by weekday x hour, with peaks", (THERAPIST, TZ),
+        "get", f"{A}/heatmap", pm.Heatmap, "Activity by weekday x hour and peaks", (THERAPIST, TZ),
         errors=PRACTICE_ERRORS,
     ),
     Operation(
-        "get", f"{A}/compare", m.Comparison, "2-10 patients against their previous period",
+        "get", f"{A}/compare", pm.Comparison, "2-10 patients against their previous period",
         (PATIENT_IDS, _days(DEFAULT_COMPARE_DAYS, MAX_COMPARE_DAYS, "period length in days")),
     ),
     Operation(

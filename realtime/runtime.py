@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+
+from prometheus_client import Counter
 
 from realtime.audit import AuditTrail
 from realtime.auth import Principal, Role
@@ -16,9 +19,11 @@ from realtime.hub import Hub
 from realtime.metrics import HubMetrics
 from realtime.protocol import CLOSE_GOING_AWAY, ChannelName, FrameError
 from realtime.ratelimit import RequestLimiter
+from realtime.retention import Purger
 from realtime.service import ProgressService
 from realtime.settings import Settings
 from realtime.snapshots import TrackerSnapshots
+from storage.errors import LogIncomplete
 from storage.store import ProgressStore
 
 if TYPE_CHECKING:
@@ -58,6 +63,22 @@ class Runtime:
             store, self.fanout, clock, max_future_skew_s=settings.max_future_skew_s
         )
         self.snapshots = TrackerSnapshots(self.service, store, settings.secret, clock)
+        self.events_purged = Counter(
+            "progress_hub_events_purged",
+            "Raw events purged under retention (their figures live on in snapshots)",
+            registry=metrics.registry,
+        )
+        self.purger = (
+            Purger(
+                store,
+                settings.retention_days,
+                self.snapshots.state_format,
+                clock,
+                on_purged=self.events_purged.inc,
+            )
+            if settings.retention_days is not None
+            else None
+        )
         self.audit = AuditTrail(store, clock)
         self.request_limiter = RequestLimiter(settings.rest_rate_per_s, settings.rest_rate_burst)
         self.connections: set[Connection] = set()
@@ -66,18 +87,36 @@ class Runtime:
         self._stopped = False
         self._ticker: asyncio.Task[None] | None = None
         self._snapshotter: asyncio.Task[None] | None = None
+        self._purging: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Open the store and rebuild state; a second call does nothing."""
+        """Open the store and rebuild state; a second call does nothing.
+
+        Raises:
+            LogIncomplete: events were purged and no snapshot covering them can be read.
+            StorageError: the store cannot be opened.
+        """
         if self._started:
             return
         self._started = True
         await self.store.open()
+        # Start-up builds millions of containers that all live on; the cyclic collector would
+        # walk them again and again as they pile up (it halved the time to unpickle a 1M-event
+        # snapshot when paused). Nothing else runs yet, and nothing built here is garbage.
+        collecting = gc.isenabled()
+        gc.disable()
         try:
-            await self.service.load(await self.snapshots.restore())
+            state = await self.store.load_state(event_ids=False)
+            patients = {patient.patient_id: patient for patient in state.patients}
+            restored = await self.snapshots.restore(patients)
+            await self._check_log_is_enough(restored.through_seq if restored else None)
+            await self.service.load(state, restored)
         except BaseException:
             await self.store.close()
             raise
+        finally:
+            if collecting:
+                gc.enable()
         self.snapshots.events_at_last_snapshot = self.service.events_accepted
         if self.settings.tick_interval_s > 0:
             self._ticker = asyncio.create_task(self._tick_forever(), name="progress-hub-ticker")
@@ -85,6 +124,42 @@ class Runtime:
             self._snapshotter = asyncio.create_task(
                 self._snapshot_forever(), name="progress-hub-snapshots"
             )
+        if self.purger is not None and self.settings.purge_interval_s > 0:
+            self._purging = asyncio.create_task(self._purge_forever(), name="progress-hub-purge")
+
+    async def _check_log_is_enough(self, restored_through: int | None) -> None:
+        # After a purge the log alone no longer gives every figure: replaying it from the start
+        # would silently drop what was purged, so without the covering snapshot, refuse.
+        retention = self.store.retention
+        if retention is None:
+            return
+        status = await retention.status()
+        if not status.purged_events:
+            return
+        if restored_through is not None and restored_through >= status.purged_through_seq:
+            return
+        reason = self.snapshots.skip_reason or "no snapshot"
+        raise LogIncomplete(
+            f"{status.purged_events} events up to seq {status.purged_through_seq} were purged "
+            f"under retention, and the snapshot that holds their figures cannot be used "
+            f"({reason}); refusing to start with figures that would be wrong. Start the "
+            "progress-hub version that wrote the snapshot, or restore a backup of the database "
+            "(see docs/storage.md, Retention)"
+        )
+
+    async def purge(self) -> int:
+        """Purge old, covered events now; returns how many went (0 without retention)."""
+        if self.purger is None:
+            return 0
+        return await self.purger.purge()
+
+    async def _purge_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.purge_interval_s)
+            try:
+                await self.purge()
+            except Exception:
+                log.exception("event=purge_failed")
 
     def _snapshot_due(self) -> bool:
         return self.service.events_accepted != self.snapshots.events_at_last_snapshot
@@ -115,7 +190,7 @@ class Runtime:
         if self.draining:
             return
         self.draining = True
-        for task in (self._ticker, self._snapshotter):
+        for task in (self._ticker, self._snapshotter, self._purging):
             if task is not None:
                 task.cancel()
         self.fanout.flush_all()

@@ -22,7 +22,7 @@ from domain.progress import PatientProgress
 from realtime.auth import Principal, Role
 from realtime.errors import Forbidden, UnknownPatient
 from realtime.fanout import Fanout
-from storage.records import AlertRecord
+from storage.records import AlertRecord, StoredState
 from storage.store import ProgressStore
 
 log = logging.getLogger("progress_hub.service")
@@ -34,6 +34,17 @@ Clock = Callable[[], datetime]
 TICK_CHUNK_PATIENTS = 4
 # Rounds handed to the group-commit writer at once: one committing, one queued behind it.
 ROUNDS_WITH_WRITER = 2
+REPLAY_CHUNK = 10_000
+"""Start-up replays the log in chunks of this many events (grouped by patient): bounded memory."""
+
+
+@dataclass(frozen=True, slots=True)
+class RestoredTrackers:
+    """What a start-up snapshot gives back: trackers, the ``seq`` they cover, ids seen."""
+
+    trackers: dict[str, PatientProgress]
+    through_seq: int
+    seen: set[str]
 
 
 @dataclass(slots=True)
@@ -110,17 +121,23 @@ class ProgressService:
     def now(self) -> datetime:
         return self._clock()
 
-    async def load(self, restored: tuple[dict[str, PatientProgress], int] | None = None) -> int:
+    async def load(self, state: StoredState, restored: RestoredTrackers | None = None) -> int:
         """Rebuild every tracker: from a snapshot when given, then the events after it.
 
         Args:
-            restored: trackers from a snapshot and the event ``seq`` they cover.
+            state: the registrations and marks (``load_state(event_ids=False)`` is enough: the
+                ids of events come from the snapshot and the replay).
+            restored: trackers from a snapshot, the event ``seq`` they cover and the ids they
+                have seen.
 
         Returns:
             How many events were replayed.
         """
-        state = await self._store.load_state()
-        trackers, after_seq = restored if restored is not None else ({}, 0)
+        trackers = restored.trackers if restored is not None else {}
+        after_seq = restored.through_seq if restored is not None else 0
+        # Every id stored is either folded into the snapshot (which lists what each tracker
+        # has seen, purged events included) or replayed below: no need to read every id.
+        self._seen = restored.seen if restored is not None else set()
         for patient in state.patients:
             tracker = trackers.get(patient.patient_id)
             if tracker is None:
@@ -129,14 +146,20 @@ class ProgressService:
                 tracker.reassign(patient)  # re-registered after the snapshot was taken
             self._trackers[patient.patient_id] = tracker
             self._by_therapist.setdefault(patient.therapist_id, set()).add(patient.patient_id)
-        self._seen = set(state.event_ids)
         now = self._clock()
         replayed = 0
+        seen = self._seen
+        # Replayed per patient in chunks (effects are not built): order within a patient is
+        # kept, and trackers are independent of each other.
+        chunk: dict[str, list[Event]] = {}
         async for event in self._store.events(after_seq):
-            tracker = self._trackers.get(event.patient_id)
-            if tracker is not None:
-                tracker.apply(event, now)
+            seen.add(event.id)
+            if event.patient_id in self._trackers:
+                chunk.setdefault(event.patient_id, []).append(event)
                 replayed += 1
+                if replayed % REPLAY_CHUNK == 0:
+                    self._replay(chunk, now)
+        self._replay(chunk, now)
         for patient_id, marks in state.marks.items():
             tracker = self._trackers.get(patient_id)
             if tracker is not None:
@@ -151,6 +174,11 @@ class ProgressService:
             "yes" if restored is not None else "no",
         )
         return replayed
+
+    def _replay(self, chunk: dict[str, list[Event]], now: datetime) -> None:
+        for patient_id, events in chunk.items():
+            self._trackers[patient_id].replay(events, now)
+        chunk.clear()
 
     # -- patients ---------------------------------------------------------------------------
 
@@ -435,10 +463,14 @@ class ProgressService:
             )
 
     def _apply_committed(self, events: list[Event], now: datetime) -> dict[str, list[Effect]]:
-        touched: dict[str, list[Effect]] = {}
+        by_patient: dict[str, list[Event]] = {}
         for event in events:
-            tracker = self._trackers[event.patient_id]
-            touched.setdefault(event.patient_id, []).extend(tracker.apply(event, now))
+            by_patient.setdefault(event.patient_id, []).append(event)
+        # One batch per patient: one StateChanged and one SeriesDelta per touched day.
+        touched: dict[str, list[Effect]] = {
+            patient_id: self._trackers[patient_id].apply_many(batch, now)
+            for patient_id, batch in by_patient.items()
+        }
         for patient_id, effects in touched.items():
             self._fanout.patient_changed(self._trackers[patient_id], effects)
         return touched

@@ -37,6 +37,8 @@ DEFAULT_SNAPSHOT_INTERVAL_S = 300.0
 DEFAULT_REST_RATE_PER_S = 200.0
 DEFAULT_REST_RATE_BURST = 400.0
 DEFAULT_TICK_INTERVAL_S = 60.0
+RETENTION_ENV = "PROGRESS_HUB_RETENTION_DAYS"
+DEFAULT_PURGE_INTERVAL_S = 3600.0
 
 
 class ConfigError(Exception):
@@ -73,6 +75,10 @@ class Settings:
     rest_rate_per_s: float = DEFAULT_REST_RATE_PER_S
     rest_rate_burst: float = DEFAULT_REST_RATE_BURST
     tick_interval_s: float = DEFAULT_TICK_INTERVAL_S
+    # Raw events dated more than this many days ago are purged once a snapshot holds their
+    # figures; None keeps every event (the default: purging is a decision, not an accident).
+    retention_days: float | None = None
+    purge_interval_s: float = DEFAULT_PURGE_INTERVAL_S
 
     def limits(self) -> dict[str, Any]:
         """What ``welcome.limits`` announces to every client."""
@@ -90,6 +96,36 @@ class Settings:
             "rate_limit_burst": self.rate_limit_burst,
             "coalesce_ms": round(self.coalesce_s * 1000),
         }
+
+
+def parse_retention_days(value: str) -> float:
+    """A retention age in days, as given on the command line or in the environment.
+
+    Raises:
+        ValueError: not a positive, finite number.
+    """
+    try:
+        days = float(value)
+    except ValueError:
+        raise ValueError(f"retention days must be a number, got {value!r}") from None
+    if not 0 < days < float("inf"):
+        raise ValueError(f"retention days must be above 0, got {value!r}")
+    return days
+
+
+def retention_from_env() -> float | None:
+    """``PROGRESS_HUB_RETENTION_DAYS``, or ``None`` when unset or empty.
+
+    Raises:
+        ConfigError: set but not a positive number.
+    """
+    value = os.environ.get(RETENTION_ENV, "").strip()
+    if not value:
+        return None
+    try:
+        return parse_retention_days(value)
+    except ValueError as error:
+        raise ConfigError(f"{RETENTION_ENV}: {error}") from None
 
 
 def secret_path(db_path: Path) -> Path:

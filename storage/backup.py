@@ -41,8 +41,11 @@ class ImportReport:
 
 
 async def export_jsonl(store: SqliteStore, out: TextIO) -> int:
-    """Write every patient, event and mark; returns the number of lines written."""
-    state = await store.load_state()
+    """Write every patient, stored event and mark; returns the number of lines written.
+
+    Events purged under retention are not stored any more, so they are not in the export.
+    """
+    state = await store.load_state(event_ids=False)
     lines = 0
     for patient in sorted(state.patients, key=lambda p: p.patient_id):
         record: dict[str, Any] = {

@@ -3,7 +3,8 @@
 StorageError
 ├── SchemaTooNew     the file was written by a newer progress-hub
 ├── DatabaseInUse    another hub process holds the file
-└── StorageClosed    a write arrived after shutdown began
+├── StorageClosed    a write arrived after shutdown began
+└── LogIncomplete    events were purged and no usable snapshot holds their figures
 """
 
 
@@ -21,3 +22,10 @@ class DatabaseInUse(StorageError):
 
 class StorageClosed(StorageError):
     """The store is closed; nothing more can be written."""
+
+
+class LogIncomplete(StorageError):
+    """Events were purged under retention, and no snapshot that covers them can be read.
+
+    Replaying what is left would give wrong figures without saying so, so the hub refuses.
+    """

@@ -15,6 +15,7 @@ from domain.events import Event
 from domain.patients import Patient
 from storage.errors import StorageClosed
 from storage.records import AlertRecord, AuditEntry, StoredState
+from storage.retention import RetentionRows
 from storage.snapshots import SnapshotRows
 
 
@@ -56,11 +57,11 @@ class MemoryStore:
         self._check_open()
         self._marks[patient_id] = dict(marks)
 
-    async def load_state(self) -> StoredState:
+    async def load_state(self, *, event_ids: bool = True) -> StoredState:
         return StoredState(
             list(self._patients.values()),
             {key: dict(value) for key, value in self._marks.items()},
-            set(self._events),
+            set(self._events) if event_ids else set(),
         )
 
     async def events(self, after_seq: int = 0) -> AsyncIterator[Event]:
@@ -70,6 +71,10 @@ class MemoryStore:
     @property
     def snapshots(self) -> SnapshotRows | None:
         return None  # nothing to restart from: memory does not survive the process
+
+    @property
+    def retention(self) -> RetentionRows | None:
+        return None  # nothing outlives the process, so nothing needs purging
 
     async def append_audit(self, entries: Sequence[AuditEntry]) -> None:
         self._check_open()

@@ -24,6 +24,7 @@ class SnapshotInfo:
     id: int
     through_seq: int
     state_version: str
+    format: int  # the state format its parts hold; 0 for the old pickled trackers
     taken_at: datetime
     patients: int
 
@@ -40,13 +41,26 @@ class SnapshotRows:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
 
-    async def begin(self, through_seq: int, state_version: str, now: datetime) -> int:
-        async with self._connection.execute(
-            "INSERT INTO snapshots (taken_at, through_seq, state_version) VALUES (?, ?, ?)",
-            (now.astimezone(UTC).isoformat(), through_seq, state_version),
-        ) as cursor:
-            snapshot_id = cursor.lastrowid
-        assert snapshot_id is not None
+    async def begin(
+        self, through_seq: int, state_version: str, now: datetime, state_format: int = 0
+    ) -> int:
+        # Through the writer, the file's only writing connection; the id is chosen here, which
+        # is safe because one hub writes a file and takes one snapshot at a time.
+        rows = await self._writer.read("SELECT coalesce(max(id), 0) + 1 FROM snapshots")
+        snapshot_id = int(rows[0][0])
+        await self._writer.write(
+            "INSERT INTO snapshots (id, taken_at, through_seq, state_version, format) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [
+                (
+                    snapshot_id,
+                    now.astimezone(UTC).isoformat(),
+                    through_seq,
+                    state_version,
+                    state_format,
+                )
+            ],
+        )
         return snapshot_id
 
     async def add_parts(self, snapshot_id: int, parts: Sequence[tuple[str, bytes]]) -> None:
@@ -67,14 +81,19 @@ class SnapshotRows:
 
     async def latest(self) -> SnapshotInfo | None:
         async with self._connection.execute(
-            "SELECT id, through_seq, state_version, taken_at, patients FROM snapshots "
+            "SELECT id, through_seq, state_version, format, taken_at, patients FROM snapshots "
             "WHERE complete = 1 ORDER BY id DESC LIMIT 1"
         ) as cursor:
             row = await cursor.fetchone()
         if row is None:
             return None
         return SnapshotInfo(
-            int(row[0]), int(row[1]), str(row[2]), datetime.fromisoformat(row[3]), int(row[4])
+            int(row[0]),
+            int(row[1]),
+            str(row[2]),
+            int(row[3]),
+            datetime.fromisoformat(row[4]),
+            int(row[5]),
         )
 
     async def parts(self, snapshot_id: int) -> AsyncIterator[tuple[str, bytes]]:

@@ -21,17 +21,20 @@ from domain.patients import Patient, ZoneChange
 from storage.errors import SchemaTooNew, StorageError
 from storage.lock import DatabaseLock
 from storage.records import AlertRecord, AuditEntry, StoredState
+from storage.retention import RetentionRows
 from storage.schema import MIGRATIONS, SCHEMA_VERSION
 from storage.snapshots import SnapshotRows
-from storage.writer import GroupCommitWriter
+from storage.writer import BUSY_TIMEOUT_MS, GroupCommitWriter
 
 Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
 DEFAULT_SYNCHRONOUS: Synchronous = "FULL"
 _READ_CHUNK = 10_000
 
+# ``at`` is taken from the body inside SQLite (its text is the event's own instant, offset
+# kept), which is cheaper than formatting it in Python for every row.
 _INSERT_EVENT = (
     "INSERT OR IGNORE INTO events (id, patient_id, kind, at, received_at, body) "
-    "VALUES (?, ?, ?, ?, ?, ?)"
+    "VALUES (?1, ?2, ?3, json_extract(?5, '$.at'), ?4, ?5)"
 )
 _UPSERT_PATIENT = (
     "INSERT INTO patients (patient_id, therapist_id, zone_history, updated_at) VALUES (?, ?, ?, ?) "
@@ -64,7 +67,7 @@ class ProgressStore(Protocol):
 
     async def put_marks(self, patient_id: str, marks: dict[str, Any], now: datetime) -> None: ...
 
-    async def load_state(self) -> StoredState: ...
+    async def load_state(self, *, event_ids: bool = True) -> StoredState: ...
 
     async def append_audit(self, entries: Sequence[AuditEntry]) -> None: ...
 
@@ -82,6 +85,9 @@ class ProgressStore(Protocol):
 
     @property
     def snapshots(self) -> SnapshotRows | None: ...
+
+    @property
+    def retention(self) -> RetentionRows | None: ...
 
     @property
     def queued_rows(self) -> int: ...
@@ -145,6 +151,13 @@ class SqliteStore:
             return None
         return SnapshotRows(self._connection, self._writer)
 
+    @property
+    def retention(self) -> RetentionRows | None:
+        """Purge rows; ``None`` before ``open`` and on a read-only store."""
+        if self._connection is None or self._writer is None:
+            return None
+        return RetentionRows(self._connection, self._writer)
+
     async def open(self) -> None:
         """Lock the file, migrate the schema, start the writer.
 
@@ -168,6 +181,7 @@ class SqliteStore:
             raise StorageError(f"cannot open database {self.path}: {error}") from None
         self._connection = connection
         try:
+            await connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             await connection.execute("PRAGMA journal_mode=WAL")
             await connection.execute(f"PRAGMA synchronous={self._synchronous}")
             await connection.execute("PRAGMA foreign_keys=ON")
@@ -178,8 +192,14 @@ class SqliteStore:
         except Exception as error:
             await self.close()
             raise StorageError(f"cannot use database {self.path}: {error}") from None
-        self._writer = GroupCommitWriter(connection, on_commit=self._on_commit)
-        self._writer.start()
+        self._writer = GroupCommitWriter(
+            self.path, synchronous=self._synchronous, on_commit=self._on_commit
+        )
+        try:
+            await self._writer.start()
+        except Exception as error:
+            await self.close()
+            raise StorageError(f"cannot use database {self.path}: {error}") from None
 
     async def _open_read_only(self) -> None:
         # A reader needs no lock: WAL lets it read beside a running hub, and it writes nothing.
@@ -228,14 +248,15 @@ class SqliteStore:
 
     async def append_events(self, events: Sequence[Event], received_at: datetime) -> None:
         received = received_at.astimezone(UTC).isoformat()
+        # The model's own serializer, called directly: the same JSON as ``model_dump_json``
+        # without its per-call wrapper (measured about a quarter cheaper per row).
         rows = [
             (
                 event.id,
                 event.patient_id,
                 event.kind,
-                event.at.isoformat(),
                 received,
-                event.model_dump_json(exclude_none=True),
+                event.__pydantic_serializer__.to_json(event, exclude_none=True).decode(),
             )
             for event in events
         ]
@@ -320,17 +341,48 @@ class SqliteStore:
             raise StorageError("the store is not open")
         return self._connection
 
-    async def load_state(self) -> StoredState:
+    async def load_state(self, *, event_ids: bool = True) -> StoredState:
+        """Patients, marks, and the id of every event ever stored (purged ones included).
+
+        Args:
+            event_ids: read the ids too (``False`` leaves ``event_ids`` empty, for a start-up
+                that learns them from a snapshot and the replay instead).
+        """
         connection = self._require_connection()
-        async with connection.execute(
-            "SELECT patient_id, therapist_id, zone_history FROM patients"
-        ) as cursor:
-            patients = [_patient_from_row(*row) async for row in cursor]
-        async with connection.execute("SELECT patient_id, body FROM marks") as cursor:
-            marks = {row[0]: json.loads(row[1]) async for row in cursor}
-        async with connection.execute("SELECT id FROM events") as cursor:
-            event_ids = {row[0] async for row in cursor}
-        return StoredState(patients, marks, event_ids)
+        # execute_fetchall: one hop to aiosqlite's thread per query, not one per 64 rows.
+        patients = [
+            _patient_from_row(*row)
+            for row in await connection.execute_fetchall(
+                "SELECT patient_id, therapist_id, zone_history FROM patients"
+            )
+        ]
+        marks = {
+            row[0]: json.loads(row[1])
+            for row in await connection.execute_fetchall("SELECT patient_id, body FROM marks")
+        }
+        ids: set[str] = set()
+        if event_ids:
+            ids.update(row[0] for row in await connection.execute_fetchall("SELECT id FROM events"))
+            if await self._has_table(connection, "purged_ids"):
+                ids.update(
+                    row[0] for row in await connection.execute_fetchall("SELECT id FROM purged_ids")
+                )
+        return StoredState(patients, marks, ids)
+
+    async def purged_events(self) -> int:
+        """How many events retention has purged from this file (works read-only too)."""
+        connection = self._require_connection()
+        if not await self._has_table(connection, "retention"):
+            return 0
+        rows = list(await connection.execute_fetchall("SELECT purged_events FROM retention"))
+        return int(rows[0][0]) if rows else 0
+
+    async def _has_table(self, connection: aiosqlite.Connection, name: str) -> bool:
+        # A read-only store (export) may open a file from before the table existed.
+        rows = await connection.execute_fetchall(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+        )
+        return bool(list(rows))
 
     async def events(self, after_seq: int = 0) -> AsyncIterator[Event]:
         """Every stored event after ``after_seq``, in the order it was committed."""
@@ -342,11 +394,12 @@ class SqliteStore:
         connection = self._require_connection()
         last_seq = after_seq
         while True:
-            async with connection.execute(
-                "SELECT seq, received_at, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
-                (last_seq, _READ_CHUNK),
-            ) as cursor:
-                rows = list(await cursor.fetchall())
+            rows = list(
+                await connection.execute_fetchall(
+                    "SELECT seq, received_at, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+                    (last_seq, _READ_CHUNK),
+                )
+            )
             if not rows:
                 return
             for _, received_at, body in rows:

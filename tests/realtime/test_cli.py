@@ -68,6 +68,8 @@ def test_token_uses_the_environment_secret_when_set(tmp_path: Path) -> None:
         ["token", "--role", "admin", "--sub", "x", "--ttl", "soon"],
         ["serve", "--port", "99999"],
         ["serve", "--bogus"],
+        ["serve", "--retention-days", "0"],
+        ["serve", "--retention-days", "a month"],
         [],
     ],
 )
@@ -91,6 +93,15 @@ def test_serve_on_an_unusable_database_path_is_one_clear_line(tmp_path: Path) ->
     assert result.returncode == 1
     lines = [line for line in result.stderr.splitlines() if line.startswith("progress-hub: error:")]
     assert len(lines) == 1 and "cannot" in lines[0], result.stderr
+
+
+def test_a_bad_retention_in_the_environment_is_one_clear_line(tmp_path: Path) -> None:
+    env = {**clean_env(), "PROGRESS_HUB_SECRET": "x" * 40, "PROGRESS_HUB_RETENTION_DAYS": "-3"}
+    result = cli("serve", "--db", str(tmp_path / "hub.db"), "--port", "0", env=env)
+    assert result.returncode == 1
+    assert "progress-hub: error: PROGRESS_HUB_RETENTION_DAYS: retention days must be above 0" in (
+        result.stderr
+    )
 
 
 @pytest.fixture

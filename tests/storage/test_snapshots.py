@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
+import pickle
 import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -11,10 +14,12 @@ from typing import Any
 
 import pytest
 
+from domain.progress import PatientProgress
 from realtime.auth import Principal, Role
 from realtime.metrics import HubMetrics
 from realtime.runtime import Runtime
-from tests.support import session_events, settings_for
+from realtime.snapshots import load_builtins
+from tests.support import SECRET, session_events, settings_for
 
 NOW = datetime(2026, 11, 21, 12, tzinfo=UTC)
 SERVICE = Principal(Role.SERVICE, "platform")
@@ -62,7 +67,9 @@ async def restart(db: Path) -> tuple[Runtime, int]:
     hub = runtime(db)
     await hub.store.open()
     try:
-        replayed = await hub.service.load(await hub.snapshots.restore())
+        state = await hub.store.load_state(event_ids=False)
+        restored = await hub.snapshots.restore({p.patient_id: p for p in state.patients})
+        replayed = await hub.service.load(state, restored)
     except BaseException:
         await hub.store.close()
         raise
@@ -88,7 +95,7 @@ def flip_a_byte(connection: sqlite3.Connection) -> None:
 
 
 def from_other_code(connection: sqlite3.Connection) -> None:
-    connection.execute("UPDATE snapshots SET state_version = 'older-code'")
+    connection.execute("UPDATE snapshots SET format = format + 1")
 
 
 def unreadable(connection: sqlite3.Connection) -> None:
@@ -147,3 +154,37 @@ async def test_a_graceful_stop_takes_a_snapshot_only_when_something_changed(
     with sqlite3.connect(tmp_path / "hub.db") as connection:
         count = connection.execute("SELECT count(*) FROM snapshots WHERE complete = 1").fetchone()
     assert count[0] == (1 if due else 0)
+
+
+class _Boom:
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (print, ("a snapshot ran code",))
+
+
+def test_snapshot_parts_are_read_as_builtins_only() -> None:
+    state = {"seen": {"e1"}, "keys": [(1.5, "e1")], "low": float("-inf"), "none": None}
+    assert load_builtins(pickle.dumps(state, 5)) == state
+    for evil in (_Boom(), datetime(2026, 1, 1), PatientProgress):
+        with pytest.raises(pickle.UnpicklingError, match="builtins only"):
+            load_builtins(pickle.dumps(evil, 5))
+
+
+async def test_a_signed_part_that_names_a_class_is_refused_and_the_log_replayed(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "hub.db"
+    before = await seed(db)
+    # Signed with the right key, so only the unpickler stands between it and running code.
+    key = hashlib.sha256(b"progress-hub snapshot\0" + SECRET.encode()).digest()
+    data = pickle.dumps(_Boom(), 5)
+    body = hmac.new(key, data, hashlib.sha256).digest() + data
+    with sqlite3.connect(db) as connection:
+        connection.execute("UPDATE snapshot_parts SET body = ? WHERE patient_id = 'p1'", (body,))
+    hub, replayed = await restart(db)
+    try:
+        assert replayed == 150
+        assert await figures(hub) == before
+        assert hub.snapshots.skip_reason is not None
+        assert "builtins only" in hub.snapshots.skip_reason
+    finally:
+        await hub.store.close()

@@ -12,7 +12,7 @@ import pytest
 from domain.events import parse_event
 from domain.patients import Patient
 from storage.errors import DatabaseInUse, SchemaTooNew, StorageError
-from storage.schema import SCHEMA_VERSION
+from storage.schema import MIGRATIONS, SCHEMA_VERSION
 from storage.store import SqliteStore
 
 NOW = datetime(2026, 11, 21, 12, tzinfo=UTC)
@@ -113,3 +113,28 @@ async def test_a_file_that_is_not_a_database_gets_a_clear_error(tmp_path: Path) 
     path.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(StorageError, match="cannot use database"):
         await SqliteStore(path).open()
+
+
+async def test_an_older_file_is_migrated_forward_and_keeps_its_events(tmp_path: Path) -> None:
+    path = tmp_path / "hub.db"
+    with sqlite3.connect(path) as connection:
+        for number, migration in enumerate(MIGRATIONS[:3]):
+            connection.executescript(f"{migration} PRAGMA user_version = {number + 1};")
+        connection.execute(
+            "INSERT INTO events (id, patient_id, kind, at, received_at, body) "
+            "VALUES ('old', 'p1', 'mood_checkin', ?, ?, ?)",
+            ("2026-11-20T09:00:00+01:00", NOW.isoformat(), checkin("old").model_dump_json()),
+        )
+    store = SqliteStore(path)
+    await store.open()
+    try:
+        await store.append_events([checkin("new")], NOW)
+        assert [event.id async for event in store.events()] == ["old", "new"]
+    finally:
+        await store.close()
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        indexes = {row[1] for row in connection.execute("PRAGMA index_list(events)")}
+        at = connection.execute("SELECT at FROM events WHERE id = 'new'").fetchone()[0]
+    assert "events_by_patient" not in indexes
+    assert datetime.fromisoformat(at) == checkin("new").at

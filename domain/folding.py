@@ -1,0 +1,264 @@
+"""How each kind of event folds into a tracker and which effects it raises.
+
+:class:`EventFolding` is the event half of :class:`~domain.progress.PatientProgress` (which
+declares the fields): one ``_on_<kind>`` per event kind folds the event into the ledger, marks
+the day buckets it touched (``_touched``: the caller turns them into one ``SeriesDelta`` each),
+raises crisis alerts at once, reaches milestones, and re-checks only the insight and risk rules
+the event can affect. Nothing here reads a clock: ``now`` is passed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from domain.achievements import MilestoneBook
+from domain.dropout import DropoutAlertGate, dropout_risk, dropout_score
+from domain.effects import AlertRaised, Effect, InsightRaised
+from domain.events import (
+    ActionItemUpdated,
+    ExerciseCompleted,
+    GoalUpdated,
+    MoodCheckin,
+    ProgressMarker,
+    SessionEnded,
+    SessionScheduled,
+    SessionStarted,
+)
+from domain.figures import Figures
+from domain.insights import ON_MINDFULNESS, ON_MOOD, ON_NEW_ACTIVE_DAY, ON_RISK, RULES_BY_CODE
+from domain.ledger import MINDFULNESS_PREFIX, Ledger
+from domain.mood import CRISIS_MOOD, TREND_THRESHOLD, crisis_reasons, is_crisis, mood_delta
+from domain.rezone import (
+    CHECKIN,
+    ENDED,
+    EXERCISE,
+    MINDFUL_EXERCISE,
+    REZONE_WINDOW_S,
+    STARTED,
+    RecentRecord,
+)
+from domain.sessions import Key
+
+PACE = ON_NEW_ACTIVE_DAY[0]
+MINDFUL = ON_MINDFULNESS[0]
+MOOD = ON_MOOD[0]
+MOOD_RULE = RULES_BY_CODE[MOOD]
+RECENT_MIN = 32
+"""Kept records are pruned at most once per this many (see ``_prune``)."""
+
+
+class EventFolding:
+    """The per-event folds and effect rules of :class:`~domain.progress.PatientProgress`."""
+
+    # Every field of a tracker, so that both halves see them (set in PatientProgress.__init__).
+    __slots__ = (
+        "_ledger",
+        "_seen",
+        "_recent",
+        "_recent_after",
+        "_recent_limit",
+        "_touched",
+        "_book",
+        "_gate",
+        "_insights_on",
+        "_published_at",
+        "_baseline",
+    )
+    _ledger: Ledger
+    _seen: set[str]
+    _recent: list[RecentRecord]
+    _recent_after: float
+    _recent_limit: int
+    _touched: dict[int, None]
+    _book: MilestoneBook
+    _gate: DropoutAlertGate
+    _insights_on: set[str]
+    _published_at: datetime | None
+    _baseline: dict[str, Any] | None
+
+    def _on_scheduled(self, event: SessionScheduled, now: datetime, effects: list[Effect]) -> None:
+        self._ledger.fold_scheduled(event, (event.at.timestamp(), event.id))
+
+    def _on_started(self, event: SessionStarted, now: datetime, effects: list[Effect]) -> None:
+        ledger = self._ledger
+        key = (event.at.timestamp(), event.id)
+        day = ledger.local_day(event.at)
+        if key[0] > self._recent_after:
+            self._keep((key[0], event.id, STARTED, event.session_id, 0, day), now)
+        for touched in ledger.fold_started(event, key, day):
+            self._touched[touched] = None
+        pre = event.mood_pre
+        if pre is not None:
+            post = ledger.sessions[event.session_id].mood_post
+            if is_crisis(pre, pre, post):
+                self._crisis(crisis_reasons(pre, pre, post, "mood_pre"), effects)
+            if ledger.in_trend_window(key):
+                self._check_mood(effects)
+
+    def _on_ended(self, event: SessionEnded, now: datetime, effects: list[Effect]) -> None:
+        ledger = self._ledger
+        key = (event.at.timestamp(), event.id)
+        day = ledger.local_day(event.at)
+        completed = event.status == "completed"
+        if key[0] > self._recent_after:
+            self._keep((key[0], event.id, ENDED, event.session_id, int(completed), day), now)
+        for touched in ledger.fold_ended(event, key, day):
+            self._touched[touched] = None
+        post = event.mood_post
+        codes: tuple[str, ...] = ()
+        if post is not None:
+            pre = ledger.sessions[event.session_id].mood_pre
+            if is_crisis(post, pre, post):
+                self._crisis(crisis_reasons(post, pre, post, "mood_post"), effects)
+            if ledger.in_trend_window(key):
+                codes = ON_MOOD
+        if not completed:
+            # A missed session is the one event that can raise the risk sharply: re-score now.
+            self._observe_risk(ledger.today(now), effects, codes)
+            return
+        if (
+            ledger.add_ever_session(event.session_id, key)
+            and len(ledger.ever_sessions) >= self._book.next_threshold["completed_sessions"]
+        ):
+            self._book.reach(self._ledger, "completed_sessions", effects)
+        self._count_active_day(day, key, effects)
+        if ledger.became_active and PACE not in self._insights_on:
+            codes += ON_NEW_ACTIVE_DAY
+        self._after_activity(now, effects, codes)
+
+    def _on_exercise(self, event: ExerciseCompleted, now: datetime, effects: list[Effect]) -> None:
+        ledger = self._ledger
+        key = (event.at.timestamp(), event.id)
+        day = ledger.local_day(event.at)
+        if key[0] > self._recent_after:
+            mindful = event.exercise.startswith(MINDFULNESS_PREFIX)
+            kind = MINDFUL_EXERCISE if mindful else EXERCISE
+            millis = round(event.duration_s * 1000)
+            self._keep((key[0], event.id, kind, "", millis, day), now)
+        ledger.fold_exercise(event, key, day)
+        self._touched[day] = None
+        self._count_active_day(day, key, effects)
+        # Rules that only grow with activity need no check while they already hold.
+        codes: tuple[str, ...] = ()
+        if ledger.became_active and PACE not in self._insights_on:
+            codes = ON_NEW_ACTIVE_DAY
+        if event.exercise.startswith(MINDFULNESS_PREFIX) and MINDFUL not in self._insights_on:
+            codes += ON_MINDFULNESS
+        self._after_activity(now, effects, codes)
+
+    def _on_checkin(self, event: MoodCheckin, now: datetime, effects: list[Effect]) -> None:
+        ledger = self._ledger
+        key = (event.at.timestamp(), event.id)
+        day = ledger.local_day(event.at)
+        if key[0] > self._recent_after:
+            self._keep((key[0], event.id, CHECKIN, "", event.score, day), now)
+        ledger.fold_checkin(event, key, day)
+        self._touched[day] = None
+        if event.score <= CRISIS_MOOD:
+            self._crisis(crisis_reasons(event.score, where="mood check-in"), effects)
+        self._count_active_day(day, key, effects)
+        codes: tuple[str, ...] = ON_MOOD if ledger.in_trend_window(key) else ()
+        if ledger.became_active and PACE not in self._insights_on:
+            codes += ON_NEW_ACTIVE_DAY
+        self._after_activity(now, effects, codes)
+
+    def _on_marker(self, event: ProgressMarker, now: datetime, effects: list[Effect]) -> None:
+        self._ledger.fold_marker(event, (event.at.timestamp(), event.id))
+        if (
+            event.marker == "SKILL_ACQUIRED"
+            and len(self._ledger.skills) >= self._book.next_threshold["skills_acquired"]
+        ):
+            self._book.reach(self._ledger, "skills_acquired", effects)
+
+    def _on_goal(self, event: GoalUpdated, now: datetime, effects: list[Effect]) -> None:
+        self._ledger.fold_goal(event, (event.at.timestamp(), event.id))
+        if event.status == "completed":
+            self._book.reach(self._ledger, "goals_completed", effects)
+
+    def _on_item(self, event: ActionItemUpdated, now: datetime, effects: list[Effect]) -> None:
+        self._ledger.fold_item(event, (event.at.timestamp(), event.id))
+
+    def _after_activity(self, now: datetime, effects: list[Effect], codes: tuple[str, ...]) -> None:
+        # Activity only lowers the risk; re-score it only when the alert waits to re-arm.
+        if not self._gate.armed:
+            self._observe_risk(self._ledger.today(now), effects, codes)
+        elif codes is ON_MOOD:
+            self._check_mood(effects)
+        elif codes:
+            self._insights(codes, effects, Figures(self._ledger, None, now=now))
+
+    # -- effect helpers -------------------------------------------------------------------
+
+    def _count_active_day(self, day: int, key: Key, effects: list[Effect]) -> None:
+        """Record an ever-active day and reach a streak milestone when the run is long enough."""
+        if self._ledger.add_ever_day(day, key) >= self._book.next_threshold["streak_days"]:
+            self._book.reach(self._ledger, "streak_days", effects)
+
+    def _keep(self, record: RecentRecord, now: datetime) -> None:
+        recent = self._recent
+        recent.append(record)
+        if len(recent) >= self._recent_limit:
+            self._prune(now.timestamp())
+
+    def _prune(self, now_ts: float) -> None:
+        """Forget the records a zone change dated at ``now_ts`` or later can no longer move."""
+        cutoff = now_ts - REZONE_WINDOW_S
+        if cutoff > self._recent_after:
+            self._recent_after = cutoff
+            self._recent = [item for item in self._recent if item[0] > cutoff]
+        # Amortised: a prune at most every RECENT_MIN records, or as the kept ones double.
+        self._recent_limit = max(RECENT_MIN, 2 * len(self._recent))
+
+    def _crisis(self, reasons: list[str], effects: list[Effect]) -> None:
+        if reasons:
+            effects.append(AlertRaised("mood_crisis", "critical", "; ".join(reasons)))
+
+    def _observe_risk(self, today: int, effects: list[Effect], codes: tuple[str, ...]) -> None:
+        score = dropout_score(self._ledger, today)
+        if self._gate.observe(score):
+            risk = dropout_risk(self._ledger, today)  # the explanation, only when it is sent
+            top = sorted(risk.factors, key=lambda factor: -factor.contribution)[:2]
+            reasons = ", ".join(f"{factor.name} {factor.contribution:.2f}" for factor in top)
+            detail = f"dropout risk {risk.score:.2f} (high): {reasons}"
+            effects.append(AlertRaised("dropout_risk_high", "warning", detail))
+        self._insights(codes + ON_RISK, effects, Figures(self._ledger, today, score))
+
+    def _check_mood(self, effects: list[Effect]) -> None:
+        """``_insights(ON_MOOD, ...)`` without the lazy figures: this runs on most mood events.
+
+        Mirrors ``insights._mood``: the trend is ``improving`` exactly when the delta is at
+        least ``TREND_THRESHOLD`` (``mood.trend_label``).
+        """
+        delta = mood_delta(self._ledger)
+        if delta is not None and delta >= TREND_THRESHOLD:
+            if MOOD not in self._insights_on:
+                self._insights_on.add(MOOD)
+                effects.append(InsightRaised(MOOD, MOOD_RULE.message))
+        else:
+            self._insights_on.discard(MOOD)
+
+    def _insights(self, codes: Iterable[str], effects: list[Effect], inputs: Figures) -> None:
+        for code in codes:
+            rule = RULES_BY_CODE[code]
+            if rule.holds(inputs):
+                if code not in self._insights_on:
+                    self._insights_on.add(code)
+                    effects.append(InsightRaised(code, rule.message))
+            else:
+                self._insights_on.discard(code)
+
+
+_Fold = Callable[[EventFolding, Any, datetime, list[Effect]], None]
+FOLDS: dict[type, _Fold] = {
+    SessionScheduled: EventFolding._on_scheduled,
+    SessionStarted: EventFolding._on_started,
+    SessionEnded: EventFolding._on_ended,
+    ExerciseCompleted: EventFolding._on_exercise,
+    MoodCheckin: EventFolding._on_checkin,
+    ProgressMarker: EventFolding._on_marker,
+    GoalUpdated: EventFolding._on_goal,
+    ActionItemUpdated: EventFolding._on_item,
+}
+"""The fold of each event type."""
