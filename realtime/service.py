@@ -299,11 +299,13 @@ class ProgressService:
         fresh: list[Event] = []
         batch_ids: set[str] = set()
         waits: list[asyncio.Future[None]] = []
+        # A trusted publisher may publish for anyone: decided once, not once per event.
+        trusted = principal.is_trusted
         for event in events:
             if isinstance(event, RejectedEvent):
                 result.reject(event.id, "invalid_event", event.detail)
                 continue
-            if not principal.may_publish_for(event.patient_id):
+            if not trusted and not principal.may_publish_for(event.patient_id):
                 result.reject(event.id, "forbidden", "not allowed to publish for this patient")
                 continue
             if event.patient_id not in self._trackers:
