@@ -22,6 +22,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from domain.events import Event, RejectedEvent, parse_events
 from realtime.auth import Principal, Role, bearer_token, verify_token
+from realtime.commits import AckResult
 from realtime.errors import Unauthorized
 from realtime.fanout import patient_channel
 from realtime.hub import Encoded
@@ -55,7 +56,6 @@ from realtime.protocol import (
     welcome_frame,
 )
 from realtime.ratelimit import TokenBucket
-from realtime.service import AckResult
 
 if TYPE_CHECKING:
     from realtime.runtime import Runtime

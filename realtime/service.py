@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,6 +20,7 @@ from domain.events import Event, RejectedEvent, parse_events
 from domain.patients import Patient
 from domain.progress import PatientProgress
 from realtime.auth import Principal, Role
+from realtime.commits import AckResult, Applied, CommitRounds, Marks, Submission
 from realtime.errors import Forbidden, UnknownPatient
 from realtime.fanout import Fanout
 from storage.records import AlertRecord, StoredState
@@ -32,8 +33,6 @@ Clock = Callable[[], datetime]
 # millisecond (500 at a time held requests for 60-190 ms, 25 for about 15 ms), and a yield
 # costs only microseconds.
 TICK_CHUNK_PATIENTS = 4
-# Rounds handed to the group-commit writer at once: one committing, one queued behind it.
-ROUNDS_WITH_WRITER = 2
 REPLAY_CHUNK = 10_000
 """Start-up replays the log in chunks of this many events (grouped by patient): bounded memory."""
 
@@ -45,39 +44,6 @@ class RestoredTrackers:
     trackers: dict[str, PatientProgress]
     through_seq: int
     seen: set[str]
-
-
-@dataclass(slots=True)
-class AckResult:
-    """The reply to a publish, shared by the WebSocket ``ack`` and ``POST /api/v1/events``."""
-
-    accepted: list[str] = field(default_factory=list)
-    duplicates: list[str] = field(default_factory=list)
-    rejected: list[dict[str, str]] = field(default_factory=list)
-
-    def reject(self, event_id: str, code: str, detail: str) -> None:
-        self.rejected.append({"id": event_id, "code": code, "detail": detail})
-
-    def to_wire(self) -> dict[str, Any]:
-        return {"accepted": self.accepted, "duplicates": self.duplicates, "rejected": self.rejected}
-
-
-@dataclass(slots=True)
-class _Submission:
-    """One publish waiting for its round: its answer so far and who to give it to."""
-
-    result: AckResult
-    fresh: list[Event]
-    waits: list[asyncio.Future[None]]
-    reply: Callable[[AckResult], None]
-
-
-@dataclass(slots=True)
-class _Round:
-    """The publishes that share one commit; ``done`` once they are applied."""
-
-    done: asyncio.Future[None]
-    submissions: list[_Submission] = field(default_factory=list)
 
 
 class ProgressService:
@@ -106,17 +72,19 @@ class ProgressService:
         # therapist -> patients, so a practice is found without walking every patient.
         self._by_therapist: dict[str, set[str]] = {}
         self._seen: set[str] = set()
-        self._in_flight: dict[str, asyncio.Future[None]] = {}
-        self._collecting: _Round | None = None
-        self._round_starting = False
-        self._rounds_with_writer = 0
-        # Rounds, and answers that wait for effects or for another round (kept referenced).
-        self._background: set[asyncio.Task[None]] = set()
+        self._rounds = CommitRounds(store, clock, self._apply_round, self._forget)
         # What the store holds of each tracker's marks, to write them only when they change.
         self._persisted_marks: dict[str, dict[str, Any]] = {}
-        self.events_accepted = 0
-        self.events_rejected = 0
+        self._screened_out = 0
         self.events_duplicate = 0
+
+    @property
+    def events_accepted(self) -> int:
+        return self._rounds.events_accepted
+
+    @property
+    def events_rejected(self) -> int:
+        return self._screened_out + self._rounds.events_failed
 
     def now(self) -> datetime:
         return self._clock()
@@ -316,153 +284,35 @@ class ProgressService:
                 continue
             if event.id in batch_ids or event.id in self._seen:
                 result.duplicates.append(event.id)
-                pending = self._in_flight.get(event.id)
+                pending = self._rounds.in_flight(event.id)
                 if pending is not None:
                     waits.append(pending)
                 continue
             batch_ids.add(event.id)
             fresh.append(event)
-        self.events_rejected += len(result.rejected)
+        self._screened_out += len(result.rejected)
         self.events_duplicate += len(result.duplicates)
-        submission = _Submission(result, fresh, waits, reply)
+        submission = Submission(result, fresh, waits, reply)
         if not fresh:
-            self._answer(submission)
+            self._rounds.answer(submission)
             return
-        loop = asyncio.get_running_loop()
-        collecting = self._collecting
-        if collecting is None:
-            collecting = self._collecting = _Round(loop.create_future())
-        collecting.submissions.append(submission)
+        seen = self._seen
         for event in fresh:
-            self._seen.add(event.id)
-            self._in_flight[event.id] = collecting.done
-        self._start_round()
+            seen.add(event.id)
+        self._rounds.join(submission)
 
-    def _start_round(self) -> None:
-        # At most ROUNDS_WITH_WRITER rounds are with the writer: one committing and the next
-        # queued behind it, so the writer goes from one commit straight to the next (no
-        # linger, no wait for the apply in between); what arrives meanwhile gathers into the
-        # round after. When idle, a publish starts its round at once.
-        if (
-            self._round_starting
-            or self._collecting is None
-            or self._rounds_with_writer >= ROUNDS_WITH_WRITER
-        ):
-            return
-        self._round_starting = True
-        self._rounds_with_writer += 1
-        task = asyncio.get_running_loop().create_task(self._run_round())
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def _run_round(self) -> None:
-        # First runs one loop iteration after it was started: every publish read by then joins.
-        self._round_starting = False
-        current, self._collecting = self._collecting, None
-        assert current is not None
-        await self._commit_round(current)
-
-    async def _commit_round(self, current: _Round) -> None:
-        events = [event for submission in current.submissions for event in submission.fresh]
-        try:
-            await self._store.append_events(events, self._clock())
-        except BaseException as error:
-            for event in events:
-                self._seen.discard(event.id)
-            log.error("event=publish_failed count=%d error=%s", len(events), error)
-            self._finish(current, events, failed=True)
-            if not isinstance(error, Exception):
-                raise
-            return
-        finally:
-            self._rounds_with_writer -= 1
-            self._start_round()
-        apply_now = self._clock()
-        try:
-            touched = self._apply_committed(events, apply_now)
-            marks = self._changed_marks(touched)
-            alerts = self._alert_records(touched, apply_now)
-        except Exception:
-            log.exception("event=apply_failed count=%d", len(events))
-            self._finish(current, events, failed=True)
-            return
-        if not (marks or alerts):
-            self._finish(current, events, failed=False)
-            return
-        # The ack waits for these writes too, as it always has; the next round need not.
-        task = asyncio.get_running_loop().create_task(
-            self._store_effects(current, events, marks, alerts, apply_now)
-        )
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def _store_effects(
-        self,
-        current: _Round,
-        events: list[Event],
-        marks: list[tuple[str, dict[str, Any]]],
-        alerts: list[AlertRecord],
-        now: datetime,
-    ) -> None:
-        writes = [self._store.put_marks(patient_id, data, now) for patient_id, data in marks]
-        if alerts:
-            writes.append(self._store.append_alerts(alerts))
-        failed = False
-        try:
-            await asyncio.gather(*writes)
-        except Exception as error:  # noqa: BLE001 - every publisher must get an answer
-            log.error("event=effects_failed count=%d error=%s", len(events), error)
-            failed = True
-        self._finish(current, events, failed=failed)
-
-    def _finish(self, current: _Round, events: list[Event], *, failed: bool) -> None:
-        # Only now: until applied (and its effects stored), an event counts as in flight.
+    def _forget(self, events: list[Event]) -> None:
+        # Their commit failed: the same ids may be published again.
         for event in events:
-            self._in_flight.pop(event.id, None)
-        if not current.done.done():
-            current.done.set_result(None)
-        for submission in current.submissions:
-            if failed:
-                for event in submission.fresh:
-                    submission.result.reject(
-                        event.id, "internal", "could not store the event; retry"
-                    )
-                self.events_rejected += len(submission.fresh)
-            else:
-                submission.result.accepted.extend(event.id for event in submission.fresh)
-                self.events_accepted += len(submission.fresh)
-            self._answer(submission)
-
-    def _answer(self, submission: _Submission) -> None:
-        unfinished = [wait for wait in submission.waits if not wait.done()]
-        if unfinished:
-            # A duplicate of an event still being committed is answered once that commit is
-            # done, so "duplicate" always means "already durable".
-            task = asyncio.get_running_loop().create_task(
-                self._answer_later(submission, unfinished)
-            )
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
-            return
-        try:
-            submission.reply(submission.result)
-        except Exception:
-            log.exception("event=reply_failed")
-
-    async def _answer_later(
-        self, submission: _Submission, unfinished: list[asyncio.Future[None]]
-    ) -> None:
-        await asyncio.gather(*(asyncio.shield(wait) for wait in unfinished), return_exceptions=True)
-        submission.waits = []
-        self._answer(submission)
+            self._seen.discard(event.id)
 
     async def settle(self) -> None:
         """Wait until every event committed so far has also been applied in memory."""
-        pending = set(self._in_flight.values())
-        if pending:
-            await asyncio.gather(
-                *(asyncio.shield(task) for task in pending), return_exceptions=True
-            )
+        await self._rounds.settle()
+
+    def _apply_round(self, events: list[Event], now: datetime) -> Applied:
+        touched = self._apply_committed(events, now)
+        return Applied(self._changed_marks(touched), self._alert_records(touched, now))
 
     def _apply_committed(self, events: list[Event], now: datetime) -> dict[str, list[Effect]]:
         by_patient: dict[str, list[Event]] = {}
@@ -495,7 +345,7 @@ class ProgressService:
             if isinstance(effect, AlertRaised)
         ]
 
-    def _changed_marks(self, patient_ids: Iterable[str]) -> list[tuple[str, dict[str, Any]]]:
+    def _changed_marks(self, patient_ids: Iterable[str]) -> Marks:
         """The marks (alert state, celebrations) of these patients that the store lacks."""
         changed = []
         for patient_id in patient_ids:

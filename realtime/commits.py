@@ -1,0 +1,218 @@
+"""Commit rounds: publishes that arrive together share one write, one apply and one fan-out.
+
+Theory of operation
+-------------------
+:class:`ProgressService` screens each publish and hands its new events here as a
+:class:`Submission`. Every submission read in the same turn of the event loop joins the same
+round; at the end of that turn the round's events go to the store's writer at once, whatever
+else the writer holds. The writer commits back to back, so a round waits at most for the
+commit in progress and then its own (rounds queued together share a transaction). No round
+waits for another round's apply, effects or answers.
+
+When its commit is done, a round is applied (``apply``: trackers, then fan-out, which pushes
+alerts at once), in commit order. The marks and alert records the apply produced are written
+next, and each publisher's ``reply`` runs after that: an ``ack`` means its events are durable,
+applied and their effects stored. Until then the events count as *in flight*: a duplicate
+published meanwhile is answered once they are done, so "duplicate" always means durable too.
+
+A failed commit loses nothing silently: its events are forgotten (``forget``) so they can be
+published again, and each publisher gets ``internal`` for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from domain.events import Event
+from storage.records import AlertRecord
+from storage.store import ProgressStore
+
+log = logging.getLogger("progress_hub.commits")
+
+Marks = list[tuple[str, dict[str, Any]]]
+"""(patient id, marks) pairs whose stored copy is out of date."""
+
+
+@dataclass(slots=True)
+class AckResult:
+    """The reply to a publish, shared by the WebSocket ``ack`` and ``POST /api/v1/events``."""
+
+    accepted: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    rejected: list[dict[str, str]] = field(default_factory=list)
+
+    def reject(self, event_id: str, code: str, detail: str) -> None:
+        self.rejected.append({"id": event_id, "code": code, "detail": detail})
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"accepted": self.accepted, "duplicates": self.duplicates, "rejected": self.rejected}
+
+
+@dataclass(slots=True)
+class Submission:
+    """One screened publish: its answer so far, its new events, what else it waits for."""
+
+    result: AckResult
+    fresh: list[Event]
+    # Rounds holding duplicates of its events that are still in flight.
+    waits: list[asyncio.Future[None]]
+    reply: Callable[[AckResult], None]
+
+
+@dataclass(slots=True)
+class Applied:
+    """What applying a round produced that must be stored before its publishers hear back."""
+
+    marks: Marks
+    alerts: list[AlertRecord]
+
+
+@dataclass(slots=True)
+class _Round:
+    done: asyncio.Future[None]
+    submissions: list[Submission] = field(default_factory=list)
+
+
+class CommitRounds:
+    """Groups submissions into rounds and carries each through commit, apply and answer.
+
+    Args:
+        store: where events, marks and alerts are written.
+        clock: the current instant (the events' ``received_at``, the apply's ``now``).
+        apply: folds committed events into memory and fans them out; returns what to store.
+            Called once per round, in commit order.
+        forget: takes back the ids of events whose commit failed, so they may be sent again.
+    """
+
+    def __init__(
+        self,
+        store: ProgressStore,
+        clock: Callable[[], datetime],
+        apply: Callable[[list[Event], datetime], Applied],
+        forget: Callable[[list[Event]], None],
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._apply = apply
+        self._forget = forget
+        self._collecting: _Round | None = None
+        self._in_flight: dict[str, asyncio.Future[None]] = {}
+        # Rounds, and answers that wait for another round (kept referenced until done).
+        self._background: set[asyncio.Task[None]] = set()
+        self.events_accepted = 0
+        self.events_failed = 0
+
+    def in_flight(self, event_id: str) -> asyncio.Future[None] | None:
+        """Done once the event's round has been answered; ``None`` when not in flight."""
+        return self._in_flight.get(event_id)
+
+    def join(self, submission: Submission) -> None:
+        """Add a submission with new events to the round of this turn of the event loop."""
+        collecting = self._collecting
+        if collecting is None:
+            collecting = self._collecting = _Round(asyncio.get_running_loop().create_future())
+            # A task's first step runs at the next turn of the loop: every publish read by
+            # then joins this round, which goes to the writer at once.
+            self._spawn(self._run_round())
+        collecting.submissions.append(submission)
+        for event in submission.fresh:
+            self._in_flight[event.id] = collecting.done
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _run_round(self) -> None:
+        current, self._collecting = self._collecting, None
+        assert current is not None
+        events = [event for submission in current.submissions for event in submission.fresh]
+        try:
+            await self._store.append_events(events, self._clock())
+        except BaseException as error:
+            self._forget(events)
+            log.error("event=publish_failed count=%d error=%s", len(events), error)
+            self._finish(current, events, failed=True)
+            if not isinstance(error, Exception):
+                raise
+            return
+        try:
+            applied = self._apply(events, self._clock())
+        except Exception:
+            log.exception("event=apply_failed count=%d", len(events))
+            self._finish(current, events, failed=True)
+            return
+        if applied.marks or applied.alerts:
+            await self._store_effects(current, events, applied)
+        else:
+            self._finish(current, events, failed=False)
+
+    async def _store_effects(self, current: _Round, events: list[Event], applied: Applied) -> None:
+        # The alerts were pushed by the apply already (the events are durable); the marks and
+        # records go in the next commit, and the ack waits for them, as it always has.
+        now = self._clock()
+        writes = [
+            self._store.put_marks(patient_id, data, now) for patient_id, data in applied.marks
+        ]
+        if applied.alerts:
+            writes.append(self._store.append_alerts(applied.alerts))
+        failed = False
+        try:
+            await asyncio.gather(*writes)
+        except Exception as error:  # noqa: BLE001 - every publisher must get an answer
+            log.error("event=effects_failed count=%d error=%s", len(events), error)
+            failed = True
+        self._finish(current, events, failed=failed)
+
+    def _finish(self, current: _Round, events: list[Event], *, failed: bool) -> None:
+        # Only now: until applied (and its effects stored), an event counts as in flight.
+        for event in events:
+            self._in_flight.pop(event.id, None)
+        if not current.done.done():
+            current.done.set_result(None)
+        for submission in current.submissions:
+            if failed:
+                for event in submission.fresh:
+                    submission.result.reject(
+                        event.id, "internal", "could not store the event; retry"
+                    )
+                self.events_failed += len(submission.fresh)
+            else:
+                submission.result.accepted.extend(event.id for event in submission.fresh)
+                self.events_accepted += len(submission.fresh)
+            self.answer(submission)
+
+    def answer(self, submission: Submission) -> None:
+        """Reply now, or once the rounds holding its in-flight duplicates are done."""
+        unfinished = [wait for wait in submission.waits if not wait.done()]
+        if unfinished:
+            # A duplicate of an event still being committed is answered once that commit is
+            # done, so "duplicate" always means "already durable".
+            self._spawn(self._answer_later(submission, unfinished))
+            return
+        try:
+            submission.reply(submission.result)
+        except Exception:
+            log.exception("event=reply_failed")
+
+    async def _answer_later(
+        self, submission: Submission, unfinished: list[asyncio.Future[None]]
+    ) -> None:
+        await asyncio.gather(*(asyncio.shield(wait) for wait in unfinished), return_exceptions=True)
+        submission.waits = []
+        self.answer(submission)
+
+    async def settle(self) -> None:
+        """Wait until every event committed so far has also been applied and answered."""
+        pending = set(self._in_flight.values())
+        if self._collecting is not None:
+            pending.add(self._collecting.done)
+        if pending:
+            await asyncio.gather(
+                *(asyncio.shield(done) for done in pending), return_exceptions=True
+            )
