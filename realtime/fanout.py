@@ -90,16 +90,19 @@ class Fanout:
             return
         patient = tracker.patient
         channel = patient_channel(patient.patient_id)
-        window = self._windows.get(channel)
-        if window is None:
-            window = self._windows[channel] = _Window(tracker)
-        window.tracker = tracker
+        # `state` and `series` only serve listeners and recovery; a channel nobody has ever
+        # subscribed to in this epoch has neither (Hub.has_audience), so they are not even
+        # built: its first subscriber gets the snapshot, as the contract says.
+        audience = self._hub.has_audience(channel)
+        state_due = False
+        series_due: dict[str, SeriesValues] = {}
         for effect in effects:
             match effect:
                 case StateChanged():
-                    window.state_due = True
+                    state_due = audience
                 case SeriesDelta(bucket=day, values=values):
-                    window.series_due[day.isoformat()] = dict(values)
+                    if audience:
+                        series_due[day.isoformat()] = dict(values)
                 case MilestoneReached(milestone=milestone):
                     self._hub.publish(
                         channel, {"kind": "celebration", "milestone": milestone_to_wire(milestone)}
@@ -119,7 +122,15 @@ class Fanout:
                     self._hub.publish(
                         channel, {"kind": "insight", "code": code, "message": message}
                     )
-        if not (window.state_due or window.series_due) or window.flush is not None:
+        if not (state_due or series_due):
+            return
+        window = self._windows.get(channel)
+        if window is None:
+            window = self._windows[channel] = _Window(tracker)
+        window.tracker = tracker
+        window.state_due = window.state_due or state_due
+        window.series_due.update(series_due)
+        if window.flush is not None:
             return
         wait = window.last_sent + self._coalesce_s - self._monotonic()
         if wait <= 0:

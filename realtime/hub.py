@@ -81,6 +81,9 @@ class _Channel:
     history_bytes: int = 0
     # msgpack encodings made so far, by offset (dropped with their message).
     packed: dict[int, bytes] = field(default_factory=dict)
+    # Whether anyone has subscribed in this epoch: until then nobody knows the epoch, so
+    # nobody can ever recover from this history (see Hub.has_audience).
+    audience: bool = False
 
     def text(self, retained: _Retained) -> str:
         """The message's JSON text, made (and kept in the history) if it was lazy."""
@@ -170,6 +173,17 @@ class Hub:
             if channel.packed:
                 channel.packed.pop(dropped[_OFFSET], None)
 
+    def has_audience(self, name: str) -> bool:
+        """Whether the channel has had a subscriber in its current epoch.
+
+        A channel that never had one has an epoch nobody was told (only ``subscribed`` reveals
+        it), so no client can hold a position in it, and its first subscriber gets a snapshot
+        with ``recovered: false`` whatever the history holds. Publishers of messages that only
+        matter to listeners and to recovery (``state``, ``series``) skip such channels.
+        """
+        channel = self._channels.get(name)
+        return channel is not None and channel.audience
+
     def position(self, name: str) -> tuple[str, int]:
         channel = self._channel(name)
         return channel.epoch, channel.offset
@@ -220,6 +234,7 @@ class Hub:
         """Subscribe, and recover what was missed since ``since`` when the history allows."""
         channel = self._channel(name)
         self._expire(channel, self._clock())
+        channel.audience = True
         channel.subscribers.add(subscriber)
         self._memberships.setdefault(subscriber, set()).add(name)
         missed: list[Encoded] = []

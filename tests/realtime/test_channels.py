@@ -47,6 +47,36 @@ async def test_resubscribing_with_since_recovers_the_missed_messages_in_order(
     assert missed[-1]["data"]["streak"]["last_active_day"] == "2026-11-20"
 
 
+async def test_a_channel_nobody_ever_subscribed_to_keeps_no_state_history_yet_loses_nothing(
+    live: LiveServer,
+) -> None:
+    async with await HubClient.connect(live.ws_url, token("patient", "p1")) as patient:
+        for day in ("2026-11-18", "2026-11-19"):
+            await patient.publish([checkin(f"quiet-{day}", "p1", day)])
+        async with await HubClient.connect(live.ws_url, token("therapist", "t1")) as watcher:
+            # Nobody could know this epoch, so there was nothing to keep: the snapshot stands
+            # in for it, with the latest figures, and a guessed position is not recovered.
+            first = await watcher.subscribe("patient:p1", since={"epoch": "guessed", "offset": 0})
+            assert first["recovered"] is False and first["offset"] == 0
+            assert first["snapshot"]["streak"]["last_active_day"] == "2026-11-19"
+            await patient.publish([checkin("heard-2026-11-20", "p1", "2026-11-20")])
+            live_state = await next_of_kind(watcher, "state")
+        assert live_state["offset"] > first["offset"]
+        assert live_state["data"]["streak"]["last_active_day"] == "2026-11-20"
+        # Once it has had a subscriber, the channel keeps its history for those who leave.
+        await patient.publish([checkin("missed-2026-11-21", "p1", "2026-11-21")])
+    async with await HubClient.connect(live.ws_url, token("therapist", "t1")) as watcher:
+        since = {"epoch": first["epoch"], "offset": live_state["offset"]}
+        again = await watcher.subscribe("patient:p1", since=since)
+        missed = await drain(watcher)
+    assert again["recovered"] is True
+    assert [frame["offset"] for frame in missed] == list(
+        range(live_state["offset"] + 1, again["offset"] + 1)
+    )
+    assert missed[-1]["data"]["kind"] == "state"
+    assert missed[-1]["data"]["streak"]["last_active_day"] == "2026-11-21"
+
+
 async def test_a_gap_past_the_history_or_another_epoch_is_not_recovered(db_path: Path) -> None:
     live = start_server(settings_for(db_path, coalesce_s=0.0, history_size=3))
     try:
