@@ -29,9 +29,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import queue
 import sqlite3
 import threading
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,10 +119,11 @@ class GroupCommitWriter:
         self._on_commit = on_commit
         self._max_batch_rows = max_batch_rows
         self._max_queued_rows = max_queued_rows
-        # Shared with the thread, under ``_lock``: the queue and its row count.
-        self._lock = threading.Lock()
-        self._work = threading.Condition(self._lock)
-        self._queue: deque[_Write | _Read] = deque()
+        # The only thing shared with the thread. A SimpleQueue, because putting never waits
+        # for the thread: with a lock shared by both, the event loop stalled whenever the
+        # thread held it and then waited for the GIL (9% of its time at 5,000 publishes/s).
+        self._queue: queue.SimpleQueue[_Write | _Read | None] = queue.SimpleQueue()
+        # Rows enqueued and not yet committed (event-loop side only).
         self._queued_rows = 0
         self._closing = False
         # Event-loop side only.
@@ -207,16 +208,14 @@ class GroupCommitWriter:
         return await done
 
     def _enqueue(self, item: _Write | _Read, rows: int) -> None:
-        with self._work:
-            self._queue.append(item)
-            self._queued_rows += rows
-            self._work.notify()
+        self._queued_rows += rows
+        self._queue.put(item)
 
     async def close(self) -> None:
         """Commit everything already queued, then stop."""
-        with self._work:
+        if not self._closing:
             self._closing = True
-            self._work.notify()
+            self._queue.put(None)  # after everything queued so far
         for room in self._room:
             if not room.done():
                 room.set_result(None)
@@ -228,41 +227,39 @@ class GroupCommitWriter:
     # -- the writer thread ------------------------------------------------------------------
 
     def _run(self, connection: sqlite3.Connection) -> None:
+        work = self._queue
+        held: _Write | _Read | None = None  # taken, but past the batch's row limit
         try:
             while True:
-                with self._work:
-                    while not self._queue and not self._closing:
-                        self._work.wait()
-                    if not self._queue:
+                item = held if held is not None else work.get()
+                held = None
+                if item is None:
+                    break
+                if isinstance(item, _Read):
+                    self._read(connection, item)
+                    continue
+                # Everything queued meanwhile joins, up to the row limit or a read.
+                batch, rows = [item], item.rows
+                while True:
+                    try:
+                        following = work.get_nowait()
+                    except queue.Empty:
                         break
-                    batch = self._take_batch()
-                if isinstance(batch, _Read):
-                    self._read(connection, batch)
-                else:
-                    self._commit(connection, batch)
+                    if (
+                        following is None
+                        or isinstance(following, _Read)
+                        or rows + following.rows > self._max_batch_rows
+                    ):
+                        held = following
+                        break
+                    batch.append(following)
+                    rows += following.rows
+                self._commit(connection, batch)
         finally:
             try:
                 connection.close()
             finally:
                 self._post(self._set_stopped)
-
-    def _take_batch(self) -> list[_Write] | _Read:
-        # Under the lock. A read goes alone, after the writes queued before it.
-        first = self._queue[0]
-        if isinstance(first, _Read):
-            self._queue.popleft()
-            return first
-        batch: list[_Write] = []
-        rows = 0
-        while self._queue:
-            write = self._queue[0]
-            if isinstance(write, _Read) or (batch and rows + write.rows > self._max_batch_rows):
-                break
-            self._queue.popleft()
-            batch.append(write)
-            rows += write.rows
-        self._queued_rows -= rows
-        return batch
 
     def _commit(self, connection: sqlite3.Connection, batch: list[_Write]) -> None:
         try:
@@ -291,8 +288,9 @@ class GroupCommitWriter:
     # -- back on the event loop -------------------------------------------------------------
 
     def _settle(self, batch: list[_Write], error: Exception | None) -> None:
+        rows = sum(write.rows for write in batch)
+        self._queued_rows -= rows
         if error is None:
-            rows = sum(write.rows for write in batch)
             self.batches_committed += 1
             self.rows_committed += rows
             self.last_batch_rows = rows
