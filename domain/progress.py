@@ -30,7 +30,7 @@ No clock is read and no I/O is done: ``now`` is always passed in.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import datetime
 from math import inf
 from typing import Any
 
@@ -167,7 +167,19 @@ class PatientProgress(EventFolding):
         for day in touched:
             bucket = days.get(day)
             if bucket is not None:
-                result.append(SeriesDelta(date.fromordinal(day), bucket.chart_values()))
+                result.append(
+                    SeriesDelta(
+                        day,
+                        (
+                            bucket.activity,
+                            bucket.millis,
+                            bucket.pre_sum,
+                            bucket.pre_n,
+                            bucket.post_sum,
+                            bucket.post_n,
+                        ),
+                    )
+                )
         touched.clear()
         result += effects
         return result
