@@ -7,8 +7,9 @@ than ``date`` objects on the hot path, and turn back into dates only at the edge
 from __future__ import annotations
 
 from datetime import date
+from typing import Final
 
-QUARTER_HOUR_S = 900
+QUARTER_HOUR_S: Final = 900
 
 
 class DayBucket:
@@ -102,7 +103,7 @@ def chart_values(sums: ChartSums) -> dict[str, float | None]:
     }
 
 
-EMPTY_DAY = DayBucket()
+EMPTY_DAY: Final = DayBucket()
 
 
 def iso_day(ordinal: int) -> str:

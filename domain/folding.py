@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from domain.achievements import MilestoneBook
 from domain.dropout import DropoutAlertGate, dropout_risk, dropout_score
@@ -41,11 +41,11 @@ from domain.rezone import (
 )
 from domain.sessions import Key
 
-PACE = ON_NEW_ACTIVE_DAY[0]
-MINDFUL = ON_MINDFULNESS[0]
-MOOD = ON_MOOD[0]
-MOOD_RULE = RULES_BY_CODE[MOOD]
-RECENT_MIN = 32
+PACE: Final = ON_NEW_ACTIVE_DAY[0]
+MINDFUL: Final = ON_MINDFULNESS[0]
+MOOD: Final = ON_MOOD[0]
+MOOD_RULE: Final = RULES_BY_CODE[MOOD]
+RECENT_MIN: Final = 32
 """Kept records are pruned at most once per this many (see ``_prune``)."""
 
 
@@ -184,7 +184,7 @@ class EventFolding:
         # Activity only lowers the risk; re-score it only when the alert waits to re-arm.
         if not self._gate.armed:
             self._observe_risk(self._ledger.today(now), effects, codes)
-        elif codes is ON_MOOD:
+        elif codes == ON_MOOD:
             self._check_mood(effects)
         elif codes:
             self._insights(codes, effects, Figures(self._ledger, None, now=now))

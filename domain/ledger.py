@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from domain.days import QUARTER_HOUR_S, DayBucket, month_key
 from domain.events import (
@@ -38,8 +38,8 @@ from domain.events import (
 from domain.patients import Patient, zone
 from domain.sessions import Key, SessionFacts
 
-MINDFULNESS_PREFIX = "mindfulness/"
-TREND_WINDOW = 6
+MINDFULNESS_PREFIX: Final = "mindfulness/"
+TREND_WINDOW: Final = 6
 """The mood trend compares the mean of the last 6 readings with the 6 before."""
 
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from math import inf
-from typing import Any
+from typing import Any, Final
 
 from domain.achievements import MilestoneBook
 from domain.dropout import DropoutAlertGate
@@ -60,8 +60,8 @@ from domain.series import DEFAULT_SERIES_DAYS, daily_series
 from domain.snapshot import progress_document
 from domain.state import restore_tracker, tracker_state
 
-STATE_CHANGED = StateChanged()
-MARKS_VERSION = 1
+STATE_CHANGED: Final = StateChanged()
+MARKS_VERSION: Final = 1
 
 
 class PatientProgress(EventFolding):
@@ -309,7 +309,7 @@ class PatientProgress(EventFolding):
         return tracker_state(self)
 
     @classmethod
-    def from_state(cls, patient: Patient, state: dict[str, Any]) -> PatientProgress:
+    def from_state(cls, patient: Patient, state: object) -> PatientProgress:
         """Rebuild a tracker from :meth:`to_state`'s output.
 
         Args:
@@ -322,7 +322,8 @@ class PatientProgress(EventFolding):
             StateFormatError: (a ``ValueError``) for another ``format``, another patient, or a
                 garbled state.
         """
-        tracker = restore_tracker(cls.__new__(cls), patient, state)
+        # A fresh tracker, then overwritten: compiled classes (mypyc) cannot be made bare.
+        tracker = restore_tracker(cls(patient), patient, state)
         if patient != tracker.patient:
             tracker.reassign(patient)
         return tracker
