@@ -2,6 +2,10 @@
 
 Run: ``python bench/bench_domain.py [--patients N] [--events-per-patient N] [--repeat N]``.
 
+It measures the domain that ``import domain`` finds and says which (``domain.build()``): pure
+Python in the editable install; ``make bench`` (or ``PYTHONPATH=build/compiled:.`` after
+``make test``) measures the mypyc-compiled domain a wheel installs.
+
 The workload is a live stream: patients with a zone each, sessions (scheduled, started with a
 mood, ended completed / cancelled / no-show with a mood and topics), exercises, mood check-ins,
 markers, goal and action-item updates; about 10% of events arrive out of order and 5% twice.
@@ -21,16 +25,19 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import pickle
 import random
 import statistics
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from workload import patient_stream
 
+import domain
 from domain.events import Event, parse_event
 from domain.patients import Patient
 from domain.progress import PatientProgress
@@ -64,6 +71,11 @@ def workload(patients: int, per_patient: int, seed: int = 7) -> list[dict[str, A
         if "scheduled_for" in event:
             event["scheduled_for"] = event["scheduled_for"].isoformat()
     return stream
+
+
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f}, {five:.2f}, {fifteen:.2f} on {os.cpu_count()} cores"
 
 
 def _best(run: Callable[[], float], repeat: int) -> float:
@@ -302,6 +314,7 @@ def measure_apply(args: argparse.Namespace) -> None:
     rate_baseline = count / baseline_s
     rate_parse = len(raw) / parse_s
     print(f"workload: {args.patients} patients, {count} events in arrival order")
+    print(f"domain build: {domain.build()} ({Path(domain.__file__).parent}); `uptime`: {_load()}")
     clock = "wall clock" if args.wall else "process CPU time"
     print(f"corpus frozen for the GC: {not args.no_freeze}; {clock}; best of {args.repeat} runs")
     print(
@@ -325,6 +338,7 @@ def measure_apply(args: argparse.Namespace) -> None:
     )
     median_ms = statistics.median(snapshot_times) * 1000
     print(f"snapshot: median {median_ms:.3f} ms, max {max(snapshot_times) * 1000:.3f} ms")
+    print(f"after the run: {_load()}")
 
 
 if __name__ == "__main__":
