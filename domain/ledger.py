@@ -27,9 +27,7 @@ from typing import Any, Final
 from domain.days import QUARTER_HOUR_S, DayBucket, month_key
 from domain.events import (
     ActionItemUpdated,
-    ExerciseCompleted,
     GoalUpdated,
-    MoodCheckin,
     ProgressMarker,
     SessionEnded,
     SessionScheduled,
@@ -39,6 +37,7 @@ from domain.patients import Patient, zone
 from domain.sessions import Key, SessionFacts
 
 MINDFULNESS_PREFIX: Final = "mindfulness/"
+DAY_S: Final = 86400
 TREND_WINDOW: Final = 6
 """The mood trend compares the mean of the last 6 readings with the 6 before."""
 
@@ -77,6 +76,9 @@ class Ledger:
         "_current_from",
         "_today_for",
         "_today_day",
+        "_day_from",
+        "_day_until",
+        "_day_ordinal",
         "version",
         "became_active",
         "sessions",
@@ -114,6 +116,9 @@ class Ledger:
     def __init__(self, patient: Patient) -> None:
         self._today_for: datetime | None = None
         self._today_day = 0
+        self._day_from: float = 0.0
+        self._day_until: float = 0.0
+        self._day_ordinal: int = 0
         self._adopt_zones(patient)
         self.version = 0
         self.became_active = False
@@ -164,6 +169,34 @@ class Ledger:
             return instant.astimezone(self._today_zone).toordinal()
         return self.patient.local_day(instant).toordinal()
 
+    def event_day(self, instant: datetime, ts: float) -> int:
+        """``local_day(instant)``, where ``ts`` is ``instant.timestamp()``.
+
+        A patient's events mostly fall on the day of the one before: the span of UTC instants
+        of the last day computed is remembered, and an instant inside it needs no conversion.
+        """
+        if self._day_from < ts < self._day_until:
+            return self._day_ordinal
+        zone = self._zone
+        if zone is None:  # more than one zone in the history: no shortcut
+            return self.local_day(instant)
+        local = instant.astimezone(zone)
+        day = local.toordinal()
+        # Only a day with one UTC offset throughout is remembered (a transition day is
+        # converted event by event), narrowed by a millisecond at both ends so that float
+        # rounding never puts an instant next to midnight on the wrong side.
+        offset = local.utcoffset()
+        start = ts - (local.hour * 3600 + local.minute * 60 + local.second)
+        start -= local.microsecond / 1e6
+        if (
+            datetime.fromtimestamp(start + 1, zone).utcoffset() == offset
+            and datetime.fromtimestamp(start + DAY_S - 1, zone).utcoffset() == offset
+        ):
+            self._day_from = start + 0.001
+            self._day_until = start + DAY_S - 0.001
+            self._day_ordinal = day
+        return day
+
     def today(self, now: datetime) -> int:
         """The patient's local day (ordinal) at ``now``, in their current zone."""
         if now is self._today_for:
@@ -183,6 +216,8 @@ class Ledger:
         # The hub applies a whole batch with one ``now``: remember the last answer.
         self._today_for = None
         self._today_day = 0
+        self._day_from = self._day_until = 0.0  # see event_day
+        self._day_ordinal = 0
 
     def reassigned(self, patient: Patient) -> None:
         """Adopt a new registration; a changed zone history needs :mod:`domain.rezone` too."""
@@ -203,6 +238,8 @@ class Ledger:
         A reading further back moves no reading in or out of the trend's two windows.
         """
         keys = self.reading_keys
+        if keys and keys[-1] is key:  # the reading just added, in order: the usual case
+            return True
         span = 2 * TREND_WINDOW
         return len(keys) <= span or keys[-span] <= key
 
@@ -420,24 +457,21 @@ class Ledger:
 
     # -- other kinds -----------------------------------------------------------------------
 
-    def fold_exercise(self, event: ExerciseCompleted, key: Key, day: int) -> DayBucket:
-        """An exercise was completed: an active day and minutes; returns the day's bucket."""
-        millis = round(event.duration_s * 1000)  # as to_millis, inlined on the hot path
+    def fold_exercise(self, millis: int, mindful: bool, key: Key, day: int) -> None:
+        """An exercise of ``millis`` ms was completed: an active day and minutes."""
         bucket = self._add_activity(key[0], day, millis)
         self.exercises += 1
         self.exercise_ms += millis
-        if event.exercise.startswith(MINDFULNESS_PREFIX):
+        if mindful:
             bucket.mindfulness += 1
             _insert(self.mindful_days, day)
-        return bucket
 
-    def fold_checkin(self, event: MoodCheckin, key: Key, day: int) -> DayBucket:
-        """A mood check-in: an active day and a mood reading; returns the day's bucket."""
+    def fold_checkin(self, score: int, key: Key, day: int) -> None:
+        """A mood check-in: an active day and a mood reading."""
         bucket = self._add_activity(key[0], day, 0)
-        bucket.checkin_sum += event.score
+        bucket.checkin_sum += score
         bucket.checkin_n += 1
-        self._add_reading(key, event.score)
-        return bucket
+        self._add_reading(key, score)
 
     def fold_marker(self, event: ProgressMarker, key: Key) -> None:
         """A progress marker; ``SKILL_ACQUIRED`` ones count toward skill milestones."""
