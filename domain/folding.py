@@ -90,8 +90,7 @@ class EventFolding:
         session_id = event.session_id
         if ts > self._recent_after:
             self._keep((ts, event_id, STARTED, session_id, 0, day), now)
-        for touched in ledger.fold_started(event, key, day):
-            self._touched[touched] = None
+        ledger.fold_started(event, key, day, self._touched)
         pre = event.mood_pre
         if pre is not None:
             post = ledger.sessions[session_id].mood_post
@@ -110,8 +109,7 @@ class EventFolding:
         completed = event.status == "completed"
         if ts > self._recent_after:
             self._keep((ts, event_id, ENDED, session_id, int(completed), day), now)
-        for touched in ledger.fold_ended(event, key, day):
-            self._touched[touched] = None
+        ledger.fold_ended(event, key, day, self._touched)
         post = event.mood_post
         codes: tuple[str, ...] = ()
         if post is not None:

@@ -366,20 +366,22 @@ class Ledger:
         else:
             self._remove_reading(key)
 
-    def fold_started(self, event: SessionStarted, key: Key, day: int) -> list[int]:
-        """A session began (perhaps with a pre-session mood); returns the days it touched."""
+    def fold_started(
+        self, event: SessionStarted, key: Key, day: int, touched: dict[int, None]
+    ) -> None:
+        """A session began (perhaps with a pre-session mood); marks the days it touched."""
         facts = self._session(event.session_id)
-        if facts.started_key is not None and key < facts.started_key:
-            return []
-        touched = [facts.started_day] if facts.started_key is not None else []
+        if facts.started_key is not None:
+            if key < facts.started_key:
+                return
+            touched[facts.started_day] = None
         self._started(facts, -1)
         self._pair(facts, -1)
         facts.started_key, facts.started_day, facts.mood_pre = key, day, event.mood_pre
         self._started(facts, 1)
         self._pair(facts, 1)
         self._refresh_upcoming(event.session_id, facts)
-        touched.append(day)
-        return touched
+        touched[day] = None
 
     def redate_started(self, facts: SessionFacts, day: int) -> None:
         """Move the winning start to another local day (its zone changed)."""
@@ -428,12 +430,13 @@ class Ledger:
             else:
                 self._remove_reading(key)
 
-    def fold_ended(self, event: SessionEnded, key: Key, day: int) -> list[int]:
-        """A session ended; returns the days whose buckets it touched."""
+    def fold_ended(self, event: SessionEnded, key: Key, day: int, touched: dict[int, None]) -> None:
+        """A session ended; marks the days whose buckets it touched."""
         facts = self._session(event.session_id)
-        if facts.ended_key is not None and key < facts.ended_key:
-            return []
-        touched = [facts.ended_day] if facts.ended_key is not None else []
+        if facts.ended_key is not None:
+            if key < facts.ended_key:
+                return
+            touched[facts.ended_day] = None
         self._ended(facts, -1)
         self._pair(facts, -1)
         facts.ended_key, facts.ended_day, facts.status = key, day, event.status
@@ -445,9 +448,7 @@ class Ledger:
         self._ended(facts, 1)
         self._pair(facts, 1)
         self._refresh_upcoming(event.session_id, facts)
-        if not touched or touched[0] != day:
-            touched.append(day)
-        return touched
+        touched[day] = None
 
     def redate_ended(self, facts: SessionFacts, day: int) -> None:
         """Move the winning end to another local day (its zone changed)."""

@@ -130,17 +130,21 @@ class PatientProgress(EventFolding):
             The effects for the shell; empty when the event was already applied.
         """
         # apply_many((event,), now), spelled out: this is the per-event hot path.
-        if event.id in self._seen:
+        event_id = event.id
+        seen = self._seen
+        if event_id in seen:
             return []
-        self._seen.add(event.id)
+        seen.add(event_id)
         ledger = self._ledger
         ledger.version += 1
         ledger.became_active = False
         self._published_at = now
         self._baseline = None
-        effects: list[Effect] = []
+        effects: list[Effect] = [STATE_CHANGED]
         FOLDS[type(event)](self, event, now, effects)
-        return self._with_deltas(effects)
+        if self._touched:
+            self._insert_deltas(effects)
+        return effects
 
     def apply_many(self, events: Iterable[Event], now: datetime) -> list[Effect]:
         """Fold a batch of this patient's events that arrived together (one ``now``).
@@ -153,21 +157,23 @@ class PatientProgress(EventFolding):
         Returns:
             The effects for the shell; empty when every event was already applied.
         """
-        effects: list[Effect] = []
+        effects: list[Effect] = [STATE_CHANGED]
         if not self._fold_all(events, now, effects):
             return []
-        return self._with_deltas(effects)
+        if self._touched:
+            self._insert_deltas(effects)
+        return effects
 
-    def _with_deltas(self, effects: list[Effect]) -> list[Effect]:
+    def _insert_deltas(self, effects: list[Effect]) -> None:
+        """Put a ``SeriesDelta`` per touched day right after the leading ``StateChanged``."""
         touched = self._touched
-        if not touched:
-            return [STATE_CHANGED, *effects]
         days = self._ledger.days
-        result: list[Effect] = [STATE_CHANGED]
+        at = 1
         for day in touched:
             bucket = days.get(day)
             if bucket is not None:
-                result.append(
+                effects.insert(
+                    at,
                     SeriesDelta(
                         day,
                         (
@@ -178,11 +184,10 @@ class PatientProgress(EventFolding):
                             bucket.post_sum,
                             bucket.post_n,
                         ),
-                    )
+                    ),
                 )
+                at += 1
         touched.clear()
-        result += effects
-        return result
 
     def replay(self, events: Iterable[Event], now: datetime) -> None:
         """``apply_many`` without building effects: start-up replays the log this way."""
