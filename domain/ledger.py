@@ -23,6 +23,7 @@ from __future__ import annotations
 from bisect import bisect_left, insort
 from datetime import datetime
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 from domain.days import QUARTER_HOUR_S, DayBucket, month_key
 from domain.events import (
@@ -38,6 +39,8 @@ from domain.sessions import Key, SessionFacts
 
 MINDFULNESS_PREFIX: Final = "mindfulness/"
 DAY_S: Final = 86400
+DAYS_REMEMBERED: Final = 7
+"""How many local days ``Ledger.event_day`` dates without a zone conversion."""
 TREND_WINDOW: Final = 6
 """The mood trend compares the mean of the last 6 readings with the 6 before."""
 
@@ -76,9 +79,9 @@ class Ledger:
         "_current_from",
         "_today_for",
         "_today_day",
-        "_day_from",
-        "_day_until",
-        "_day_ordinal",
+        "_span_start",
+        "_span_length",
+        "_span_ordinal",
         "version",
         "became_active",
         "sessions",
@@ -116,9 +119,9 @@ class Ledger:
     def __init__(self, patient: Patient) -> None:
         self._today_for: datetime | None = None
         self._today_day = 0
-        self._day_from: float = 0.0
-        self._day_until: float = 0.0
-        self._day_ordinal: int = 0
+        self._span_start: float = 0.0
+        self._span_length: float = 0.0
+        self._span_ordinal: int = 0
         self._adopt_zones(patient)
         self.version = 0
         self.became_active = False
@@ -172,30 +175,41 @@ class Ledger:
     def event_day(self, instant: datetime, ts: float) -> int:
         """``local_day(instant)``, where ``ts`` is ``instant.timestamp()``.
 
-        A patient's events mostly fall on the day of the one before: the span of UTC instants
-        of the last day computed is remembered, and an instant inside it needs no conversion.
+        A patient's events mostly fall within days of the one before: a span of up to
+        ``DAYS_REMEMBERED`` local days around the last conversion is remembered (their first
+        UTC instant and ordinal), and an instant inside it is dated by arithmetic.
         """
-        if self._day_from < ts < self._day_until:
-            return self._day_ordinal
+        since = ts - self._span_start
+        if 0.0 < since < self._span_length:
+            days = int(since // DAY_S)
+            into = since - days * DAY_S
+            # Within a millisecond of a midnight, float rounding could pick the wrong side.
+            if 0.001 < into < DAY_S - 0.001:
+                return self._span_ordinal + days
         zone = self._zone
         if zone is None:  # more than one zone in the history: no shortcut
             return self.local_day(instant)
         local = instant.astimezone(zone)
         day = local.toordinal()
-        # Only a day with one UTC offset throughout is remembered (a transition day is
-        # converted event by event), narrowed by a millisecond at both ends so that float
-        # rounding never puts an instant next to midnight on the wrong side.
+        self._remember_days(zone, local, ts, day)
+        return day
+
+    def _remember_days(self, zone: ZoneInfo, local: datetime, ts: float, day: int) -> None:
+        # Remember the days from ``day`` on that keep one UTC offset from midnight to midnight,
+        # checked at the first and last second of each: a day with a transition (and any
+        # after it) is converted event by event.
         offset = local.utcoffset()
         start = ts - (local.hour * 3600 + local.minute * 60 + local.second)
         start -= local.microsecond / 1e6
-        if (
-            datetime.fromtimestamp(start + 1, zone).utcoffset() == offset
-            and datetime.fromtimestamp(start + DAY_S - 1, zone).utcoffset() == offset
-        ):
-            self._day_from = start + 0.001
-            self._day_until = start + DAY_S - 0.001
-            self._day_ordinal = day
-        return day
+        self._span_start, self._span_ordinal, self._span_length = start, day, 0.0
+        if datetime.fromtimestamp(start + 1, zone).utcoffset() != offset:
+            return
+        days = 0
+        while days < DAYS_REMEMBERED:
+            if datetime.fromtimestamp(start + (days + 1) * DAY_S - 1, zone).utcoffset() != offset:
+                break
+            days += 1
+        self._span_length = float(days * DAY_S)
 
     def today(self, now: datetime) -> int:
         """The patient's local day (ordinal) at ``now``, in their current zone."""
@@ -216,8 +230,8 @@ class Ledger:
         # The hub applies a whole batch with one ``now``: remember the last answer.
         self._today_for = None
         self._today_day = 0
-        self._day_from = self._day_until = 0.0  # see event_day
-        self._day_ordinal = 0
+        self._span_start = self._span_length = 0.0  # see event_day
+        self._span_ordinal = 0
 
     def reassigned(self, patient: Patient) -> None:
         """Adopt a new registration; a changed zone history needs :mod:`domain.rezone` too."""
