@@ -43,6 +43,9 @@ test: lint
 # build without extension modules: the compiled pass is then skipped, loudly.
 $(COMPILED_STAMP): $(STAMP) $(wildcard domain/*.py) setup.py pyproject.toml
 	rm -rf $(COMPILED) build/wheel
+	@# With a C compiler at hand, domain code mypyc cannot compile is an error, not a fallback.
+	if [ "$$PROGRESS_HUB_PURE" != 1 ] && command -v "$${CC:-cc}" >/dev/null; then \
+		export PROGRESS_HUB_STRICT_BUILD=1; fi; \
 	$(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir build/wheel .
 	$(BIN)/python -c 'import sys, zipfile; wheel = zipfile.ZipFile(sys.argv[1]); \
 		wheel.extractall(sys.argv[2], [name for name in wheel.namelist() \

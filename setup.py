@@ -12,6 +12,9 @@ modules live here, because whether to build them depends on the build:
 - ``PROGRESS_HUB_PURE=1`` skips compilation; so does a failure of any kind (no C compiler, no
   Python headers, a mypyc error): the install then ships the pure modules and says why. An
   install never fails for want of the compiled domain.
+- ``PROGRESS_HUB_STRICT_BUILD=1`` (set by ``make`` where a C compiler exists) turns any failure
+  into an error instead: domain code that mypyc cannot compile must not pass the tests by
+  quietly falling back to pure Python.
 """
 
 from __future__ import annotations
@@ -35,7 +38,12 @@ WHEEL_COMMANDS = {"bdist_wheel", "build", "build_ext", "install"}
 """Commands that build what gets installed (``editable_wheel`` is not one of them)."""
 
 
+STRICT = os.environ.get("PROGRESS_HUB_STRICT_BUILD") == "1"
+
+
 def _warn(message: str) -> None:
+    if STRICT:
+        raise SystemExit(f"progress-hub: {message} (PROGRESS_HUB_STRICT_BUILD=1)")
     print(f"progress-hub: {message}; the domain runs as pure Python", file=sys.stderr)
 
 
@@ -44,7 +52,7 @@ class OptionalBuildExt(build_ext):
 
     def run(self) -> None:
         if getattr(self, "editable_mode", False) or self.inplace:
-            _warn("editable or in-place build, extension modules not built")
+            print("progress-hub: editable or in-place build, domain not compiled", file=sys.stderr)
             return
         try:
             super().run()
@@ -60,7 +68,7 @@ class OptionalBuildExt(build_ext):
 
 def _extensions() -> list[Any]:
     if os.environ.get("PROGRESS_HUB_PURE") == "1":
-        _warn("PROGRESS_HUB_PURE=1")
+        print("progress-hub: PROGRESS_HUB_PURE=1, domain not compiled", file=sys.stderr)
         return []
     if not WHEEL_COMMANDS & set(sys.argv[1:]):
         return []  # metadata, sdists and editable installs need no compiler
