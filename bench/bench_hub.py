@@ -112,7 +112,9 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
             print(
                 f"throughput  {target:5}: {result.events_per_s:9,.0f} events/s acked "
                 f"({scale.connections} conns x {scale.batch}-event batches, {result.frames} "
-                f"batches; ack p50 {result.ack_p50_ms:.1f} ms, p99 {result.ack_p99_ms:.1f} ms)",
+                f"batches; ack p50 {result.ack_p50_ms:.1f} ms, p99 {result.ack_p99_ms:.1f} ms; "
+                f"server CPU {result.cpu_us_per_event:.1f} us/event, "
+                f"{result.cpu_cores:.2f} cores)",
                 flush=True,
             )
         hub, relay = throughput["hub"].events_per_s, throughput["relay"].events_per_s
@@ -128,7 +130,8 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
             print(
                 f"latency     {target:5}: p50 {lat.p50_ms:.2f} ms, p99 {lat.p99_ms:.2f} ms, "
                 f"max {lat.max_ms:.1f} ms over {lat.samples} probes ({lat.lost} lost) at "
-                f"{lat.events_per_s:,.0f} events/s sent",
+                f"{lat.events_per_s:,.0f} events/s sent; server CPU "
+                f"{lat.cpu_us_per_event:.1f} us/event, {lat.cpu_cores:.2f} cores",
                 flush=True,
             )
             if args.verbose:

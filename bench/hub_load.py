@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from hub_servers import SECRET, Server, profiled, rss_bytes
+from hub_servers import SECRET, Server, cpu_window, profiled, rss_bytes
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -194,6 +194,8 @@ class Throughput:
     ack_p50_ms: float
     ack_p99_ms: float
     frames: int
+    cpu_us_per_event: float
+    cpu_cores: float
 
 
 async def measure_throughput(
@@ -231,7 +233,10 @@ async def measure_throughput(
                 counted += scale.batch
                 latencies.append(done - sent)
 
-    async with profiled(server, profile, scale.warmup_s + scale.measure_s):
+    async with (
+        profiled(server, profile, scale.warmup_s + scale.measure_s),
+        cpu_window(server, window_start, window_end) as cpu,
+    ):
         await asyncio.gather(*(publisher(i, ws) for i, ws in enumerate(sockets)))
     await close_all(list(sockets))
     if not latencies:
@@ -241,6 +246,8 @@ async def measure_throughput(
         ack_p50_ms=percentile(latencies, 0.50) * 1000,
         ack_p99_ms=percentile(latencies, 0.99) * 1000,
         frames=len(latencies),
+        cpu_us_per_event=cpu[0] / max(counted, 1) * 1e6,
+        cpu_cores=cpu[0] / scale.measure_s,
     )
 
 
@@ -256,6 +263,8 @@ class Latency:
     lost: int
     events_per_s: float
     timeline: list[tuple[float, float]]
+    cpu_us_per_event: float
+    cpu_cores: float
 
     def by_second(self) -> str:
         """Worst and median latency of the probes sent in each second of the window."""
@@ -371,7 +380,10 @@ async def measure_latency(
     window_end = window_start + scale.measure_s
     readers = [asyncio.create_task(watch(ws)) for ws in watchers]
     readers += [asyncio.create_task(drain_acks(ws)) for ws, _, _ in publishers]
-    async with profiled(server, profile, scale.warmup_s + scale.measure_s):
+    async with (
+        profiled(server, profile, scale.warmup_s + scale.measure_s),
+        cpu_window(server, window_start, window_end) as cpu,
+    ):
         await asyncio.gather(*(paced(ws, rate, frames) for ws, rate, frames in publishers))
     deadline = time.perf_counter() + 5.0  # let the last probes land, boundedly
     while any(sent_at.values()) and time.perf_counter() < deadline:
@@ -392,6 +404,8 @@ async def measure_latency(
         lost=lost,
         events_per_s=sent_events / scale.measure_s,
         timeline=timeline,
+        cpu_us_per_event=cpu[0] / max(sent_events, 1) * 1e6,
+        cpu_cores=cpu[0] / scale.measure_s,
     )
 
 

@@ -46,6 +46,34 @@ def rss_bytes(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) the process has used so far, all its threads together."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.asynccontextmanager
+async def cpu_window(server: Server, start: float, end: float) -> AsyncIterator[list[float]]:
+    """CPU seconds the server uses between two ``time.perf_counter`` instants, filled in at exit.
+
+    Per event this is steadier than latency on a shared machine: time the server spends
+    waiting for a core does not count, only the work it does.
+    """
+    used: list[float] = []
+
+    async def sample() -> None:
+        await asyncio.sleep(max(0.0, start - time.perf_counter()))
+        before = cpu_seconds(server.pid)
+        await asyncio.sleep(max(0.0, end - time.perf_counter()))
+        used.append(cpu_seconds(server.pid) - before)
+
+    task = asyncio.create_task(sample())
+    try:
+        yield used
+    finally:
+        await task
+
+
 @dataclass
 class Server:
     """One server process on a loopback port; always stopped by :meth:`stop`."""

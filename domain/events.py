@@ -10,6 +10,8 @@ this hub does not know yet, and the contract promises such extensions never brea
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -169,7 +171,9 @@ EVENT_KINDS: tuple[str, ...] = (
     "action_item_updated",
 )
 
-_EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Annotated[Event, Field(discriminator="kind")])
+TaggedEvent = Annotated[Event, Field(discriminator="kind")]
+_EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(TaggedEvent)
+_EVENTS_ADAPTER: TypeAdapter[list[Event]] = TypeAdapter(list[TaggedEvent])
 
 
 def _describe(error: ValidationError) -> str:
@@ -208,6 +212,45 @@ def parse_event(raw: Any) -> Event:
         return _EVENT_ADAPTER.validate_python(raw)
     except ValidationError as error:
         raise InvalidEvent(_describe(error)) from None
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedEvent:
+    """An event of a batch that failed validation: the id it claimed and why it failed."""
+
+    id: str
+    detail: str
+
+
+def _claimed_id(raw: Any) -> str:
+    # A rejected event is reported under the id it claimed, or "" when it had none usable.
+    if isinstance(raw, dict):
+        value = raw.get("id")
+        if isinstance(value, str):
+            return value[:MAX_ID_LENGTH]
+    return ""
+
+
+def parse_events(raws: Sequence[Any]) -> list[Event | RejectedEvent]:
+    """Validate a batch, judging each event alone.
+
+    The whole batch goes through pydantic in one call; only when something in it is invalid is
+    it validated again event by event, so that each bad event gets its own field-level reasons
+    and the good ones still count. Both ways run the same validators, so an event is accepted
+    or refused identically either way.
+    """
+    if all(isinstance(raw, dict) for raw in raws):
+        try:
+            return list(_EVENTS_ADAPTER.validate_python(raws))
+        except ValidationError:
+            pass
+    parsed: list[Event | RejectedEvent] = []
+    for raw in raws:
+        try:
+            parsed.append(parse_event(raw))
+        except InvalidEvent as error:
+            parsed.append(RejectedEvent(_claimed_id(raw), str(error)))
+    return parsed
 
 
 def event_to_wire(event: Event) -> dict[str, Any]:

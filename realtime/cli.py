@@ -263,6 +263,7 @@ def run_token(args: argparse.Namespace) -> int:
 async def _serve(settings: Settings, log_level: str) -> int:
     import uvicorn
 
+    from realtime import tuning
     from realtime.app import create_app
     from realtime.server import HubServer
 
@@ -277,6 +278,7 @@ async def _serve(settings: Settings, log_level: str) -> int:
     # app embedded elsewhere is left alone).
     gc.collect()
     gc.freeze()
+    tuning.tune_process()  # later survivors too, and a shorter GIL switch (tuning.py: why)
     config = uvicorn.Config(
         app,
         host=settings.host,

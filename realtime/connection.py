@@ -1,9 +1,10 @@
 """One WebSocket client, from handshake to close.
 
 The receive loop decodes and answers frames; a sender task drains a bounded queue onto the
-socket, so nothing the hub does ever waits on a slow peer. Publishes run as their own tasks (at
-most ``max_inflight_publishes`` at once, after which reading pauses): a client may pipeline
-batches while earlier ones wait for their commit, and each ``ack`` carries its ``ref``.
+socket, so nothing the hub does ever waits on a slow peer. A publish is handed to the service's
+next group commit and answered from there, with no task of its own: a client may pipeline
+batches (at most ``max_inflight_publishes`` unanswered, after which reading pauses) while
+earlier ones wait for their commit, and each ``ack`` carries its ``ref``.
 """
 
 from __future__ import annotations
@@ -14,14 +15,17 @@ import logging
 import secrets
 import time
 from collections import deque
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from domain.events import Event, RejectedEvent, parse_events
 from realtime.auth import Principal, Role, bearer_token, verify_token
 from realtime.errors import Unauthorized
 from realtime.fanout import patient_channel
 from realtime.hub import Encoded
+from realtime.ingest import fast_publish
 from realtime.protocol import (
     CLOSE_GOING_AWAY,
     CLOSE_SLOW_CONSUMER,
@@ -51,6 +55,7 @@ from realtime.protocol import (
     welcome_frame,
 )
 from realtime.ratelimit import TokenBucket
+from realtime.service import AckResult
 
 if TYPE_CHECKING:
     from realtime.runtime import Runtime
@@ -100,8 +105,12 @@ class Connection:
         self.connection_id = secrets.token_hex(8)
         settings = runtime.settings
         self._queue: asyncio.Queue[Encoded] = asyncio.Queue(settings.send_queue_frames)
-        self._publish_slots = asyncio.Semaphore(settings.max_inflight_publishes)
-        self._publishes: set[asyncio.Task[None]] = set()
+        self._max_unanswered = settings.max_inflight_publishes
+        self._unanswered = 0
+        # Resolved when an answer frees a slot (reading paused) or the last one is sent.
+        self._slot_freed: asyncio.Future[None] | None = None
+        self._all_answered: asyncio.Future[None] | None = None
+        self._ended = False
         self._bad_frames: deque[float] = deque()
         self._rate = TokenBucket(settings.rate_limit_frames_per_s, settings.rate_limit_burst)
         self._close_code: int | None = None
@@ -160,10 +169,12 @@ class Connection:
             runtime.hub.detach_all(self)
             runtime.connections.discard(self)
             runtime.metrics.connections.labels(self.principal.role.value).dec()
-            for task in list(self._publishes):
-                task.cancel()
-            if self._sender is not None:
-                self._sender.cancel()
+            self._ended = True  # publishes still committing are answered to nobody
+            # Let go of both tasks: a finished task keeps its exception, whose traceback holds
+            # this connection, a cycle only the collector could free (see realtime/tuning.py).
+            sender, self._sender, self._receiver = self._sender, None, None
+            if sender is not None:
+                sender.cancel()
             log.info(
                 "event=ws_close connection=%s code=%s",
                 self.connection_id,
@@ -175,9 +186,11 @@ class Connection:
         if self._closing:
             return
         self._closing = True
-        if code == CLOSE_GOING_AWAY and self._publishes:
+        if code == CLOSE_GOING_AWAY and self._unanswered:
             # A graceful shutdown answers every publish already read before saying goodbye.
-            await asyncio.wait(set(self._publishes), timeout=CLOSE_TIMEOUT_S)
+            self._all_answered = asyncio.get_running_loop().create_future()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._all_answered), CLOSE_TIMEOUT_S)
         if code != CLOSE_SLOW_CONSUMER and self._sender is not None:
             # Flush what the client is owed (the error that explains a 4008, say); a slow
             # consumer's queue is exactly what it cannot take, so it is dropped instead.
@@ -247,11 +260,17 @@ class Connection:
     async def _handle(self, data: str | bytes) -> None:
         if self._closing:
             return  # draining: frames read after shutdown began are not taken on
+        max_events = self.runtime.settings.max_events_per_publish
+        if isinstance(data, str) and not self.codec.binary:
+            published = fast_publish(data, max_events)
+            if published is not None:
+                await self._publish(published[0], published[1])
+                return
         ref: str | None = None
         try:
             raw = self.codec.decode(data)
             ref = decode_error_ref(raw)
-            frame = parse_client_frame(raw, max_events=self.runtime.settings.max_events_per_publish)
+            frame = parse_client_frame(raw, max_events=max_events)
         except FrameError as error:
             await self._refuse(error.code, error.detail, error.ref or ref)
             return
@@ -273,10 +292,7 @@ class Connection:
     async def _dispatch(self, frame: ClientFrame) -> None:
         match frame:
             case Publish():
-                await self._publish_slots.acquire()
-                task = asyncio.create_task(self._publish(frame))
-                self._publishes.add(task)
-                task.add_done_callback(self._publish_done)
+                await self._publish(frame.ref, parse_events(frame.events))
             case Subscribe():
                 await self._subscribe(frame)
             case Unsubscribe():
@@ -287,20 +303,35 @@ class Connection:
             case Ping():
                 self.send(pong_frame(frame.ref))
 
-    def _publish_done(self, task: asyncio.Task[None]) -> None:
-        self._publishes.discard(task)
-        self._publish_slots.release()
-
-    async def _publish(self, frame: Publish) -> None:
+    async def _publish(self, ref: str | None, events: Sequence[Event | RejectedEvent]) -> None:
+        while self._unanswered >= self._max_unanswered:
+            self._slot_freed = asyncio.get_running_loop().create_future()
+            await self._slot_freed
+        self._unanswered += 1
         started = time.perf_counter()
+
+        def answer(result: AckResult) -> None:
+            self._answered()
+            if self._ended:
+                return
+            self.runtime.metrics.observe_ack(result, time.perf_counter() - started)
+            self.send(ack_frame(ref, result.accepted, result.duplicates, result.rejected))
+
         try:
-            result = await self.runtime.service.publish(self.principal, frame.events)
+            self.runtime.service.submit(self.principal, events, answer)
         except Exception:
             log.exception("event=publish_error connection=%s", self.connection_id)
-            self.send(error_frame("internal", "the hub could not process this publish", frame.ref))
-            return
-        self.runtime.metrics.observe_ack(result, time.perf_counter() - started)
-        self.send(ack_frame(frame.ref, result.accepted, result.duplicates, result.rejected))
+            self._answered()
+            self.send(error_frame("internal", "the hub could not process this publish", ref))
+
+    def _answered(self) -> None:
+        self._unanswered -= 1
+        slot_freed, self._slot_freed = self._slot_freed, None
+        if slot_freed is not None and not slot_freed.done():
+            slot_freed.set_result(None)
+        all_answered = self._all_answered
+        if not self._unanswered and all_answered is not None and not all_answered.done():
+            all_answered.set_result(None)
 
     async def _subscribe(self, frame: Subscribe) -> None:
         runtime, channel = self.runtime, frame.channel

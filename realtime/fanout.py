@@ -57,6 +57,8 @@ class _Window:
     state_due: bool = False
     series_due: dict[str, SeriesValues] = field(default_factory=dict)
     flush: asyncio.TimerHandle | None = None
+    # Made once per channel and shared by all its retained `state` messages (see _flush).
+    state: Callable[[], dict[str, Any]] | None = None
 
 
 class Fanout:
@@ -135,10 +137,21 @@ class Fanout:
             self._hub.publish(channel, {"kind": "series", "bucket": bucket, "values": values})
         if window.state_due:
             window.state_due = False
-            tracker, clock = window.tracker, self._clock
-            # The document is computed when first read, with the figures of that moment.
-            self._hub.publish_lazy(channel, lambda: {"kind": "state", **tracker.snapshot(clock())})
+            if window.state is None:
+                window.state = self._state_of(window)
+            self._hub.publish_lazy(channel, window.state)
         window.last_sent = self._monotonic()
+
+    def _state_of(self, window: _Window) -> Callable[[], dict[str, Any]]:
+        clock = self._clock
+
+        def state() -> dict[str, Any]:
+            # Computed when first read, with the figures of that moment. One function per
+            # channel, not one closure per message: every retained message used to hold a
+            # function and two cells, objects each full collection had to walk.
+            return {"kind": "state", **window.tracker.snapshot(clock())}
+
+        return state
 
     def flush_all(self) -> None:
         """Send everything still held back (at shutdown)."""

@@ -25,7 +25,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from realtime.protocol import SUBPROTOCOL_JSON, Codec, Since, message_frame
 
@@ -54,44 +54,22 @@ Payload = dict[str, Any]
 LAZY_SIZE_HINT = 4096
 
 
-@dataclass(slots=True)
-class _Retained:
-    """A message as the history keeps it: encoded, never as nested dicts.
-
-    A string is invisible to the cyclic garbage collector, while a progress document held as
-    dicts and lists would be walked by every full collection, for every retained message;
-    measured, that walk stopped the event loop for hundreds of milliseconds at a time.
-    The JSON text is made at once (most clients speak JSON); msgpack only when asked.
-
-    A lazy message (``produce``) is made the first time anyone reads it, so a ``state`` that
-    no subscriber and no recovering client ever asks for costs nothing.
-    """
-
-    offset: int
-    retained_at: float
-    channel: str
-    json_text: str | None
-    size: int
-    produce: Callable[[], Payload] | None = None
-    msgpack_bytes: bytes | None = None
-
-    def text(self) -> str:
-        if self.json_text is None:
-            assert self.produce is not None
-            frame = message_frame(self.channel, self.offset, self.produce())
-            encoded = _JSON.encode(frame)
-            assert isinstance(encoded, str)
-            self.json_text, self.produce = encoded, None
-        return self.json_text
-
-    def encode(self, codec: Codec) -> Encoded:
-        if not codec.binary:
-            return self.text()
-        if self.msgpack_bytes is None:
-            packed = codec.encode(json.loads(self.text()))
-            assert isinstance(packed, bytes)
-            self.msgpack_bytes = packed
-        return self.msgpack_bytes
+# A message as the history keeps it: (offset, retained_at, JSON text, size, producer).
+#
+# Encoded, never as nested dicts, and a plain tuple: a tuple of strings and numbers is dropped
+# from the cyclic collector's books, while a progress document held as dicts and lists (or
+# even one small object per message) is walked by every full collection, for every retained
+# message; measured, that walk stopped the event loop for hundreds of milliseconds at a time.
+# The JSON text is made at once (most clients speak JSON); msgpack only when asked.
+#
+# A lazy message (text ``None``, a producer) is made the first time anyone reads it, so a
+# ``state`` that no subscriber and no recovering client ever asks for costs nothing.
+_Retained = tuple[int, float, str | None, int, Callable[[], "Payload"] | None]
+_OFFSET: Final = 0
+_AT: Final = 1
+_TEXT: Final = 2
+_SIZE: Final = 3
+_PRODUCE: Final = 4
 
 
 @dataclass(slots=True)
@@ -101,6 +79,36 @@ class _Channel:
     offset: int = 0
     history: deque[_Retained] = field(default_factory=deque)
     history_bytes: int = 0
+    # msgpack encodings made so far, by offset (dropped with their message).
+    packed: dict[int, bytes] = field(default_factory=dict)
+
+    def text(self, retained: _Retained) -> str:
+        """The message's JSON text, made (and kept in the history) if it was lazy."""
+        text = retained[_TEXT]
+        if text is not None:
+            return text
+        produce = retained[_PRODUCE]
+        assert produce is not None
+        offset = retained[_OFFSET]
+        encoded = _JSON.encode(message_frame(self.name, offset, produce()))
+        assert isinstance(encoded, str)
+        history = self.history
+        index = offset - history[0][_OFFSET] if history else -1
+        if 0 <= index < len(history) and history[index][_OFFSET] == offset:
+            history[index] = (offset, retained[_AT], encoded, retained[_SIZE], None)
+        return encoded
+
+    def encode(self, retained: _Retained, codec: Codec) -> Encoded:
+        if not codec.binary:
+            return self.text(retained)
+        offset = retained[_OFFSET]
+        packed = self.packed.get(offset)
+        if packed is None:
+            made = codec.encode(json.loads(self.text(retained)))
+            assert isinstance(made, bytes)
+            packed = self.packed[offset] = made
+        return packed
+
     subscribers: set[Subscriber] = field(default_factory=set)
 
 
@@ -154,10 +162,13 @@ class Hub:
         horizon = now - self._history_ttl_s
         while history and (
             len(history) > self._history_size
-            or history[0].retained_at < horizon
+            or history[0][_AT] < horizon
             or channel.history_bytes > self._history_max_bytes
         ):
-            channel.history_bytes -= history.popleft().size
+            dropped = history.popleft()
+            channel.history_bytes -= dropped[_SIZE]
+            if channel.packed:
+                channel.packed.pop(dropped[_OFFSET], None)
 
     def position(self, name: str) -> tuple[str, int]:
         channel = self._channel(name)
@@ -188,14 +199,14 @@ class Hub:
     ) -> int:
         channel.offset += 1
         now = self._clock()
-        retained = _Retained(channel.offset, now, channel.name, encoded, size, produce)
+        retained: _Retained = (channel.offset, now, encoded, size, produce)
         channel.history.append(retained)
         channel.history_bytes += size
         self._expire(channel, now)
         self.messages_published += 1
         overflowing: list[Subscriber] = []
         for subscriber in channel.subscribers:
-            if subscriber.offer(retained.encode(subscriber.codec)):
+            if subscriber.offer(channel.encode(retained, subscriber.codec)):
                 self.frames_delivered += 1
             else:
                 overflowing.append(subscriber)
@@ -214,12 +225,13 @@ class Hub:
         missed: list[Encoded] = []
         recovered = False
         if since is not None and since.epoch == channel.epoch and since.offset <= channel.offset:
-            oldest = channel.history[0].offset if channel.history else channel.offset + 1
+            oldest = channel.history[0][_OFFSET] if channel.history else channel.offset + 1
             if since.offset + 1 >= oldest:
+                # A copy: making a lazy message writes its text back into the history.
                 missed = [
-                    retained.encode(subscriber.codec)
-                    for retained in channel.history
-                    if retained.offset > since.offset
+                    channel.encode(retained, subscriber.codec)
+                    for retained in list(channel.history)
+                    if retained[_OFFSET] > since.offset
                 ]
                 recovered = True
         return Attachment(channel.epoch, channel.offset, recovered, missed)

@@ -66,14 +66,19 @@ class HubMetrics:
             registry=registry,
         )
 
+        # Children looked up once: labels() hashes and locks on every call, once per publish.
+        self._accepted = self.events.labels("accepted")
+        self._duplicate = self.events.labels("duplicate")
+        self._rejected = self.events.labels("rejected")
+
     def observe_ack(self, result: AckResult, seconds: float) -> None:
         self.ack_latency.observe(seconds)
         self.events_from(result)
 
     def events_from(self, result: AckResult) -> None:
         if result.accepted:
-            self.events.labels("accepted").inc(len(result.accepted))
+            self._accepted.inc(len(result.accepted))
         if result.duplicates:
-            self.events.labels("duplicate").inc(len(result.duplicates))
+            self._duplicate.inc(len(result.duplicates))
         if result.rejected:
-            self.events.labels("rejected").inc(len(result.rejected))
+            self._rejected.inc(len(result.rejected))

@@ -9,7 +9,6 @@ always what a replay of the database gives, and a snapshot read after an ``ack``
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -17,8 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from domain.effects import AlertRaised, Effect
-from domain.errors import InvalidEvent
-from domain.events import Event, parse_event
+from domain.events import Event, RejectedEvent, parse_events
 from domain.patients import Patient
 from domain.progress import PatientProgress
 from realtime.auth import Principal, Role
@@ -34,6 +32,8 @@ Clock = Callable[[], datetime]
 # millisecond (500 at a time held requests for 60-190 ms, 25 for about 15 ms), and a yield
 # costs only microseconds.
 TICK_CHUNK_PATIENTS = 4
+# Rounds handed to the group-commit writer at once: one committing, one queued behind it.
+ROUNDS_WITH_WRITER = 2
 REPLAY_CHUNK = 10_000
 """Start-up replays the log in chunks of this many events (grouped by patient): bounded memory."""
 
@@ -62,13 +62,22 @@ class AckResult:
         return {"accepted": self.accepted, "duplicates": self.duplicates, "rejected": self.rejected}
 
 
-def _raw_id(raw: Any) -> str:
-    # A rejected event is reported under the id it claimed, or "" when it had none usable.
-    if isinstance(raw, dict):
-        value = raw.get("id")
-        if isinstance(value, str):
-            return value[:64]
-    return ""
+@dataclass(slots=True)
+class _Submission:
+    """One publish waiting for its round: its answer so far and who to give it to."""
+
+    result: AckResult
+    fresh: list[Event]
+    waits: list[asyncio.Future[None]]
+    reply: Callable[[AckResult], None]
+
+
+@dataclass(slots=True)
+class _Round:
+    """The publishes that share one commit; ``done`` once they are applied."""
+
+    done: asyncio.Future[None]
+    submissions: list[_Submission] = field(default_factory=list)
 
 
 class ProgressService:
@@ -98,6 +107,11 @@ class ProgressService:
         self._by_therapist: dict[str, set[str]] = {}
         self._seen: set[str] = set()
         self._in_flight: dict[str, asyncio.Future[None]] = {}
+        self._collecting: _Round | None = None
+        self._round_starting = False
+        self._rounds_with_writer = 0
+        # Rounds, and answers that wait for effects or for another round (kept referenced).
+        self._background: set[asyncio.Task[None]] = set()
         # What the store holds of each tracker's marks, to write them only when they change.
         self._persisted_marks: dict[str, dict[str, Any]] = {}
         self.events_accepted = 0
@@ -257,18 +271,41 @@ class ProgressService:
 
     async def publish(self, principal: Principal, raw_events: Sequence[Any]) -> AckResult:
         """Validate, persist and apply a batch; each event is judged alone."""
+        answered: asyncio.Future[AckResult] = asyncio.get_running_loop().create_future()
+
+        def reply(result: AckResult) -> None:
+            if not answered.done():
+                answered.set_result(result)
+
+        self.submit(principal, parse_events(raw_events), reply)
+        # Shielded: a caller that gives up does not take its events back; they still commit.
+        return await asyncio.shield(answered)
+
+    def submit(
+        self,
+        principal: Principal,
+        events: Sequence[Event | RejectedEvent],
+        reply: Callable[[AckResult], None],
+    ) -> None:
+        """Take a validated batch into the next group commit; ``reply`` gets its answer.
+
+        Each event is screened at once (rights, patient, clock skew, duplicates). The fresh
+        ones join every other publish waiting for the next round: one write, one apply and one
+        fan-out for all of them. ``reply`` runs only after the commit that holds its events,
+        so an ``ack`` still means durable.
+        """
         result = AckResult()
         now = self._clock()
         fresh: list[Event] = []
         batch_ids: set[str] = set()
         waits: list[asyncio.Future[None]] = []
-        for raw in raw_events:
-            try:
-                event = parse_event(raw)
-            except InvalidEvent as error:
-                result.reject(_raw_id(raw), "invalid_event", str(error))
+        # A trusted publisher may publish for anyone: decided once, not once per event.
+        trusted = principal.is_trusted
+        for event in events:
+            if isinstance(event, RejectedEvent):
+                result.reject(event.id, "invalid_event", event.detail)
                 continue
-            if not principal.may_publish_for(event.patient_id):
+            if not trusted and not principal.may_publish_for(event.patient_id):
                 result.reject(event.id, "forbidden", "not allowed to publish for this patient")
                 continue
             if event.patient_id not in self._trackers:
@@ -287,44 +324,137 @@ class ProgressService:
             fresh.append(event)
         self.events_rejected += len(result.rejected)
         self.events_duplicate += len(result.duplicates)
-        if fresh:
-            # Shielded: once the events are queued for the disk they must also reach memory,
-            # even if the publisher disconnects while it waits.
-            committing = asyncio.ensure_future(self._commit_and_apply(fresh, now))
-            for event in fresh:
-                self._seen.add(event.id)
-                self._in_flight[event.id] = committing
-            try:
-                await asyncio.shield(committing)
-            except Exception as error:  # noqa: BLE001 - every event must get an answer
-                log.error("event=publish_failed count=%d error=%s", len(fresh), error)
-                for event in fresh:
-                    result.reject(event.id, "internal", "could not store the event; retry")
-                self.events_rejected += len(fresh)
-                return result
-            result.accepted.extend(event.id for event in fresh)
-            self.events_accepted += len(fresh)
-        for pending in waits:
-            # A duplicate of an event still being committed is answered once that commit is
-            # done, so "duplicate" always means "already durable".
-            with contextlib.suppress(Exception):  # the original publisher reports a failure
-                await asyncio.shield(pending)
-        return result
+        submission = _Submission(result, fresh, waits, reply)
+        if not fresh:
+            self._answer(submission)
+            return
+        loop = asyncio.get_running_loop()
+        collecting = self._collecting
+        if collecting is None:
+            collecting = self._collecting = _Round(loop.create_future())
+        collecting.submissions.append(submission)
+        for event in fresh:
+            self._seen.add(event.id)
+            self._in_flight[event.id] = collecting.done
+        self._start_round()
 
-    async def _commit_and_apply(self, events: list[Event], now: datetime) -> None:
+    def _start_round(self) -> None:
+        # At most ROUNDS_WITH_WRITER rounds are with the writer: one committing and the next
+        # queued behind it, so the writer goes from one commit straight to the next (no
+        # linger, no wait for the apply in between); what arrives meanwhile gathers into the
+        # round after. When idle, a publish starts its round at once.
+        if (
+            self._round_starting
+            or self._collecting is None
+            or self._rounds_with_writer >= ROUNDS_WITH_WRITER
+        ):
+            return
+        self._round_starting = True
+        self._rounds_with_writer += 1
+        task = asyncio.get_running_loop().create_task(self._run_round())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _run_round(self) -> None:
+        # First runs one loop iteration after it was started: every publish read by then joins.
+        self._round_starting = False
+        current, self._collecting = self._collecting, None
+        assert current is not None
+        await self._commit_round(current)
+
+    async def _commit_round(self, current: _Round) -> None:
+        events = [event for submission in current.submissions for event in submission.fresh]
         try:
-            await self._store.append_events(events, now)
-        except BaseException:
+            await self._store.append_events(events, self._clock())
+        except BaseException as error:
             for event in events:
                 self._seen.discard(event.id)
-                self._in_flight.pop(event.id, None)
-            raise
-        try:
-            await self._apply_committed(events)
+            log.error("event=publish_failed count=%d error=%s", len(events), error)
+            self._finish(current, events, failed=True)
+            if not isinstance(error, Exception):
+                raise
+            return
         finally:
-            # Only now: until applied, an event counts as in flight (see settle()).
-            for event in events:
-                self._in_flight.pop(event.id, None)
+            self._rounds_with_writer -= 1
+            self._start_round()
+        apply_now = self._clock()
+        try:
+            touched = self._apply_committed(events, apply_now)
+            marks = self._changed_marks(touched)
+            alerts = self._alert_records(touched, apply_now)
+        except Exception:
+            log.exception("event=apply_failed count=%d", len(events))
+            self._finish(current, events, failed=True)
+            return
+        if not (marks or alerts):
+            self._finish(current, events, failed=False)
+            return
+        # The ack waits for these writes too, as it always has; the next round need not.
+        task = asyncio.get_running_loop().create_task(
+            self._store_effects(current, events, marks, alerts, apply_now)
+        )
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _store_effects(
+        self,
+        current: _Round,
+        events: list[Event],
+        marks: list[tuple[str, dict[str, Any]]],
+        alerts: list[AlertRecord],
+        now: datetime,
+    ) -> None:
+        writes = [self._store.put_marks(patient_id, data, now) for patient_id, data in marks]
+        if alerts:
+            writes.append(self._store.append_alerts(alerts))
+        failed = False
+        try:
+            await asyncio.gather(*writes)
+        except Exception as error:  # noqa: BLE001 - every publisher must get an answer
+            log.error("event=effects_failed count=%d error=%s", len(events), error)
+            failed = True
+        self._finish(current, events, failed=failed)
+
+    def _finish(self, current: _Round, events: list[Event], *, failed: bool) -> None:
+        # Only now: until applied (and its effects stored), an event counts as in flight.
+        for event in events:
+            self._in_flight.pop(event.id, None)
+        if not current.done.done():
+            current.done.set_result(None)
+        for submission in current.submissions:
+            if failed:
+                for event in submission.fresh:
+                    submission.result.reject(
+                        event.id, "internal", "could not store the event; retry"
+                    )
+                self.events_rejected += len(submission.fresh)
+            else:
+                submission.result.accepted.extend(event.id for event in submission.fresh)
+                self.events_accepted += len(submission.fresh)
+            self._answer(submission)
+
+    def _answer(self, submission: _Submission) -> None:
+        unfinished = [wait for wait in submission.waits if not wait.done()]
+        if unfinished:
+            # A duplicate of an event still being committed is answered once that commit is
+            # done, so "duplicate" always means "already durable".
+            task = asyncio.get_running_loop().create_task(
+                self._answer_later(submission, unfinished)
+            )
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+            return
+        try:
+            submission.reply(submission.result)
+        except Exception:
+            log.exception("event=reply_failed")
+
+    async def _answer_later(
+        self, submission: _Submission, unfinished: list[asyncio.Future[None]]
+    ) -> None:
+        await asyncio.gather(*(asyncio.shield(wait) for wait in unfinished), return_exceptions=True)
+        submission.waits = []
+        self._answer(submission)
 
     async def settle(self) -> None:
         """Wait until every event committed so far has also been applied in memory."""
@@ -334,26 +464,24 @@ class ProgressService:
                 *(asyncio.shield(task) for task in pending), return_exceptions=True
             )
 
-    async def _apply_committed(self, events: list[Event]) -> None:
-        apply_now = self._clock()
+    def _apply_committed(self, events: list[Event], now: datetime) -> dict[str, list[Effect]]:
         by_patient: dict[str, list[Event]] = {}
         for event in events:
             by_patient.setdefault(event.patient_id, []).append(event)
         # One batch per patient: one StateChanged and one SeriesDelta per touched day.
         touched: dict[str, list[Effect]] = {
-            patient_id: self._trackers[patient_id].apply_many(batch, apply_now)
+            patient_id: self._trackers[patient_id].apply_many(batch, now)
             for patient_id, batch in by_patient.items()
         }
         for patient_id, effects in touched.items():
             self._fanout.patient_changed(self._trackers[patient_id], effects)
-        await self._persist_marks(touched)
-        await self._record_alerts(touched, apply_now)
+        return touched
 
-    async def _record_alerts(
+    def _alert_records(
         self, effects_by_patient: dict[str, list[Effect]], now: datetime
-    ) -> None:
-        """Keep every alert raised, for reports (alerts are effects: replay cannot rebuild them)."""
-        records = [
+    ) -> list[AlertRecord]:
+        # Alerts are effects, not events: a replay cannot rebuild them, so each is kept.
+        return [
             AlertRecord(
                 patient_id,
                 self._trackers[patient_id].patient.therapist_id,
@@ -366,20 +494,32 @@ class ProgressService:
             for effect in effects
             if isinstance(effect, AlertRaised)
         ]
+
+    def _changed_marks(self, patient_ids: Iterable[str]) -> list[tuple[str, dict[str, Any]]]:
+        """The marks (alert state, celebrations) of these patients that the store lacks."""
+        changed = []
+        for patient_id in patient_ids:
+            marks = self._trackers[patient_id].marks()
+            if marks != self._persisted_marks.get(patient_id):
+                self._persisted_marks[patient_id] = marks
+                changed.append((patient_id, marks))
+        return changed
+
+    async def _record_alerts(
+        self, effects_by_patient: dict[str, list[Effect]], now: datetime
+    ) -> None:
+        records = self._alert_records(effects_by_patient, now)
         if records:
             await self._store.append_alerts(records)
 
     async def _persist_marks(self, patient_ids: Iterable[str]) -> None:
         """Store the marks (alert state, celebrations) of these patients where they changed."""
         now = self._clock()
-        writes = []
-        for patient_id in patient_ids:
-            marks = self._trackers[patient_id].marks()
-            if marks != self._persisted_marks.get(patient_id):
-                self._persisted_marks[patient_id] = marks
-                writes.append(self._store.put_marks(patient_id, marks, now))
-        if writes:
-            await asyncio.gather(*writes)
+        changed = self._changed_marks(patient_ids)
+        if changed:
+            await asyncio.gather(
+                *(self._store.put_marks(patient_id, marks, now) for patient_id, marks in changed)
+            )
 
     async def celebrate(self, patient_id: str, milestone_ids: list[str]) -> list[str]:
         """Mark the patient's celebrations shown, durably; returns the ids newly marked."""

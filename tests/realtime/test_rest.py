@@ -142,6 +142,8 @@ def test_healthz_and_metrics(registered: TestClient) -> None:
     assert metrics.status_code == 200
     assert "progress_hub_writer_batch_rows_count" in metrics.text
     assert "progress_hub_connections" in metrics.text
+    assert 'progress_hub_events_total{outcome="accepted"} 2.0' in metrics.text
+    assert 'progress_hub_events_total{outcome="rejected"} 0.0' in metrics.text
 
 
 def test_dashboard_page_is_served(client: TestClient) -> None:
