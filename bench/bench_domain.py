@@ -2,6 +2,10 @@
 
 Run: ``python bench/bench_domain.py [--patients N] [--events-per-patient N] [--repeat N]``.
 
+It measures the domain that ``import domain`` finds and says which (``domain.build()``): pure
+Python in the editable install; ``make bench`` (or ``PYTHONPATH=build/compiled:.`` after
+``make test``) measures the mypyc-compiled domain a wheel installs.
+
 The workload is a live stream: patients with a zone each, sessions (scheduled, started with a
 mood, ended completed / cancelled / no-show with a mood and topics), exercises, mood check-ins,
 markers, goal and action-item updates; about 10% of events arrive out of order and 5% twice.
@@ -21,19 +25,23 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import pickle
 import random
 import statistics
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from workload import patient_stream
 
+import domain
 from domain.events import Event, parse_event
 from domain.patients import Patient
 from domain.progress import PatientProgress
+from realtime.tuning import FreezeSurvivors
 
 ZONES = ("Europe/Berlin", "America/New_York", "Asia/Kolkata", "UTC", "Australia/Sydney")
 START = datetime(2026, 5, 1, 8, tzinfo=UTC)
@@ -64,6 +72,11 @@ def workload(patients: int, per_patient: int, seed: int = 7) -> list[dict[str, A
         if "scheduled_for" in event:
             event["scheduled_for"] = event["scheduled_for"].isoformat()
     return stream
+
+
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f}, {five:.2f}, {fifteen:.2f} on {os.cpu_count()} cores"
 
 
 def _best(run: Callable[[], float], repeat: int) -> float:
@@ -288,6 +301,21 @@ def measure_apply(args: argparse.Namespace) -> None:
     ):
         batch_rows.append((label, _best(run_batches(batches), args.repeat), effects_seen))
     batch_rows.append(("replay (start-up, no effects)", _best(run_replay, args.repeat), 0))
+    # Last, since it freezes what it keeps: per-event apply under the collector policy that
+    # `progress-hub serve` runs with (realtime/tuning.py: survivors of each full collection
+    # are frozen, so later ones walk only what is new). The default-collector rows above are
+    # the domain's own figures; this one is what it costs inside the hub.
+    hook = FreezeSurvivors()
+    gc.callbacks.append(hook)
+    try:
+        hub_s = _best(run_apply, args.repeat)
+        batch_rows.append(("apply, per event, hub's collector", hub_s, effects_seen))
+    finally:
+        gc.callbacks.remove(hook)
+        gc.unfreeze()
+        gc.collect()
+        if not args.no_freeze:
+            gc.freeze()
     trackers = {pid: PatientProgress(patient) for pid, patient in registrations.items()}
     for event, now in pairs:
         trackers[event.patient_id].apply(event, now)
@@ -302,6 +330,7 @@ def measure_apply(args: argparse.Namespace) -> None:
     rate_baseline = count / baseline_s
     rate_parse = len(raw) / parse_s
     print(f"workload: {args.patients} patients, {count} events in arrival order")
+    print(f"domain build: {domain.build()} ({Path(domain.__file__).parent}); `uptime`: {_load()}")
     clock = "wall clock" if args.wall else "process CPU time"
     print(f"corpus frozen for the GC: {not args.no_freeze}; {clock}; best of {args.repeat} runs")
     print(
@@ -325,6 +354,7 @@ def measure_apply(args: argparse.Namespace) -> None:
     )
     median_ms = statistics.median(snapshot_times) * 1000
     print(f"snapshot: median {median_ms:.3f} ms, max {max(snapshot_times) * 1000:.3f} ms")
+    print(f"after the run: {_load()}")
 
 
 if __name__ == "__main__":

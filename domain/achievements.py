@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from domain.effects import Effect, Milestone, MilestoneReached
 from domain.ledger import Ledger
@@ -26,7 +26,7 @@ from domain.milestones import (
 )
 from domain.sessions import Key
 
-_TITLES = {rule.rule: rule.title for rule in MILESTONE_RULES}
+_TITLES: Final = {rule.rule: rule.title for rule in MILESTONE_RULES}
 
 
 def _instant(key: Key) -> datetime:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
-from typing import Any, Literal
+from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo
 
 from domain.days import QUARTER_HOUR_S
@@ -25,12 +25,25 @@ from domain.patients import zone as _zone_named
 from domain.progress import PatientProgress
 
 Period = Literal["week", "month", "quarter", "year"]
-PERIODS: tuple[str, ...] = ("week", "month", "quarter", "year")
-TREND_BUCKETS = 12
-ACTIVE_WITHIN = timedelta(days=30)
+PERIODS: Final[tuple[str, ...]] = ("week", "month", "quarter", "year")
+TREND_BUCKETS: Final = 12
+ACTIVE_WITHIN: Final = timedelta(days=30)
 """A patient is active when they had any activity in the last 30 days (to the quarter-hour)."""
-DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+DAY_NAMES: Final = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MONTH_NAMES: Final = (
+    "Jan",
+    "Feb",
+    "Mar",
+    "Apr",
+    "May",
+    "Jun",
+    "Jul",
+    "Aug",
+    "Sep",
+    "Oct",
+    "Nov",
+    "Dec",
+)
 
 
 def _midnight(day: date, tz: ZoneInfo) -> float:
@@ -47,7 +60,7 @@ def _month_start(day: date, months_back: int = 0) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-EPOCH_WEEKDAY = 3
+EPOCH_WEEKDAY: Final = 3
 """1970-01-01 was a Thursday (Monday = 0)."""
 
 

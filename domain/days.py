@@ -7,8 +7,9 @@ than ``date`` objects on the hot path, and turn back into dates only at the edge
 from __future__ import annotations
 
 from datetime import date
+from typing import Final
 
-QUARTER_HOUR_S = 900
+QUARTER_HOUR_S: Final = 900
 
 
 class DayBucket:
@@ -74,21 +75,35 @@ class DayBucket:
             self.mindfulness,
         )
 
+    def chart_sums(self) -> ChartSums:
+        """The sums the chart values are computed from (see :func:`chart_values`)."""
+        return (self.activity, self.millis, self.pre_sum, self.pre_n, self.post_sum, self.post_n)
+
     def chart_values(self) -> dict[str, float | None]:
-        """The values this bucket contributes to the daily chart series.
-
-        Two-decimal rounding is done in integers (half up): this runs once per event.
-        """
-        pre_n, post_n = self.pre_n, self.post_n
-        return {
-            "activity_count": float(self.activity),
-            "minutes": (self.millis + 300) // 600 / 100,
-            "mood_pre": (200 * self.pre_sum + pre_n) // (2 * pre_n) / 100 if pre_n else None,
-            "mood_post": (200 * self.post_sum + post_n) // (2 * post_n) / 100 if post_n else None,
-        }
+        """The values this bucket contributes to the daily chart series."""
+        return chart_values(self.chart_sums())
 
 
-EMPTY_DAY = DayBucket()
+ChartSums = tuple[int, int, int, int, int, int]
+"""A day's ``(activity, millis, pre_sum, pre_n, post_sum, post_n)``."""
+
+
+def chart_values(sums: ChartSums) -> dict[str, float | None]:
+    """A day's chart values from its sums.
+
+    Two-decimal rounding is done in integers (half up), so any order of events gives the same
+    figures.
+    """
+    activity, millis, pre_sum, pre_n, post_sum, post_n = sums
+    return {
+        "activity_count": float(activity),
+        "minutes": (millis + 300) // 600 / 100,
+        "mood_pre": (200 * pre_sum + pre_n) // (2 * pre_n) / 100 if pre_n else None,
+        "mood_post": (200 * post_sum + post_n) // (2 * post_n) / 100 if post_n else None,
+    }
+
+
+EMPTY_DAY: Final = DayBucket()
 
 
 def iso_day(ordinal: int) -> str:

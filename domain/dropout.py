@@ -26,25 +26,25 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from domain.engagement import FREQUENCY_WINDOW_DAYS
 from domain.ledger import Ledger
 from domain.mood import mood_delta
 
-HIGH_RISK = 0.6
+HIGH_RISK: Final = 0.6
 """Crossing above this raises ``dropout_risk_high`` (once)."""
-REARM_BELOW = 0.5
+REARM_BELOW: Final = 0.5
 """The alert re-arms only after the score falls below this (hysteresis)."""
-MODERATE_RISK = 0.3
-DEFAULT_USUAL_GAP_DAYS = 7.0
-USUAL_GAP_SPAN = 11
-MISSED_WINDOW = 10
-SHORT_RECENT = 3
-SHORT_EARLIER = 10
-MOOD_FALL_FULL = 3.0
+MODERATE_RISK: Final = 0.3
+DEFAULT_USUAL_GAP_DAYS: Final = 7.0
+USUAL_GAP_SPAN: Final = 11
+MISSED_WINDOW: Final = 10
+SHORT_RECENT: Final = 3
+SHORT_EARLIER: Final = 10
+MOOD_FALL_FULL: Final = 3.0
 
-WEIGHTS = {
+WEIGHTS: Final = {
     "silence": 0.45,
     "frequency_decline": 0.20,
     "missed_sessions": 0.15,

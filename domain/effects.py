@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import NamedTuple
+
+from domain.days import ChartSums, chart_values
 
 
 @dataclass(frozen=True, slots=True)
@@ -13,15 +13,40 @@ class StateChanged:
     """The patient's figures changed; subscribers should get a fresh ``state``."""
 
 
-class SeriesDelta(NamedTuple):
+class SeriesDelta:
     """One daily chart bucket's new values (a mood is None on a day without one).
 
-    A named tuple, not a frozen dataclass like the other effects: one is built per touched
-    day of every batch, and a frozen dataclass's ``__init__`` costs several times as much.
+    Built for every touched day of every apply, and most are never read one by one (the
+    fan-out keeps the last per day): it holds the day ordinal and the bucket's raw sums as
+    they were, and turns them into a ``date`` and the values dict only when read.
     """
 
-    bucket: date
-    values: Mapping[str, float | None]
+    __slots__ = ("day", "sums")
+
+    def __init__(self, day: int, sums: ChartSums) -> None:
+        self.day = day  # a local day ordinal
+        self.sums = sums  # activity, millis, pre_sum, pre_n, post_sum, post_n
+
+    @property
+    def bucket(self) -> date:
+        """The local day of the bucket."""
+        return date.fromordinal(self.day)
+
+    @property
+    def values(self) -> dict[str, float | None]:
+        """The bucket's chart values (``domain.days.chart_values``)."""
+        return chart_values(self.sums)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SeriesDelta):
+            return NotImplemented
+        return self.day == other.day and self.sums == other.sums
+
+    def __hash__(self) -> int:
+        return hash((self.day, self.sums))
+
+    def __repr__(self) -> str:
+        return f"SeriesDelta(bucket={self.bucket!r}, values={self.values!r})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,19 +9,19 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from domain.ledger import Ledger
 
-FREQUENCY_WINDOW_DAYS = 28
+FREQUENCY_WINDOW_DAYS: Final = 28
 """The frequency trend compares the last 4 weeks with the 4 weeks before."""
-FREQUENCY_MIN_CHANGE = 1
-FREQUENCY_RELATIVE_CHANGE = 0.25
-MOMENTUM_DAYS = 14
-MOMENTUM_DECAY = 0.8
+FREQUENCY_MIN_CHANGE: Final = 1
+FREQUENCY_RELATIVE_CHANGE: Final = 0.25
+MOMENTUM_DAYS: Final = 14
+MOMENTUM_DECAY: Final = 0.8
 """An active day ``a`` days ago weighs ``0.8 ** a``; momentum is the weighted share of days."""
-_MOMENTUM_NORM = sum(MOMENTUM_DECAY**age for age in range(MOMENTUM_DAYS))
-_MOMENTUM_SHARE = tuple(MOMENTUM_DECAY**age / _MOMENTUM_NORM for age in range(MOMENTUM_DAYS))
+_MOMENTUM_NORM: Final = sum(MOMENTUM_DECAY**age for age in range(MOMENTUM_DAYS))
+_MOMENTUM_SHARE: Final = tuple(MOMENTUM_DECAY**age / _MOMENTUM_NORM for age in range(MOMENTUM_DAYS))
 
 FrequencyTrend = Literal["increasing", "stable", "declining"]
 

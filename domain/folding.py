@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from domain.achievements import MilestoneBook
 from domain.dropout import DropoutAlertGate, dropout_risk, dropout_score
@@ -41,11 +41,11 @@ from domain.rezone import (
 )
 from domain.sessions import Key
 
-PACE = ON_NEW_ACTIVE_DAY[0]
-MINDFUL = ON_MINDFULNESS[0]
-MOOD = ON_MOOD[0]
-MOOD_RULE = RULES_BY_CODE[MOOD]
-RECENT_MIN = 32
+PACE: Final = ON_NEW_ACTIVE_DAY[0]
+MINDFUL: Final = ON_MINDFULNESS[0]
+MOOD: Final = ON_MOOD[0]
+MOOD_RULE: Final = RULES_BY_CODE[MOOD]
+RECENT_MIN: Final = 32
 """Kept records are pruned at most once per this many (see ``_prune``)."""
 
 
@@ -83,15 +83,17 @@ class EventFolding:
 
     def _on_started(self, event: SessionStarted, now: datetime, effects: list[Effect]) -> None:
         ledger = self._ledger
-        key = (event.at.timestamp(), event.id)
-        day = ledger.local_day(event.at)
-        if key[0] > self._recent_after:
-            self._keep((key[0], event.id, STARTED, event.session_id, 0, day), now)
-        for touched in ledger.fold_started(event, key, day):
-            self._touched[touched] = None
+        at, event_id = event.at, event.id
+        ts = at.timestamp()
+        key = (ts, event_id)
+        day = ledger.event_day(at, ts)
+        session_id = event.session_id
+        if ts > self._recent_after:
+            self._keep((ts, event_id, STARTED, session_id, 0, day), now)
+        ledger.fold_started(event, key, day, self._touched)
         pre = event.mood_pre
         if pre is not None:
-            post = ledger.sessions[event.session_id].mood_post
+            post = ledger.sessions[session_id].mood_post
             if is_crisis(pre, pre, post):
                 self._crisis(crisis_reasons(pre, pre, post, "mood_pre"), effects)
             if ledger.in_trend_window(key):
@@ -99,17 +101,19 @@ class EventFolding:
 
     def _on_ended(self, event: SessionEnded, now: datetime, effects: list[Effect]) -> None:
         ledger = self._ledger
-        key = (event.at.timestamp(), event.id)
-        day = ledger.local_day(event.at)
+        at, event_id = event.at, event.id
+        ts = at.timestamp()
+        key = (ts, event_id)
+        day = ledger.event_day(at, ts)
+        session_id = event.session_id
         completed = event.status == "completed"
-        if key[0] > self._recent_after:
-            self._keep((key[0], event.id, ENDED, event.session_id, int(completed), day), now)
-        for touched in ledger.fold_ended(event, key, day):
-            self._touched[touched] = None
+        if ts > self._recent_after:
+            self._keep((ts, event_id, ENDED, session_id, int(completed), day), now)
+        ledger.fold_ended(event, key, day, self._touched)
         post = event.mood_post
         codes: tuple[str, ...] = ()
         if post is not None:
-            pre = ledger.sessions[event.session_id].mood_pre
+            pre = ledger.sessions[session_id].mood_pre
             if is_crisis(post, pre, post):
                 self._crisis(crisis_reasons(post, pre, post, "mood_post"), effects)
             if ledger.in_trend_window(key):
@@ -119,7 +123,7 @@ class EventFolding:
             self._observe_risk(ledger.today(now), effects, codes)
             return
         if (
-            ledger.add_ever_session(event.session_id, key)
+            ledger.add_ever_session(session_id, key)
             and len(ledger.ever_sessions) >= self._book.next_threshold["completed_sessions"]
         ):
             self._book.reach(self._ledger, "completed_sessions", effects)
@@ -130,34 +134,39 @@ class EventFolding:
 
     def _on_exercise(self, event: ExerciseCompleted, now: datetime, effects: list[Effect]) -> None:
         ledger = self._ledger
-        key = (event.at.timestamp(), event.id)
-        day = ledger.local_day(event.at)
-        if key[0] > self._recent_after:
-            mindful = event.exercise.startswith(MINDFULNESS_PREFIX)
+        at, event_id = event.at, event.id
+        ts = at.timestamp()
+        key = (ts, event_id)
+        day = ledger.event_day(at, ts)
+        mindful = event.exercise.startswith(MINDFULNESS_PREFIX)
+        millis = round(event.duration_s * 1000)  # as ledger.to_millis, inlined on the hot path
+        if ts > self._recent_after:
             kind = MINDFUL_EXERCISE if mindful else EXERCISE
-            millis = round(event.duration_s * 1000)
-            self._keep((key[0], event.id, kind, "", millis, day), now)
-        ledger.fold_exercise(event, key, day)
+            self._keep((ts, event_id, kind, "", millis, day), now)
+        ledger.fold_exercise(millis, mindful, key, day)
         self._touched[day] = None
         self._count_active_day(day, key, effects)
         # Rules that only grow with activity need no check while they already hold.
         codes: tuple[str, ...] = ()
         if ledger.became_active and PACE not in self._insights_on:
             codes = ON_NEW_ACTIVE_DAY
-        if event.exercise.startswith(MINDFULNESS_PREFIX) and MINDFUL not in self._insights_on:
+        if mindful and MINDFUL not in self._insights_on:
             codes += ON_MINDFULNESS
         self._after_activity(now, effects, codes)
 
     def _on_checkin(self, event: MoodCheckin, now: datetime, effects: list[Effect]) -> None:
         ledger = self._ledger
-        key = (event.at.timestamp(), event.id)
-        day = ledger.local_day(event.at)
-        if key[0] > self._recent_after:
-            self._keep((key[0], event.id, CHECKIN, "", event.score, day), now)
-        ledger.fold_checkin(event, key, day)
+        at, event_id = event.at, event.id
+        ts = at.timestamp()
+        key = (ts, event_id)
+        day = ledger.event_day(at, ts)
+        score = event.score
+        if ts > self._recent_after:
+            self._keep((ts, event_id, CHECKIN, "", score, day), now)
+        ledger.fold_checkin(score, key, day)
         self._touched[day] = None
-        if event.score <= CRISIS_MOOD:
-            self._crisis(crisis_reasons(event.score, where="mood check-in"), effects)
+        if score <= CRISIS_MOOD:
+            self._crisis(crisis_reasons(score, where="mood check-in"), effects)
         self._count_active_day(day, key, effects)
         codes: tuple[str, ...] = ON_MOOD if ledger.in_trend_window(key) else ()
         if ledger.became_active and PACE not in self._insights_on:
@@ -184,7 +193,7 @@ class EventFolding:
         # Activity only lowers the risk; re-score it only when the alert waits to re-arm.
         if not self._gate.armed:
             self._observe_risk(self._ledger.today(now), effects, codes)
-        elif codes is ON_MOOD:
+        elif codes == ON_MOOD:
             self._check_mood(effects)
         elif codes:
             self._insights(codes, effects, Figures(self._ledger, None, now=now))

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Final, Protocol
 
 from domain.dropout import HIGH_RISK
 
-PACE_STREAK = 3
-PACE_MOMENTUM = 0.6
-MINDFULNESS_COUNT = 3
-MINDFULNESS_DAYS = 14
+PACE_STREAK: Final = 3
+PACE_MOMENTUM: Final = 0.6
+MINDFULNESS_COUNT: Final = 3
+MINDFULNESS_DAYS: Final = 14
 """``explore_mindfulness``: at least 3 ``mindfulness/*`` exercises in the last 14 local days."""
 
 
@@ -64,7 +64,7 @@ def _mood(inputs: InsightInputs) -> bool:
     return inputs.mood_trend == "improving"
 
 
-INSIGHT_RULES: tuple[InsightRule, ...] = (
+INSIGHT_RULES: Final[tuple[InsightRule, ...]] = (
     InsightRule(
         "maintain_pace",
         "Maintain current pace: regular practice is building real momentum.",
@@ -86,10 +86,10 @@ INSIGHT_RULES: tuple[InsightRule, ...] = (
         _mood,
     ),
 )
-RULES_BY_CODE = {rule.code: rule for rule in INSIGHT_RULES}
+RULES_BY_CODE: Final = {rule.code: rule for rule in INSIGHT_RULES}
 
 # Which rules an event can flip, so ``apply`` re-checks only those (the rest wait for ``tick``).
-ON_NEW_ACTIVE_DAY = ("maintain_pace",)
-ON_MINDFULNESS = ("explore_mindfulness",)
-ON_MOOD = ("mood_improving",)
-ON_RISK = ("shorter_more_frequent_sessions",)
+ON_NEW_ACTIVE_DAY: Final = ("maintain_pace",)
+ON_MINDFULNESS: Final = ("explore_mindfulness",)
+ON_MOOD: Final = ("mood_improving",)
+ON_RISK: Final = ("shorter_more_frequent_sessions",)

@@ -22,14 +22,13 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 from domain.days import QUARTER_HOUR_S, DayBucket, month_key
 from domain.events import (
     ActionItemUpdated,
-    ExerciseCompleted,
     GoalUpdated,
-    MoodCheckin,
     ProgressMarker,
     SessionEnded,
     SessionScheduled,
@@ -38,8 +37,11 @@ from domain.events import (
 from domain.patients import Patient, zone
 from domain.sessions import Key, SessionFacts
 
-MINDFULNESS_PREFIX = "mindfulness/"
-TREND_WINDOW = 6
+MINDFULNESS_PREFIX: Final = "mindfulness/"
+DAY_S: Final = 86400
+DAYS_REMEMBERED: Final = 7
+"""How many local days ``Ledger.event_day`` dates without a zone conversion."""
+TREND_WINDOW: Final = 6
 """The mood trend compares the mean of the last 6 readings with the 6 before."""
 
 
@@ -77,6 +79,9 @@ class Ledger:
         "_current_from",
         "_today_for",
         "_today_day",
+        "_span_start",
+        "_span_length",
+        "_span_ordinal",
         "version",
         "became_active",
         "sessions",
@@ -114,6 +119,9 @@ class Ledger:
     def __init__(self, patient: Patient) -> None:
         self._today_for: datetime | None = None
         self._today_day = 0
+        self._span_start: float = 0.0
+        self._span_length: float = 0.0
+        self._span_ordinal: int = 0
         self._adopt_zones(patient)
         self.version = 0
         self.became_active = False
@@ -164,6 +172,45 @@ class Ledger:
             return instant.astimezone(self._today_zone).toordinal()
         return self.patient.local_day(instant).toordinal()
 
+    def event_day(self, instant: datetime, ts: float) -> int:
+        """``local_day(instant)``, where ``ts`` is ``instant.timestamp()``.
+
+        A patient's events mostly fall within days of the one before: a span of up to
+        ``DAYS_REMEMBERED`` local days around the last conversion is remembered (their first
+        UTC instant and ordinal), and an instant inside it is dated by arithmetic.
+        """
+        since = ts - self._span_start
+        if 0.0 < since < self._span_length:
+            days = int(since // DAY_S)
+            into = since - days * DAY_S
+            # Within a millisecond of a midnight, float rounding could pick the wrong side.
+            if 0.001 < into < DAY_S - 0.001:
+                return self._span_ordinal + days
+        zone = self._zone
+        if zone is None:  # more than one zone in the history: no shortcut
+            return self.local_day(instant)
+        local = instant.astimezone(zone)
+        day = local.toordinal()
+        self._remember_days(zone, local, ts, day)
+        return day
+
+    def _remember_days(self, zone: ZoneInfo, local: datetime, ts: float, day: int) -> None:
+        # Remember the days from ``day`` on that keep one UTC offset from midnight to midnight,
+        # checked at the first and last second of each: a day with a transition (and any
+        # after it) is converted event by event.
+        offset = local.utcoffset()
+        start = ts - (local.hour * 3600 + local.minute * 60 + local.second)
+        start -= local.microsecond / 1e6
+        self._span_start, self._span_ordinal, self._span_length = start, day, 0.0
+        if datetime.fromtimestamp(start + 1, zone).utcoffset() != offset:
+            return
+        days = 0
+        while days < DAYS_REMEMBERED:
+            if datetime.fromtimestamp(start + (days + 1) * DAY_S - 1, zone).utcoffset() != offset:
+                break
+            days += 1
+        self._span_length = float(days * DAY_S)
+
     def today(self, now: datetime) -> int:
         """The patient's local day (ordinal) at ``now``, in their current zone."""
         if now is self._today_for:
@@ -183,6 +230,8 @@ class Ledger:
         # The hub applies a whole batch with one ``now``: remember the last answer.
         self._today_for = None
         self._today_day = 0
+        self._span_start = self._span_length = 0.0  # see event_day
+        self._span_ordinal = 0
 
     def reassigned(self, patient: Patient) -> None:
         """Adopt a new registration; a changed zone history needs :mod:`domain.rezone` too."""
@@ -203,6 +252,8 @@ class Ledger:
         A reading further back moves no reading in or out of the trend's two windows.
         """
         keys = self.reading_keys
+        if keys and keys[-1] is key:  # the reading just added, in order: the usual case
+            return True
         span = 2 * TREND_WINDOW
         return len(keys) <= span or keys[-span] <= key
 
@@ -329,20 +380,22 @@ class Ledger:
         else:
             self._remove_reading(key)
 
-    def fold_started(self, event: SessionStarted, key: Key, day: int) -> list[int]:
-        """A session began (perhaps with a pre-session mood); returns the days it touched."""
+    def fold_started(
+        self, event: SessionStarted, key: Key, day: int, touched: dict[int, None]
+    ) -> None:
+        """A session began (perhaps with a pre-session mood); marks the days it touched."""
         facts = self._session(event.session_id)
-        if facts.started_key is not None and key < facts.started_key:
-            return []
-        touched = [facts.started_day] if facts.started_key is not None else []
+        if facts.started_key is not None:
+            if key < facts.started_key:
+                return
+            touched[facts.started_day] = None
         self._started(facts, -1)
         self._pair(facts, -1)
         facts.started_key, facts.started_day, facts.mood_pre = key, day, event.mood_pre
         self._started(facts, 1)
         self._pair(facts, 1)
         self._refresh_upcoming(event.session_id, facts)
-        touched.append(day)
-        return touched
+        touched[day] = None
 
     def redate_started(self, facts: SessionFacts, day: int) -> None:
         """Move the winning start to another local day (its zone changed)."""
@@ -391,12 +444,13 @@ class Ledger:
             else:
                 self._remove_reading(key)
 
-    def fold_ended(self, event: SessionEnded, key: Key, day: int) -> list[int]:
-        """A session ended; returns the days whose buckets it touched."""
+    def fold_ended(self, event: SessionEnded, key: Key, day: int, touched: dict[int, None]) -> None:
+        """A session ended; marks the days whose buckets it touched."""
         facts = self._session(event.session_id)
-        if facts.ended_key is not None and key < facts.ended_key:
-            return []
-        touched = [facts.ended_day] if facts.ended_key is not None else []
+        if facts.ended_key is not None:
+            if key < facts.ended_key:
+                return
+            touched[facts.ended_day] = None
         self._ended(facts, -1)
         self._pair(facts, -1)
         facts.ended_key, facts.ended_day, facts.status = key, day, event.status
@@ -408,9 +462,7 @@ class Ledger:
         self._ended(facts, 1)
         self._pair(facts, 1)
         self._refresh_upcoming(event.session_id, facts)
-        if not touched or touched[0] != day:
-            touched.append(day)
-        return touched
+        touched[day] = None
 
     def redate_ended(self, facts: SessionFacts, day: int) -> None:
         """Move the winning end to another local day (its zone changed)."""
@@ -420,24 +472,21 @@ class Ledger:
 
     # -- other kinds -----------------------------------------------------------------------
 
-    def fold_exercise(self, event: ExerciseCompleted, key: Key, day: int) -> DayBucket:
-        """An exercise was completed: an active day and minutes; returns the day's bucket."""
-        millis = round(event.duration_s * 1000)  # as to_millis, inlined on the hot path
+    def fold_exercise(self, millis: int, mindful: bool, key: Key, day: int) -> None:
+        """An exercise of ``millis`` ms was completed: an active day and minutes."""
         bucket = self._add_activity(key[0], day, millis)
         self.exercises += 1
         self.exercise_ms += millis
-        if event.exercise.startswith(MINDFULNESS_PREFIX):
+        if mindful:
             bucket.mindfulness += 1
             _insert(self.mindful_days, day)
-        return bucket
 
-    def fold_checkin(self, event: MoodCheckin, key: Key, day: int) -> DayBucket:
-        """A mood check-in: an active day and a mood reading; returns the day's bucket."""
+    def fold_checkin(self, score: int, key: Key, day: int) -> None:
+        """A mood check-in: an active day and a mood reading."""
         bucket = self._add_activity(key[0], day, 0)
-        bucket.checkin_sum += event.score
+        bucket.checkin_sum += score
         bucket.checkin_n += 1
-        self._add_reading(key, event.score)
-        return bucket
+        self._add_reading(key, score)
 
     def fold_marker(self, event: ProgressMarker, key: Key) -> None:
         """A progress marker; ``SKILL_ACQUIRED`` ones count toward skill milestones."""

@@ -17,7 +17,7 @@ import heapq
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Final, Literal
 
 from domain.ledger import Ledger
 from domain.sessions import Key
@@ -35,7 +35,7 @@ class MilestoneRule:
     threshold: int
 
 
-MILESTONE_RULES: tuple[MilestoneRule, ...] = (
+MILESTONE_RULES: Final[tuple[MilestoneRule, ...]] = (
     MilestoneRule("first_session", "First Session", "completed_sessions", 1),
     MilestoneRule("streak_3", "Three-Day Streak", "streak_days", 3),
     MilestoneRule("streak_7", "One Week Streak", "streak_days", 7),
@@ -49,15 +49,15 @@ MILESTONE_RULES: tuple[MilestoneRule, ...] = (
 )
 """The contract's rules (PROTOCOL.md section 4); rules may be added, never renamed."""
 
-RULES_BY_METRIC: dict[Metric, tuple[MilestoneRule, ...]] = {
+RULES_BY_METRIC: Final[dict[Metric, tuple[MilestoneRule, ...]]] = {
     metric: tuple(rule for rule in MILESTONE_RULES if rule.metric == metric)
     for metric in ("completed_sessions", "streak_days", "skills_acquired", "goals_completed")
 }
 
 
-UNREACHABLE = 1 << 62
+UNREACHABLE: Final = 1 << 62
 """A threshold no metric reaches: every rule of that metric is already reached."""
-FIRST_THRESHOLDS: dict[Metric, int] = {
+FIRST_THRESHOLDS: Final[dict[Metric, int]] = {
     metric: min((rule.threshold for rule in rules), default=UNREACHABLE)
     for metric, rules in RULES_BY_METRIC.items()
 }

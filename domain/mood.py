@@ -6,17 +6,17 @@ the session it belongs to, never at gamification or trends, so it fires at once,
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from domain.days import month_label
 from domain.ledger import TREND_WINDOW, Ledger
 
-CRISIS_MOOD = 2
+CRISIS_MOOD: Final = 2
 """A mood of 2 or less (1–10 scale) is a crisis."""
-CRISIS_DROP = 3
+CRISIS_DROP: Final = 3
 """A fall of 3 or more from pre- to post-session mood in one session is a crisis."""
-TREND_MIN_WINDOW = 2
-TREND_THRESHOLD = 0.5
+TREND_MIN_WINDOW: Final = 2
+TREND_THRESHOLD: Final = 0.5
 
 MoodTrend = Literal["improving", "stable", "worsening"]
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
+from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from domain.errors import UnknownTimezone
 
-MAX_TIMEZONE_LENGTH = 64
+MAX_TIMEZONE_LENGTH: Final = 64
 
 
 @lru_cache(maxsize=512)

@@ -30,9 +30,9 @@ No clock is read and no I/O is done: ``now`` is always passed in.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import datetime
 from math import inf
-from typing import Any
+from typing import Any, Final
 
 from domain.achievements import MilestoneBook
 from domain.dropout import DropoutAlertGate
@@ -60,8 +60,8 @@ from domain.series import DEFAULT_SERIES_DAYS, daily_series
 from domain.snapshot import progress_document
 from domain.state import restore_tracker, tracker_state
 
-STATE_CHANGED = StateChanged()
-MARKS_VERSION = 1
+STATE_CHANGED: Final = StateChanged()
+MARKS_VERSION: Final = 1
 
 
 class PatientProgress(EventFolding):
@@ -130,17 +130,21 @@ class PatientProgress(EventFolding):
             The effects for the shell; empty when the event was already applied.
         """
         # apply_many((event,), now), spelled out: this is the per-event hot path.
-        if event.id in self._seen:
+        event_id = event.id
+        seen = self._seen
+        if event_id in seen:
             return []
-        self._seen.add(event.id)
+        seen.add(event_id)
         ledger = self._ledger
         ledger.version += 1
         ledger.became_active = False
         self._published_at = now
         self._baseline = None
-        effects: list[Effect] = []
+        effects: list[Effect] = [STATE_CHANGED]
         FOLDS[type(event)](self, event, now, effects)
-        return self._with_deltas(effects)
+        if self._touched:
+            self._insert_deltas(effects)
+        return effects
 
     def apply_many(self, events: Iterable[Event], now: datetime) -> list[Effect]:
         """Fold a batch of this patient's events that arrived together (one ``now``).
@@ -153,24 +157,37 @@ class PatientProgress(EventFolding):
         Returns:
             The effects for the shell; empty when every event was already applied.
         """
-        effects: list[Effect] = []
+        effects: list[Effect] = [STATE_CHANGED]
         if not self._fold_all(events, now, effects):
             return []
-        return self._with_deltas(effects)
+        if self._touched:
+            self._insert_deltas(effects)
+        return effects
 
-    def _with_deltas(self, effects: list[Effect]) -> list[Effect]:
+    def _insert_deltas(self, effects: list[Effect]) -> None:
+        """Put a ``SeriesDelta`` per touched day right after the leading ``StateChanged``."""
         touched = self._touched
-        if not touched:
-            return [STATE_CHANGED, *effects]
         days = self._ledger.days
-        result: list[Effect] = [STATE_CHANGED]
+        at = 1
         for day in touched:
             bucket = days.get(day)
             if bucket is not None:
-                result.append(SeriesDelta(date.fromordinal(day), bucket.chart_values()))
+                effects.insert(
+                    at,
+                    SeriesDelta(
+                        day,
+                        (
+                            bucket.activity,
+                            bucket.millis,
+                            bucket.pre_sum,
+                            bucket.pre_n,
+                            bucket.post_sum,
+                            bucket.post_n,
+                        ),
+                    ),
+                )
+                at += 1
         touched.clear()
-        result += effects
-        return result
 
     def replay(self, events: Iterable[Event], now: datetime) -> None:
         """``apply_many`` without building effects: start-up replays the log this way."""
@@ -297,7 +314,7 @@ class PatientProgress(EventFolding):
         return tracker_state(self)
 
     @classmethod
-    def from_state(cls, patient: Patient, state: dict[str, Any]) -> PatientProgress:
+    def from_state(cls, patient: Patient, state: object) -> PatientProgress:
         """Rebuild a tracker from :meth:`to_state`'s output.
 
         Args:
@@ -310,7 +327,8 @@ class PatientProgress(EventFolding):
             StateFormatError: (a ``ValueError``) for another ``format``, another patient, or a
                 garbled state.
         """
-        tracker = restore_tracker(cls.__new__(cls), patient, state)
+        # A fresh tracker, then overwritten: compiled classes (mypyc) cannot be made bare.
+        tracker = restore_tracker(cls(patient), patient, state)
         if patient != tracker.patient:
             tracker.reassign(patient)
         return tracker

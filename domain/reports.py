@@ -14,14 +14,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Final
 
 from domain.days import EMPTY_DAY, iso_day
 from domain.progress import PatientProgress
 
-MIN_COMPARED = 2
-MAX_COMPARED = 10
-MOOD_SHIFT = 0.5
+MIN_COMPARED: Final = 2
+MAX_COMPARED: Final = 10
+MOOD_SHIFT: Final = 0.5
 """A mood difference (1-10 scale) smaller than this is reported as stable."""
 
 

@@ -26,6 +26,7 @@ whose key is older keeps it (no kept record can carry a smaller key).
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Final
 
 from domain.ledger import Ledger
 from domain.patients import Patient
@@ -37,13 +38,13 @@ RecentRecord = tuple[float, str, int, str, int, int]
 integer ms; a check-in's score; 0 for a session start. Builtins only: it is part of the state.
 """
 
-STARTED = 0
-ENDED = 1
-EXERCISE = 2
-MINDFUL_EXERCISE = 3
-CHECKIN = 4
+STARTED: Final = 0
+ENDED: Final = 1
+EXERCISE: Final = 2
+MINDFUL_EXERCISE: Final = 3
+CHECKIN: Final = 4
 
-REZONE_WINDOW_S = 48 * 3600.0
+REZONE_WINDOW_S: Final = 48 * 3600.0
 """How far before the latest ``now`` a zone change can be dated and still move events exactly."""
 
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from domain.days import EMPTY_DAY, iso_day
 from domain.errors import InvalidQuery
 from domain.ledger import Ledger
 
-DEFAULT_SERIES_DAYS = 14
-MAX_SERIES_DAYS = 366
-SERIES_NAMES = ("activity_count", "minutes", "mood_pre", "mood_post")
+DEFAULT_SERIES_DAYS: Final = 14
+MAX_SERIES_DAYS: Final = 366
+SERIES_NAMES: Final = ("activity_count", "minutes", "mood_pre", "mood_post")
 
 
 def daily_series(ledger: Ledger, today: int, days: int = DEFAULT_SERIES_DAYS) -> dict[str, Any]:

@@ -19,7 +19,7 @@ what it wrote.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from domain.achievements import MilestoneBook
 from domain.days import DayBucket
@@ -34,11 +34,11 @@ from domain.sessions import SessionFacts
 if TYPE_CHECKING:
     from domain.progress import PatientProgress
 
-STATE_FORMAT = 1
+STATE_FORMAT: Final = 1
 """The version of the layout ``to_state`` writes; bumped on any change to it."""
 
-SESSION_FIELDS = 11
-_LEDGER_LISTS = (
+SESSION_FIELDS: Final = 11
+_LEDGER_LISTS: Final = (
     "active_days",
     "completed_days",
     "ended_order",
@@ -48,7 +48,7 @@ _LEDGER_LISTS = (
     "mindful_days",
     "skills",
 )
-_LEDGER_DICTS = (
+_LEDGER_DICTS: Final = (
     "activity_qh",
     "by_status",
     "markers",
@@ -62,7 +62,7 @@ _LEDGER_DICTS = (
     "run_start",
     "ever_goals",
 )
-_LEDGER_NUMBERS = (
+_LEDGER_NUMBERS: Final = (
     "version",
     "completed_ms",
     "change_sum",
@@ -203,10 +203,12 @@ def tracker_state(tracker: PatientProgress) -> dict[str, Any]:
     }
 
 
-def restore_tracker(
-    tracker: PatientProgress, patient: Patient, state: dict[str, Any]
-) -> PatientProgress:
-    """Fill a bare ``tracker`` from ``state`` (``PatientProgress.from_state``)."""
+def restore_tracker(tracker: PatientProgress, patient: Patient, state: object) -> PatientProgress:
+    """Overwrite a fresh ``tracker`` with ``state`` (``PatientProgress.from_state``).
+
+    ``state`` is typed ``object``: it comes from storage, and the compiled domain checks
+    declared types at the call, so a garbled state must get here to be refused clearly.
+    """
     if not isinstance(state, dict):
         raise StateFormatError("tracker state: expected a dict")
     found = state.get("format")

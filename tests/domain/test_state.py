@@ -203,7 +203,7 @@ def test_an_unknown_or_garbled_state_is_refused_clearly() -> None:
     with pytest.raises(StateFormatError, match="format None"):
         PatientProgress.from_state(patient, {"ledger": {}})
     with pytest.raises(StateFormatError, match="expected a dict"):
-        PatientProgress.from_state(patient, [good])  # type: ignore[arg-type]
+        PatientProgress.from_state(patient, [good])
     with pytest.raises(StateFormatError, match="state garbled"):
         PatientProgress.from_state(patient, {**good, "ledger": {"sessions": {}}})
     sessions = {"s1": (None, 0.0)}  # a row of the wrong length
