@@ -9,15 +9,17 @@ the event can affect. Nothing here reads a clock: ``now`` is passed in.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from domain.achievements import MilestoneBook
+from domain.days import timestamp
 from domain.dropout import DropoutAlertGate, dropout_risk, dropout_score
 from domain.effects import AlertRaised, Effect, InsightRaised
 from domain.events import (
     ActionItemUpdated,
+    Event,
     ExerciseCompleted,
     GoalUpdated,
     MoodCheckin,
@@ -28,7 +30,7 @@ from domain.events import (
 )
 from domain.figures import Figures
 from domain.insights import ON_MINDFULNESS, ON_MOOD, ON_NEW_ACTIVE_DAY, ON_RISK, RULES_BY_CODE
-from domain.ledger import MINDFULNESS_PREFIX, Ledger
+from domain.ledger import MINDFULNESS_PREFIX, Ledger, to_millis
 from domain.mood import CRISIS_MOOD, TREND_THRESHOLD, crisis_reasons, is_crisis, mood_delta
 from domain.rezone import (
     CHECKIN,
@@ -38,8 +40,9 @@ from domain.rezone import (
     REZONE_WINDOW_S,
     STARTED,
     RecentRecord,
+    recent_record,
 )
-from domain.sessions import Key
+from domain.sessions import Key, event_key
 
 PACE: Final = ON_NEW_ACTIVE_DAY[0]
 MINDFUL: Final = ON_MINDFULNESS[0]
@@ -67,7 +70,7 @@ class EventFolding:
         "_baseline",
     )
     _ledger: Ledger
-    _seen: set[str]
+    _seen: dict[str, None]  # a set, kept as a dict: see PatientProgress.__init__
     _recent: list[RecentRecord]
     _recent_after: float
     _recent_limit: int
@@ -78,18 +81,43 @@ class EventFolding:
     _published_at: datetime | None
     _baseline: dict[str, Any] | None
 
+    def _fold(self, event: Event, now: datetime, effects: list[Effect]) -> None:
+        """Fold one new event in: dispatch on its kind, most frequent first.
+
+        Comparisons of the kind tag read once, not a table of handlers: compiled code then
+        calls each handler directly instead of through a Python-level call (the casts cost
+        nothing there: events are not compiled classes).
+        """
+        kind = event.kind
+        if kind == "exercise_completed":
+            self._on_exercise(cast(ExerciseCompleted, event), now, effects)
+        elif kind == "session_ended":
+            self._on_ended(cast(SessionEnded, event), now, effects)
+        elif kind == "session_started":
+            self._on_started(cast(SessionStarted, event), now, effects)
+        elif kind == "session_scheduled":
+            self._on_scheduled(cast(SessionScheduled, event), now, effects)
+        elif kind == "mood_checkin":
+            self._on_checkin(cast(MoodCheckin, event), now, effects)
+        elif kind == "progress_marker":
+            self._on_marker(cast(ProgressMarker, event), now, effects)
+        elif kind == "goal_updated":
+            self._on_goal(cast(GoalUpdated, event), now, effects)
+        else:
+            self._on_item(cast(ActionItemUpdated, event), now, effects)
+
     def _on_scheduled(self, event: SessionScheduled, now: datetime, effects: list[Effect]) -> None:
-        self._ledger.fold_scheduled(event, (event.at.timestamp(), event.id))
+        self._ledger.fold_scheduled(event, event_key(timestamp(event.at), event.id))
 
     def _on_started(self, event: SessionStarted, now: datetime, effects: list[Effect]) -> None:
         ledger = self._ledger
         at, event_id = event.at, event.id
-        ts = at.timestamp()
-        key = (ts, event_id)
+        ts = timestamp(at)
+        key = event_key(ts, event_id)
         day = ledger.event_day(at, ts)
         session_id = event.session_id
         if ts > self._recent_after:
-            self._keep((ts, event_id, STARTED, session_id, 0, day), now)
+            self._keep(recent_record(ts, event_id, STARTED, session_id, 0, day), now)
         ledger.fold_started(event, key, day, self._touched)
         pre = event.mood_pre
         if pre is not None:
@@ -102,13 +130,13 @@ class EventFolding:
     def _on_ended(self, event: SessionEnded, now: datetime, effects: list[Effect]) -> None:
         ledger = self._ledger
         at, event_id = event.at, event.id
-        ts = at.timestamp()
-        key = (ts, event_id)
+        ts = timestamp(at)
+        key = event_key(ts, event_id)
         day = ledger.event_day(at, ts)
         session_id = event.session_id
         completed = event.status == "completed"
         if ts > self._recent_after:
-            self._keep((ts, event_id, ENDED, session_id, int(completed), day), now)
+            self._keep(recent_record(ts, event_id, ENDED, session_id, int(completed), day), now)
         ledger.fold_ended(event, key, day, self._touched)
         post = event.mood_post
         codes: tuple[str, ...] = ()
@@ -135,14 +163,14 @@ class EventFolding:
     def _on_exercise(self, event: ExerciseCompleted, now: datetime, effects: list[Effect]) -> None:
         ledger = self._ledger
         at, event_id = event.at, event.id
-        ts = at.timestamp()
-        key = (ts, event_id)
+        ts = timestamp(at)
+        key = event_key(ts, event_id)
         day = ledger.event_day(at, ts)
         mindful = event.exercise.startswith(MINDFULNESS_PREFIX)
-        millis = round(event.duration_s * 1000)  # as ledger.to_millis, inlined on the hot path
+        millis = to_millis(event.duration_s)
         if ts > self._recent_after:
             kind = MINDFUL_EXERCISE if mindful else EXERCISE
-            self._keep((ts, event_id, kind, "", millis, day), now)
+            self._keep(recent_record(ts, event_id, kind, "", millis, day), now)
         ledger.fold_exercise(millis, mindful, key, day)
         self._touched[day] = None
         self._count_active_day(day, key, effects)
@@ -157,12 +185,12 @@ class EventFolding:
     def _on_checkin(self, event: MoodCheckin, now: datetime, effects: list[Effect]) -> None:
         ledger = self._ledger
         at, event_id = event.at, event.id
-        ts = at.timestamp()
-        key = (ts, event_id)
+        ts = timestamp(at)
+        key = event_key(ts, event_id)
         day = ledger.event_day(at, ts)
         score = event.score
         if ts > self._recent_after:
-            self._keep((ts, event_id, CHECKIN, "", score, day), now)
+            self._keep(recent_record(ts, event_id, CHECKIN, "", score, day), now)
         ledger.fold_checkin(score, key, day)
         self._touched[day] = None
         if score <= CRISIS_MOOD:
@@ -174,7 +202,7 @@ class EventFolding:
         self._after_activity(now, effects, codes)
 
     def _on_marker(self, event: ProgressMarker, now: datetime, effects: list[Effect]) -> None:
-        self._ledger.fold_marker(event, (event.at.timestamp(), event.id))
+        self._ledger.fold_marker(event, event_key(timestamp(event.at), event.id))
         if (
             event.marker == "SKILL_ACQUIRED"
             and len(self._ledger.skills) >= self._book.next_threshold["skills_acquired"]
@@ -182,12 +210,12 @@ class EventFolding:
             self._book.reach(self._ledger, "skills_acquired", effects)
 
     def _on_goal(self, event: GoalUpdated, now: datetime, effects: list[Effect]) -> None:
-        self._ledger.fold_goal(event, (event.at.timestamp(), event.id))
+        self._ledger.fold_goal(event, event_key(timestamp(event.at), event.id))
         if event.status == "completed":
             self._book.reach(self._ledger, "goals_completed", effects)
 
     def _on_item(self, event: ActionItemUpdated, now: datetime, effects: list[Effect]) -> None:
-        self._ledger.fold_item(event, (event.at.timestamp(), event.id))
+        self._ledger.fold_item(event, event_key(timestamp(event.at), event.id))
 
     def _after_activity(self, now: datetime, effects: list[Effect], codes: tuple[str, ...]) -> None:
         # Activity only lowers the risk; re-score it only when the alert waits to re-arm.
@@ -209,7 +237,7 @@ class EventFolding:
         recent = self._recent
         recent.append(record)
         if len(recent) >= self._recent_limit:
-            self._prune(now.timestamp())
+            self._prune(timestamp(now))
 
     def _prune(self, now_ts: float) -> None:
         """Forget the records a zone change dated at ``now_ts`` or later can no longer move."""
@@ -257,17 +285,3 @@ class EventFolding:
                     effects.append(InsightRaised(code, rule.message))
             else:
                 self._insights_on.discard(code)
-
-
-_Fold = Callable[[EventFolding, Any, datetime, list[Effect]], None]
-FOLDS: dict[type, _Fold] = {
-    SessionScheduled: EventFolding._on_scheduled,
-    SessionStarted: EventFolding._on_started,
-    SessionEnded: EventFolding._on_ended,
-    ExerciseCompleted: EventFolding._on_exercise,
-    MoodCheckin: EventFolding._on_checkin,
-    ProgressMarker: EventFolding._on_marker,
-    GoalUpdated: EventFolding._on_goal,
-    ActionItemUpdated: EventFolding._on_item,
-}
-"""The fold of each event type."""

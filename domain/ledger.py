@@ -23,9 +23,8 @@ from __future__ import annotations
 from bisect import bisect_left, insort
 from datetime import datetime
 from typing import Any, Final
-from zoneinfo import ZoneInfo
 
-from domain.days import QUARTER_HOUR_S, DayBucket, month_key
+from domain.days import DAY_S, QUARTER_HOUR_S, DayBucket, local_span, month_key, timestamp
 from domain.events import (
     ActionItemUpdated,
     GoalUpdated,
@@ -38,16 +37,24 @@ from domain.patients import Patient, zone
 from domain.sessions import Key, SessionFacts
 
 MINDFULNESS_PREFIX: Final = "mindfulness/"
-DAY_S: Final = 86400
-DAYS_REMEMBERED: Final = 7
-"""How many local days ``Ledger.event_day`` dates without a zone conversion."""
 TREND_WINDOW: Final = 6
 """The mood trend compares the mean of the last 6 readings with the 6 before."""
 
 
 def to_millis(seconds: float) -> int:
-    """Durations are summed as integer milliseconds so that any order gives the same total."""
-    return round(seconds * 1000)
+    """Durations are summed as integer milliseconds so that any order gives the same total.
+
+    Exactly ``round(seconds * 1000)`` (halves to even), spelled out: compiled code calls the
+    ``round`` builtin through a module lookup, a third of an exercise's fold.
+    """
+    scaled = seconds * 1000
+    if scaled < 0:
+        return -to_millis(-seconds)
+    whole = int(scaled)
+    rest = scaled - whole  # exact: whole is scaled's integer part
+    if rest > 0.5 or (rest == 0.5 and whole % 2 == 1):
+        whole += 1
+    return whole
 
 
 def _insert(index: list[Any], item: Any) -> None:
@@ -175,9 +182,10 @@ class Ledger:
     def event_day(self, instant: datetime, ts: float) -> int:
         """``local_day(instant)``, where ``ts`` is ``instant.timestamp()``.
 
-        A patient's events mostly fall within days of the one before: a span of up to
-        ``DAYS_REMEMBERED`` local days around the last conversion is remembered (their first
-        UTC instant and ordinal), and an instant inside it is dated by arithmetic.
+        A patient's events mostly fall within days of the one before: the span of local days
+        with one UTC offset from the last conversion on (``domain.days.local_span``) is
+        remembered (its first UTC instant and ordinal), and an instant inside it is dated by
+        arithmetic.
         """
         since = ts - self._span_start
         if 0.0 < since < self._span_length:
@@ -189,27 +197,9 @@ class Ledger:
         zone = self._zone
         if zone is None:  # more than one zone in the history: no shortcut
             return self.local_day(instant)
-        local = instant.astimezone(zone)
-        day = local.toordinal()
-        self._remember_days(zone, local, ts, day)
+        day, self._span_start, self._span_length = local_span(zone, instant, ts)
+        self._span_ordinal = day
         return day
-
-    def _remember_days(self, zone: ZoneInfo, local: datetime, ts: float, day: int) -> None:
-        # Remember the days from ``day`` on that keep one UTC offset from midnight to midnight,
-        # checked at the first and last second of each: a day with a transition (and any
-        # after it) is converted event by event.
-        offset = local.utcoffset()
-        start = ts - (local.hour * 3600 + local.minute * 60 + local.second)
-        start -= local.microsecond / 1e6
-        self._span_start, self._span_ordinal, self._span_length = start, day, 0.0
-        if datetime.fromtimestamp(start + 1, zone).utcoffset() != offset:
-            return
-        days = 0
-        while days < DAYS_REMEMBERED:
-            if datetime.fromtimestamp(start + (days + 1) * DAY_S - 1, zone).utcoffset() != offset:
-                break
-            days += 1
-        self._span_length = float(days * DAY_S)
 
     def today(self, now: datetime) -> int:
         """The patient's local day (ordinal) at ``now``, in their current zone."""
@@ -239,11 +229,14 @@ class Ledger:
 
     def _day(self, day: int) -> DayBucket:
         bucket = self.days.get(day)
-        if bucket is None:
-            month = self.months.get(month_key(day))
-            if month is None:
-                month = self.months[month_key(day)] = [0, 0, 0, 0]
-            bucket = self.days[day] = DayBucket(month)
+        return bucket if bucket is not None else self._new_day(day)
+
+    def _new_day(self, day: int) -> DayBucket:
+        month = month_key(day)
+        sums = self.months.get(month)
+        if sums is None:
+            sums = self.months[month] = [0, 0, 0, 0]
+        bucket = self.days[day] = DayBucket(sums)
         return bucket
 
     def in_trend_window(self, key: Key) -> bool:
@@ -275,7 +268,9 @@ class Ledger:
     # -- current activity ----------------------------------------------------------------
 
     def _add_activity(self, ts: float, day: int, millis: int) -> DayBucket:
-        bucket = self.days.get(day) or self._day(day)
+        bucket = self.days.get(day)
+        if bucket is None:
+            bucket = self._new_day(day)
         bucket.activity += 1
         bucket.millis += millis
         if bucket.activity == 1:
@@ -362,7 +357,7 @@ class Ledger:
         facts = self._session(event.session_id)
         if facts.scheduled_key is None or key > facts.scheduled_key:
             facts.scheduled_key = key
-            facts.scheduled_for = event.scheduled_for.timestamp()
+            facts.scheduled_for = timestamp(event.scheduled_for)
         self._refresh_upcoming(event.session_id, facts)
         return []
 

@@ -53,11 +53,15 @@ def mood_delta(ledger: Ledger) -> float | None:
     Readings are every pre, post and check-in mood, in event-time order.
     """
     scores = ledger.reading_scores
-    # A conditional, not min(): this runs on every mood event.
-    window = TREND_WINDOW if len(scores) >= 2 * TREND_WINDOW else len(scores) // 2
+    count = len(scores)
+    # A conditional, not min(), and loops, not slices and sum(): this runs on every mood event.
+    window = TREND_WINDOW if count >= 2 * TREND_WINDOW else count // 2
     if window < TREND_MIN_WINDOW:
         return None
-    return (sum(scores[-window:]) - sum(scores[-2 * window : -window])) / window
+    change = 0
+    for index in range(count - window, count):
+        change += scores[index] - scores[index - window]
+    return change / window
 
 
 def trend_label(delta: float | None) -> MoodTrend:

@@ -35,6 +35,7 @@ from math import inf
 from typing import Any, Final
 
 from domain.achievements import MilestoneBook
+from domain.days import timestamp
 from domain.dropout import DropoutAlertGate
 from domain.effects import (
     Effect,
@@ -46,7 +47,7 @@ from domain.events import (
     Event,
 )
 from domain.figures import Figures
-from domain.folding import FOLDS, RECENT_MIN, EventFolding
+from domain.folding import RECENT_MIN, EventFolding
 from domain.insights import (
     INSIGHT_RULES,
     ON_RISK,
@@ -75,7 +76,9 @@ class PatientProgress(EventFolding):
 
     def __init__(self, patient: Patient) -> None:
         self._ledger = Ledger(patient)
-        self._seen = set()
+        # A dict of str keys and None values is never tracked by the cyclic collector (a set
+        # always is, and a full collection walks every id in it).
+        self._seen = {}
         # Day-bearing events dated after ``_recent_after``, all of them: a zone change can move
         # only those to another day (domain.rezone). Pruned as ``now`` passes them.
         self._recent = []
@@ -130,18 +133,18 @@ class PatientProgress(EventFolding):
             The effects for the shell; empty when the event was already applied.
         """
         # apply_many((event,), now), spelled out: this is the per-event hot path.
-        event_id = event.id
         seen = self._seen
-        if event_id in seen:
+        known = len(seen)
+        seen[event.id] = None  # one probe: a re-sent id leaves the size unchanged
+        if len(seen) == known:
             return []
-        seen.add(event_id)
         ledger = self._ledger
         ledger.version += 1
         ledger.became_active = False
         self._published_at = now
         self._baseline = None
         effects: list[Effect] = [STATE_CHANGED]
-        FOLDS[type(event)](self, event, now, effects)
+        self._fold(event, now, effects)
         if self._touched:
             self._insert_deltas(effects)
         return effects
@@ -199,12 +202,13 @@ class PatientProgress(EventFolding):
         ledger = self._ledger
         applied = False
         for event in events:
-            if event.id in seen:
+            known = len(seen)
+            seen[event.id] = None
+            if len(seen) == known:
                 continue
-            seen.add(event.id)
             ledger.version += 1
             ledger.became_active = False
-            FOLDS[type(event)](self, event, now, effects)
+            self._fold(event, now, effects)
             applied = True
         if applied:
             self._published_at = now
@@ -223,7 +227,7 @@ class PatientProgress(EventFolding):
         """
         effects: list[Effect] = []
         if self._recent:
-            self._prune(now.timestamp())
+            self._prune(timestamp(now))
         current = self.snapshot(now)
         baseline = self._baseline
         if baseline is None and self._published_at is not None:

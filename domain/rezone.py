@@ -26,17 +26,36 @@ whose key is older keeps it (no kept record can carry a smaller key).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Final
+from typing import Final, NamedTuple, cast
 
 from domain.ledger import Ledger
 from domain.patients import Patient
+from domain.sessions import event_key
 
-RecentRecord = tuple[float, str, int, str, int, int]
-"""``(timestamp, event id, kind, session id or "", value, local day)`` of one kept event.
 
-``value``: 1 when a session end reports it completed (else 0); an exercise's duration in
-integer ms; a check-in's score; 0 for a session start. Builtins only: it is part of the state.
-"""
+class RecentRecord(NamedTuple):
+    """``(timestamp, event id, kind, session id or "", value, local day)`` of one kept event.
+
+    ``value``: 1 when a session end reports it completed (else 0); an exercise's duration in
+    integer ms; a check-in's score; 0 for a session start. Records are plain tuples (builtins
+    only: they are part of the state), made by :func:`recent_record` and read by index; the
+    NamedTuple keeps them boxed in compiled code (see ``domain.sessions.Key``).
+    """
+
+    ts: float
+    event_id: str
+    kind: int
+    ref: str
+    value: int
+    day: int
+
+
+def recent_record(
+    ts: float, event_id: str, kind: int, ref: str, value: int, day: int
+) -> RecentRecord:
+    """The record of one kept event (see :class:`RecentRecord`)."""
+    return cast(RecentRecord, (ts, event_id, kind, ref, value, day))
+
 
 STARTED: Final = 0
 ENDED: Final = 1
@@ -78,8 +97,8 @@ def rezone(
             moved.append(record)
             continue
         any_moved = True
-        moved.append((ts, event_id, kind, ref, value, new))
-        key = (ts, event_id)
+        moved.append(recent_record(ts, event_id, kind, ref, value, new))
+        key = event_key(ts, event_id)
         if kind == STARTED:
             facts = ledger.sessions.get(ref)
             if facts is not None and facts.started_key == key:
@@ -103,7 +122,7 @@ def _recount_ever_days(ledger: Ledger, recent: list[RecentRecord], cutoff: float
         del ever[day]
     for record in recent:
         if _makes_active(record):
-            key = (record[0], record[1])
+            key = event_key(record[0], record[1])
             day = record[5]
             first = ever.get(day)
             if first is None or key < first:

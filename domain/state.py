@@ -29,6 +29,7 @@ from domain.folding import RECENT_MIN
 from domain.insights import RULES_BY_CODE
 from domain.ledger import Ledger
 from domain.patients import Patient, ZoneChange
+from domain.rezone import recent_record
 from domain.sessions import SessionFacts
 
 if TYPE_CHECKING:
@@ -235,8 +236,8 @@ def restore_tracker(tracker: PatientProgress, patient: Patient, state: object) -
 
 def _restore_fields(tracker: PatientProgress, patient: Patient, state: dict[str, Any]) -> None:
     tracker._ledger = restore_ledger(patient, state["ledger"])
-    tracker._seen = set(state["seen"])
-    tracker._recent = [tuple(item) for item in state["recent"]]
+    tracker._seen = dict.fromkeys(state["seen"])
+    tracker._recent = [recent_record(*item) for item in state["recent"]]
     tracker._recent_after = float(state["recent_after"])
     tracker._recent_limit = max(RECENT_MIN, 2 * len(tracker._recent))
     tracker._touched = {}
