@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from mypy_extensions import mypyc_attr
+
 from domain.days import ChartSums, chart_values
 
 
@@ -13,6 +15,7 @@ class StateChanged:
     """The patient's figures changed; subscribers should get a fresh ``state``."""
 
 
+@mypyc_attr(acyclic=True)  # one per touched day per apply: skip the collector's bookkeeping
 class SeriesDelta:
     """One daily chart bucket's new values (a mood is None on a day without one).
 

@@ -81,55 +81,62 @@ class EventFolding:
     _published_at: datetime | None
     _baseline: dict[str, Any] | None
 
-    def _fold(self, event: Event, now: datetime, effects: list[Effect]) -> None:
+    def _fold(self, event: Event, event_id: str, now: datetime, effects: list[Effect]) -> None:
         """Fold one new event in: dispatch on its kind, most frequent first.
 
-        Comparisons of the kind tag read once, not a table of handlers: compiled code then
+        ``event_id`` is ``event.id``, already read by the caller. Comparisons of the kind tag
+        read once, not a table of handlers: compiled code then
         calls each handler directly instead of through a Python-level call (the casts cost
         nothing there: events are not compiled classes).
         """
         kind = event.kind
         if kind == "exercise_completed":
-            self._on_exercise(cast(ExerciseCompleted, event), now, effects)
+            self._on_exercise(cast(ExerciseCompleted, event), event_id, now, effects)
         elif kind == "session_ended":
-            self._on_ended(cast(SessionEnded, event), now, effects)
+            self._on_ended(cast(SessionEnded, event), event_id, now, effects)
         elif kind == "session_started":
-            self._on_started(cast(SessionStarted, event), now, effects)
+            self._on_started(cast(SessionStarted, event), event_id, now, effects)
         elif kind == "session_scheduled":
-            self._on_scheduled(cast(SessionScheduled, event), now, effects)
+            self._on_scheduled(cast(SessionScheduled, event), event_id, now, effects)
         elif kind == "mood_checkin":
-            self._on_checkin(cast(MoodCheckin, event), now, effects)
+            self._on_checkin(cast(MoodCheckin, event), event_id, now, effects)
         elif kind == "progress_marker":
-            self._on_marker(cast(ProgressMarker, event), now, effects)
+            self._on_marker(cast(ProgressMarker, event), event_id, now, effects)
         elif kind == "goal_updated":
-            self._on_goal(cast(GoalUpdated, event), now, effects)
+            self._on_goal(cast(GoalUpdated, event), event_id, now, effects)
         else:
-            self._on_item(cast(ActionItemUpdated, event), now, effects)
+            self._on_item(cast(ActionItemUpdated, event), event_id, now, effects)
 
-    def _on_scheduled(self, event: SessionScheduled, now: datetime, effects: list[Effect]) -> None:
-        self._ledger.fold_scheduled(event, event_key(timestamp(event.at), event.id))
+    def _on_scheduled(
+        self, event: SessionScheduled, event_id: str, now: datetime, effects: list[Effect]
+    ) -> None:
+        self._ledger.fold_scheduled(event, event_key(timestamp(event.at), event_id))
 
-    def _on_started(self, event: SessionStarted, now: datetime, effects: list[Effect]) -> None:
+    def _on_started(
+        self, event: SessionStarted, event_id: str, now: datetime, effects: list[Effect]
+    ) -> None:
         ledger = self._ledger
-        at, event_id = event.at, event.id
+        at = event.at
         ts = timestamp(at)
         key = event_key(ts, event_id)
         day = ledger.event_day(at, ts)
         session_id = event.session_id
         if ts > self._recent_after:
             self._keep(recent_record(ts, event_id, STARTED, session_id, 0, day), now)
-        ledger.fold_started(event, key, day, self._touched)
+        facts = ledger.fold_started(event, session_id, key, day, self._touched)
         pre = event.mood_pre
         if pre is not None:
-            post = ledger.sessions[session_id].mood_post
+            post = facts.mood_post
             if is_crisis(pre, pre, post):
                 self._crisis(crisis_reasons(pre, pre, post, "mood_pre"), effects)
             if ledger.in_trend_window(key):
                 self._check_mood(effects)
 
-    def _on_ended(self, event: SessionEnded, now: datetime, effects: list[Effect]) -> None:
+    def _on_ended(
+        self, event: SessionEnded, event_id: str, now: datetime, effects: list[Effect]
+    ) -> None:
         ledger = self._ledger
-        at, event_id = event.at, event.id
+        at = event.at
         ts = timestamp(at)
         key = event_key(ts, event_id)
         day = ledger.event_day(at, ts)
@@ -137,11 +144,11 @@ class EventFolding:
         completed = event.status == "completed"
         if ts > self._recent_after:
             self._keep(recent_record(ts, event_id, ENDED, session_id, int(completed), day), now)
-        ledger.fold_ended(event, key, day, self._touched)
+        facts = ledger.fold_ended(event, session_id, key, day, self._touched)
         post = event.mood_post
         codes: tuple[str, ...] = ()
         if post is not None:
-            pre = ledger.sessions[session_id].mood_pre
+            pre = facts.mood_pre
             if is_crisis(post, pre, post):
                 self._crisis(crisis_reasons(post, pre, post, "mood_post"), effects)
             if ledger.in_trend_window(key):
@@ -160,9 +167,11 @@ class EventFolding:
             codes += ON_NEW_ACTIVE_DAY
         self._after_activity(now, effects, codes)
 
-    def _on_exercise(self, event: ExerciseCompleted, now: datetime, effects: list[Effect]) -> None:
+    def _on_exercise(
+        self, event: ExerciseCompleted, event_id: str, now: datetime, effects: list[Effect]
+    ) -> None:
         ledger = self._ledger
-        at, event_id = event.at, event.id
+        at = event.at
         ts = timestamp(at)
         key = event_key(ts, event_id)
         day = ledger.event_day(at, ts)
@@ -182,9 +191,11 @@ class EventFolding:
             codes += ON_MINDFULNESS
         self._after_activity(now, effects, codes)
 
-    def _on_checkin(self, event: MoodCheckin, now: datetime, effects: list[Effect]) -> None:
+    def _on_checkin(
+        self, event: MoodCheckin, event_id: str, now: datetime, effects: list[Effect]
+    ) -> None:
         ledger = self._ledger
-        at, event_id = event.at, event.id
+        at = event.at
         ts = timestamp(at)
         key = event_key(ts, event_id)
         day = ledger.event_day(at, ts)
@@ -201,21 +212,27 @@ class EventFolding:
             codes += ON_NEW_ACTIVE_DAY
         self._after_activity(now, effects, codes)
 
-    def _on_marker(self, event: ProgressMarker, now: datetime, effects: list[Effect]) -> None:
-        self._ledger.fold_marker(event, event_key(timestamp(event.at), event.id))
+    def _on_marker(
+        self, event: ProgressMarker, event_id: str, now: datetime, effects: list[Effect]
+    ) -> None:
+        self._ledger.fold_marker(event, event_key(timestamp(event.at), event_id))
         if (
             event.marker == "SKILL_ACQUIRED"
             and len(self._ledger.skills) >= self._book.next_threshold["skills_acquired"]
         ):
             self._book.reach(self._ledger, "skills_acquired", effects)
 
-    def _on_goal(self, event: GoalUpdated, now: datetime, effects: list[Effect]) -> None:
-        self._ledger.fold_goal(event, event_key(timestamp(event.at), event.id))
+    def _on_goal(
+        self, event: GoalUpdated, event_id: str, now: datetime, effects: list[Effect]
+    ) -> None:
+        self._ledger.fold_goal(event, event_key(timestamp(event.at), event_id))
         if event.status == "completed":
             self._book.reach(self._ledger, "goals_completed", effects)
 
-    def _on_item(self, event: ActionItemUpdated, now: datetime, effects: list[Effect]) -> None:
-        self._ledger.fold_item(event, event_key(timestamp(event.at), event.id))
+    def _on_item(
+        self, event: ActionItemUpdated, event_id: str, now: datetime, effects: list[Effect]
+    ) -> None:
+        self._ledger.fold_item(event, event_key(timestamp(event.at), event_id))
 
     def _after_activity(self, now: datetime, effects: list[Effect], codes: tuple[str, ...]) -> None:
         # Activity only lowers the risk; re-score it only when the alert waits to re-arm.

@@ -309,10 +309,20 @@ class Ledger:
                 self.ever_days[day] = key
             return 0
         self.ever_days[day] = key
-        start = self.run_start.pop(day - 1, day)
-        end = self.run_end.pop(day + 1, day)
-        self.run_end[start] = end
-        self.run_start[end] = start
+        # get and del, not pop(key, default): compiled code calls pop by name.
+        run_start, run_end = self.run_start, self.run_end
+        start = run_start.get(day - 1)
+        if start is None:
+            start = day
+        else:
+            del run_start[day - 1]
+        end = run_end.get(day + 1)
+        if end is None:
+            end = day
+        else:
+            del run_end[day + 1]
+        run_end[start] = end
+        run_start[end] = start
         length = end - start + 1
         if length > self.longest_ever_run:
             self.longest_ever_run = length
@@ -343,8 +353,8 @@ class Ledger:
             and facts.ended_key is None
         ):
             self.upcoming[session_id] = facts.scheduled_for
-        else:
-            self.upcoming.pop(session_id, None)
+        elif session_id in self.upcoming:
+            del self.upcoming[session_id]
 
     def _pair(self, facts: SessionFacts, sign: int) -> None:
         change = facts.mood_change()
@@ -376,21 +386,25 @@ class Ledger:
             self._remove_reading(key)
 
     def fold_started(
-        self, event: SessionStarted, key: Key, day: int, touched: dict[int, None]
-    ) -> None:
-        """A session began (perhaps with a pre-session mood); marks the days it touched."""
-        facts = self._session(event.session_id)
+        self, event: SessionStarted, session_id: str, key: Key, day: int, touched: dict[int, None]
+    ) -> SessionFacts:
+        """A session began (perhaps with a pre-session mood); marks the days it touched.
+
+        Returns the session's facts after the fold (``session_id`` is ``event.session_id``).
+        """
+        facts = self._session(session_id)
         if facts.started_key is not None:
             if key < facts.started_key:
-                return
+                return facts
             touched[facts.started_day] = None
         self._started(facts, -1)
         self._pair(facts, -1)
         facts.started_key, facts.started_day, facts.mood_pre = key, day, event.mood_pre
         self._started(facts, 1)
         self._pair(facts, 1)
-        self._refresh_upcoming(event.session_id, facts)
+        self._refresh_upcoming(session_id, facts)
         touched[day] = None
+        return facts
 
     def redate_started(self, facts: SessionFacts, day: int) -> None:
         """Move the winning start to another local day (its zone changed)."""
@@ -439,12 +453,17 @@ class Ledger:
             else:
                 self._remove_reading(key)
 
-    def fold_ended(self, event: SessionEnded, key: Key, day: int, touched: dict[int, None]) -> None:
-        """A session ended; marks the days whose buckets it touched."""
-        facts = self._session(event.session_id)
+    def fold_ended(
+        self, event: SessionEnded, session_id: str, key: Key, day: int, touched: dict[int, None]
+    ) -> SessionFacts:
+        """A session ended; marks the days whose buckets it touched.
+
+        Returns the session's facts after the fold (``session_id`` is ``event.session_id``).
+        """
+        facts = self._session(session_id)
         if facts.ended_key is not None:
             if key < facts.ended_key:
-                return
+                return facts
             touched[facts.ended_day] = None
         self._ended(facts, -1)
         self._pair(facts, -1)
@@ -456,8 +475,9 @@ class Ledger:
         )
         self._ended(facts, 1)
         self._pair(facts, 1)
-        self._refresh_upcoming(event.session_id, facts)
+        self._refresh_upcoming(session_id, facts)
         touched[day] = None
+        return facts
 
     def redate_ended(self, facts: SessionFacts, day: int) -> None:
         """Move the winning end to another local day (its zone changed)."""

@@ -133,9 +133,10 @@ class PatientProgress(EventFolding):
             The effects for the shell; empty when the event was already applied.
         """
         # apply_many((event,), now), spelled out: this is the per-event hot path.
+        event_id = event.id
         seen = self._seen
         known = len(seen)
-        seen[event.id] = None  # one probe: a re-sent id leaves the size unchanged
+        seen[event_id] = None  # one probe: a re-sent id leaves the size unchanged
         if len(seen) == known:
             return []
         ledger = self._ledger
@@ -144,7 +145,7 @@ class PatientProgress(EventFolding):
         self._published_at = now
         self._baseline = None
         effects: list[Effect] = [STATE_CHANGED]
-        self._fold(event, now, effects)
+        self._fold(event, event_id, now, effects)
         if self._touched:
             self._insert_deltas(effects)
         return effects
@@ -202,13 +203,14 @@ class PatientProgress(EventFolding):
         ledger = self._ledger
         applied = False
         for event in events:
+            event_id = event.id
             known = len(seen)
-            seen[event.id] = None
+            seen[event_id] = None
             if len(seen) == known:
                 continue
             ledger.version += 1
             ledger.became_active = False
-            self._fold(event, now, effects)
+            self._fold(event, event_id, now, effects)
             applied = True
         if applied:
             self._published_at = now
