@@ -96,6 +96,7 @@ def ledger_state(ledger: Ledger) -> dict[str, Any]:
     state: dict[str, Any] = {name: list(getattr(ledger, name)) for name in _LEDGER_LISTS}
     state.update((name, dict(getattr(ledger, name))) for name in _LEDGER_DICTS)
     state.update((name, getattr(ledger, name)) for name in _LEDGER_NUMBERS)
+    state["run_end"], state["run_start"] = ledger.runs()  # with the run kept open
     state["last_activity_qh"] = ledger.last_activity_qh
     state["sessions"] = {
         session_id: (
@@ -138,6 +139,7 @@ def restore_ledger(patient: Patient, state: dict[str, Any]) -> Ledger:
         if not isinstance(value, dict):
             raise StateFormatError(f"ledger.{name}: expected a dict")
         setattr(ledger, name, dict(value))
+    ledger.restore_runs(ledger.run_end, ledger.run_start)
     for name in _LEDGER_NUMBERS:
         value = state[name]
         if not isinstance(value, int):
