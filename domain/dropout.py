@@ -96,7 +96,9 @@ def level_of(score: float) -> RiskLevel:
 
 
 def _contribution(name: str, value: float) -> float:
-    return round(WEIGHTS[name] * _clamp(value), 3)
+    clamped = _clamp(value)
+    # Most factors are 0 most of the time: skip round(), a call by name in compiled code.
+    return round(WEIGHTS[name] * clamped, 3) if clamped else 0.0
 
 
 def _silence(ledger: Ledger, today: int) -> tuple[float, int | None, float | None]:
@@ -134,9 +136,13 @@ def _frequency(ledger: Ledger, today: int) -> tuple[float, int, float]:
 
 def _missed(ledger: Ledger) -> tuple[float, int, int]:
     """(value, missed sessions among the last ended ones, how many ended ones were read)."""
-    last = ledger.ended_order[-MISSED_WINDOW:]
-    missed = sum(1 for _, _, flag in last if flag)
-    return (missed / len(last) if last else 0.0, missed, len(last))
+    order = ledger.ended_order
+    read = min(len(order), MISSED_WINDOW)
+    missed = 0
+    for index in range(len(order) - read, len(order)):  # no slice: this runs per missed session
+        if order[index][2]:
+            missed += 1
+    return (missed / read if read else 0.0, missed, read)
 
 
 def _mood(ledger: Ledger) -> tuple[float, float | None]:
@@ -148,12 +154,19 @@ def _mood(ledger: Ledger) -> tuple[float, float | None]:
 def _shorter(ledger: Ledger) -> tuple[float, float | None, float | None]:
     """(value, mean seconds of the last 3 completed sessions, mean of the ones before)."""
     order = ledger.completed_order
-    recent = order[-SHORT_RECENT:]
-    earlier = order[-SHORT_RECENT - SHORT_EARLIER : -SHORT_RECENT]
-    if len(recent) < SHORT_RECENT or len(earlier) < SHORT_RECENT:
+    count = len(order)
+    earlier_count = min(count - SHORT_RECENT, SHORT_EARLIER)
+    if earlier_count < SHORT_RECENT:
         return (0.0, None, None)
-    recent_mean = sum(item[2] for item in recent) / len(recent)
-    earlier_mean = sum(item[2] for item in earlier) / len(earlier)
+    # Left to right from 0, as sum() adds: the same floats.
+    recent_total = 0.0
+    for index in range(count - SHORT_RECENT, count):
+        recent_total += order[index][2]
+    earlier_total = 0.0
+    for index in range(count - SHORT_RECENT - earlier_count, count - SHORT_RECENT):
+        earlier_total += order[index][2]
+    recent_mean = recent_total / SHORT_RECENT
+    earlier_mean = earlier_total / earlier_count
     value = (earlier_mean - recent_mean) / earlier_mean if earlier_mean > 0 else 0.0
     return (value, recent_mean, earlier_mean)
 

@@ -69,6 +69,14 @@ def _insert(index: list[Any], item: Any) -> None:
         insort(index, item)
 
 
+def _insert_day(days: list[int], day: int) -> None:
+    """``_insert`` for day ordinals, compared as machine ints in compiled code."""
+    if not days or day >= days[-1]:
+        days.append(day)
+    else:
+        insort(days, day)
+
+
 def _remove(index: list[tuple[float, str, float]], item: tuple[float, str, float]) -> None:
     del index[bisect_left(index, item)]
 
@@ -284,7 +292,7 @@ class Ledger:
         bucket.activity += 1
         bucket.millis += millis
         if bucket.activity == 1:
-            _insert(self.active_days, day)
+            _insert_day(self.active_days, day)
             self.became_active = True
         qh = int(ts // QUARTER_HOUR_S)
         quarters = self.activity_qh
@@ -481,7 +489,7 @@ class Ledger:
             millis = to_millis(facts.duration_s)
             if sign > 0:
                 bucket = self._add_activity(ts, day, millis)
-                _insert(self.completed_days, day)
+                _insert_day(self.completed_days, day)
                 _insert(self.completed_order, (ts, key[1], facts.duration_s))
             else:
                 bucket = self._remove_activity(ts, day, millis)
@@ -548,7 +556,7 @@ class Ledger:
         self.exercise_ms += millis
         if mindful:
             bucket.mindfulness += 1
-            _insert(self.mindful_days, day)
+            _insert_day(self.mindful_days, day)
 
     def fold_checkin(self, score: int, key: Key, day: int) -> None:
         """A mood check-in: an active day and a mood reading."""
@@ -590,7 +598,7 @@ class Ledger:
         bucket = self._add_activity(ts, new, millis)
         if mindful:
             bucket.mindfulness += 1
-            _insert(self.mindful_days, new)
+            _insert_day(self.mindful_days, new)
 
     def redate_checkin(self, ts: float, score: int, old: int, new: int) -> None:
         """Move one check-in's contribution from local day ``old`` to ``new``."""
