@@ -10,9 +10,10 @@ that folding the same events in any order leaves the same facts behind:
   the larger key wins, so the winner never depends on arrival order;
 - a winner's contribution to the sums (day buckets, months, status counts, sorted indexes) is
   added when it wins and withdrawn exactly when a later-keyed event supersedes it;
-- *ever* facts, used by milestones, only grow: a session once reported completed, a day once
-  active, a skill once acquired. Milestones are never taken back, so they are computed from
-  facts that never shrink, which keeps them monotone and order-independent.
+- *ever* facts (:mod:`domain.everfacts`), used by milestones, only grow: a session once
+  reported completed, a day once active, a skill once acquired. Milestones are never taken
+  back, so they are computed from facts that never shrink, which keeps them monotone and
+  order-independent.
 
 Folding is O(log n) per event at worst (sorted indexes use ``bisect``); nothing derived is
 recomputed here. :mod:`domain.figures` and friends derive figures lazily from these facts.
@@ -21,10 +22,9 @@ recomputed here. :mod:`domain.figures` and friends derive figures lazily from th
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from datetime import datetime
 from typing import Any, Final
 
-from domain.days import DAY_S, QUARTER_HOUR_S, DayBucket, local_span, month_key, timestamp
+from domain.days import QUARTER_HOUR_S, DayBucket, month_key, timestamp
 from domain.events import (
     ActionItemUpdated,
     GoalUpdated,
@@ -33,7 +33,8 @@ from domain.events import (
     SessionScheduled,
     SessionStarted,
 )
-from domain.patients import Patient, zone
+from domain.everfacts import EverFacts
+from domain.patients import Patient
 from domain.sessions import Key, SessionFacts
 
 MINDFULNESS_PREFIX: Final = "mindfulness/"
@@ -81,22 +82,16 @@ def _remove(index: list[tuple[float, str, float]], item: tuple[float, str, float
     del index[bisect_left(index, item)]
 
 
-class Ledger:
+class Ledger(EverFacts):
     """The fact store behind :class:`~domain.progress.PatientProgress`.
 
-    Attributes are read by the figure functions; only the ``fold_*`` methods change them.
+    Attributes are read by the figure functions; only the ``fold_*`` methods change them. The
+    zone handling (:class:`~domain.zoneclock.ZoneClock`) and the ever facts
+    (:class:`~domain.everfacts.EverFacts`) are its bases, in a chain: compiled classes have one
+    native base.
     """
 
     __slots__ = (
-        "patient",
-        "_zone",
-        "_today_zone",
-        "_current_from",
-        "_today_for",
-        "_today_day",
-        "_span_start",
-        "_span_length",
-        "_span_ordinal",
         "version",
         "became_active",
         "sessions",
@@ -122,26 +117,10 @@ class Ledger:
         "goals",
         "items",
         "upcoming",
-        "ever_sessions",
-        "ever_days",
-        "run_end",
-        "run_start",
-        "_run_open",
-        "_open_start",
-        "_open_end",
-        "_last_ever_day",
-        "longest_ever_run",
-        "skills",
-        "ever_goals",
     )
 
     def __init__(self, patient: Patient) -> None:
-        self._today_for: datetime | None = None
-        self._today_day = 0
-        self._span_start: float = 0.0
-        self._span_length: float = 0.0
-        self._span_ordinal: int = 0
-        self._adopt_zones(patient)
+        super().__init__(patient)
         self.version = 0
         self.became_active = False
         self.sessions: dict[str, SessionFacts] = {}
@@ -172,78 +151,6 @@ class Ledger:
         self.goals: dict[str, tuple[Key, str]] = {}
         self.items: dict[str, tuple[Key, str]] = {}
         self.upcoming: dict[str, float] = {}  # session -> scheduled_for timestamp
-        # Ever facts (only grow), for milestones.
-        self.ever_sessions: dict[str, Key] = {}
-        self.ever_days: dict[int, Key] = {}
-        self.run_end: dict[int, int] = {}  # run start -> run end
-        self.run_start: dict[int, int] = {}  # run end -> run start
-        # The latest run is kept out of run_end/run_start, open, in fields: live days arrive
-        # in order and extend it (see add_ever_day); ``runs()`` gives every run.
-        self._run_open = False
-        self._open_start = 0
-        self._open_end = 0
-        self._last_ever_day = 0  # the latest ever-active day (0: none yet)
-        self.longest_ever_run = 0
-        self.skills: list[Key] = []
-        self.ever_goals: dict[str, Key] = {}
-
-    # -- time ----------------------------------------------------------------------------
-
-    def local_day(self, instant: datetime) -> int:
-        """The patient's local day (ordinal) for ``instant``, in the zone they had then."""
-        if self._zone is not None:
-            return instant.astimezone(self._zone).toordinal()
-        if self._current_from is not None and instant >= self._current_from:
-            return instant.astimezone(self._today_zone).toordinal()
-        return self.patient.local_day(instant).toordinal()
-
-    def event_day(self, instant: datetime, ts: float) -> int:
-        """``local_day(instant)``, where ``ts`` is ``instant.timestamp()``.
-
-        A patient's events mostly fall within days of the one before: the span of local days
-        with one UTC offset from the last conversion on (``domain.days.local_span``) is
-        remembered (its first UTC instant and ordinal), and an instant inside it is dated by
-        arithmetic.
-        """
-        since = ts - self._span_start
-        if 0.0 < since < self._span_length:
-            days = int(since // DAY_S)
-            into = since - days * DAY_S
-            # Within a millisecond of a midnight, float rounding could pick the wrong side.
-            if 0.001 < into < DAY_S - 0.001:
-                return self._span_ordinal + days
-        zone = self._zone
-        if zone is None:  # more than one zone in the history: no shortcut
-            return self.local_day(instant)
-        day, self._span_start, self._span_length = local_span(zone, instant, ts)
-        self._span_ordinal = day
-        return day
-
-    def today(self, now: datetime) -> int:
-        """The patient's local day (ordinal) at ``now``, in their current zone."""
-        if now is self._today_for:
-            return self._today_day
-        day = now.astimezone(self._today_zone).toordinal()
-        self._today_for, self._today_day = now, day
-        return day
-
-    def _adopt_zones(self, patient: Patient) -> None:
-        self.patient = patient
-        history = patient.zone_history
-        # One zone (the usual case) skips the zone-history walk on the hot path.
-        self._zone = zone(patient.timezone) if len(history) <= 1 else None
-        self._today_zone = zone(patient.timezone)
-        # From the latest zone change on, every instant is in the current zone.
-        self._current_from = history[-1].effective_from if history else None
-        # The hub applies a whole batch with one ``now``: remember the last answer.
-        self._today_for = None
-        self._today_day = 0
-        self._span_start = self._span_length = 0.0  # see event_day
-        self._span_ordinal = 0
-
-    def reassigned(self, patient: Patient) -> None:
-        """Adopt a new registration; a changed zone history needs :mod:`domain.rezone` too."""
-        self._adopt_zones(patient)
 
     def _day(self, day: int) -> DayBucket:
         bucket = self.days.get(day)
@@ -316,89 +223,6 @@ class Ledger:
             if qh == self.last_activity_qh:  # rare: a correction withdrew the latest activity
                 self.last_activity_qh = max(self.activity_qh, default=None)
         return bucket
-
-    # -- ever facts (milestones) ---------------------------------------------------------
-
-    def add_ever_day(self, day: int, key: Key) -> int:
-        """Record that ``day`` was active; returns the length of its run if the day is new."""
-        first = self.ever_days.get(day)
-        if first is not None:
-            if key < first:
-                self.ever_days[day] = key
-            return 0
-        self.ever_days[day] = key
-        if self._run_open and day > self._open_end:
-            # The usual case, a day after every other: no run can follow it.
-            if day == self._open_end + 1:
-                self._open_end = day
-            else:
-                self._close_run()
-                self._run_open = True
-                self._open_start = self._open_end = day
-            self._last_ever_day = day
-            length = day - self._open_start + 1
-        else:
-            length = self._merge_day(day)
-        if length > self.longest_ever_run:
-            self.longest_ever_run = length
-        return length
-
-    def _merge_day(self, day: int) -> int:
-        """Join a new ever-active day to its neighbours' runs in the maps; its run's length."""
-        self._close_run()
-        if day > self._last_ever_day:
-            self._last_ever_day = day
-        # get and del, not pop(key, default): compiled code calls pop by name.
-        run_start, run_end = self.run_start, self.run_end
-        start = run_start.get(day - 1)  # a run ending the day before
-        if start is None:
-            start = day
-        else:
-            del run_start[day - 1]
-            del run_end[start]
-        end = run_end.get(day + 1)  # a run starting the day after
-        if end is None:
-            end = day
-        else:
-            del run_end[day + 1]
-            del run_start[end]
-        if end == self._last_ever_day:  # the latest run: keep it open
-            self._run_open = True
-            self._open_start, self._open_end = start, end
-        else:
-            run_end[start] = end
-            run_start[end] = start
-        return end - start + 1
-
-    def _close_run(self) -> None:
-        if self._run_open:
-            self.run_end[self._open_start] = self._open_end
-            self.run_start[self._open_end] = self._open_start
-            self._run_open = False
-
-    def runs(self) -> tuple[dict[int, int], dict[int, int]]:
-        """Every run of consecutive ever-active days: copies of (start -> end, end -> start)."""
-        ends, starts = dict(self.run_end), dict(self.run_start)
-        if self._run_open:
-            ends[self._open_start] = self._open_end
-            starts[self._open_end] = self._open_start
-        return ends, starts
-
-    def restore_runs(self, ends: dict[int, int], starts: dict[int, int]) -> None:
-        """Adopt saved runs (``runs()``'s output) for the ever-active days already set."""
-        self.run_end, self.run_start = dict(ends), dict(starts)
-        self._run_open = False
-        self._last_ever_day = max(self.ever_days, default=0)
-
-    def add_ever_session(self, session_id: str, key: Key) -> bool:
-        """Record a completion report; True when the session is newly known as completed."""
-        first = self.ever_sessions.get(session_id)
-        if first is None:
-            self.ever_sessions[session_id] = key
-            return True
-        if key < first:
-            self.ever_sessions[session_id] = key
-        return False
 
     # -- sessions --------------------------------------------------------------------------
 
@@ -608,23 +432,3 @@ class Ledger:
         bucket = self._add_activity(ts, new, 0)
         bucket.checkin_sum += score
         bucket.checkin_n += 1
-
-    def rebuild_runs(self) -> None:
-        """Recompute the runs of consecutive ever-active days after days were taken back."""
-        self.run_end.clear()
-        self.run_start.clear()
-        longest = 0
-        start = previous = None
-        for day in sorted(self.ever_days):
-            if previous is None or day != previous + 1:
-                if start is not None and previous is not None:
-                    self.run_end[start], self.run_start[previous] = previous, start
-                start = day
-            previous = day
-            if start is not None:
-                longest = max(longest, day - start + 1)
-        if start is not None and previous is not None:
-            self.run_end[start], self.run_start[previous] = previous, start
-        self.longest_ever_run = longest
-        self._run_open = False
-        self._last_ever_day = max(self.ever_days, default=0)
