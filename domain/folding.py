@@ -110,7 +110,8 @@ class EventFolding:
     def _on_scheduled(
         self, event: SessionScheduled, event_id: str, now: datetime, effects: list[Effect]
     ) -> None:
-        self._ledger.fold_scheduled(event, event_key(timestamp(event.at), event_id))
+        key = event_key(timestamp(event.at), event_id)
+        self._ledger.fold_scheduled(event.session_id, key, event.scheduled_for)
 
     def _on_started(
         self, event: SessionStarted, event_id: str, now: datetime, effects: list[Effect]
@@ -123,8 +124,8 @@ class EventFolding:
         session_id = event.session_id
         if ts > self._recent_after:
             self._keep(recent_record(ts, event_id, STARTED, session_id, 0, day), now)
-        facts = ledger.fold_started(event, session_id, key, day, self._touched)
         pre = event.mood_pre
+        facts = ledger.fold_started(session_id, key, day, pre, self._touched)
         if pre is not None:
             post = facts.mood_post
             if is_crisis(pre, pre, post):
@@ -141,11 +142,12 @@ class EventFolding:
         key = event_key(ts, event_id)
         day = ledger.event_day(at, ts)
         session_id = event.session_id
-        completed = event.status == "completed"
+        status = event.status
+        completed = status == "completed"
         if ts > self._recent_after:
             self._keep(recent_record(ts, event_id, ENDED, session_id, int(completed), day), now)
-        facts = ledger.fold_ended(event, session_id, key, day, self._touched)
         post = event.mood_post
+        facts = ledger.fold_ended(session_id, key, day, status, post, event, self._touched)
         codes: tuple[str, ...] = ()
         if post is not None:
             pre = facts.mood_pre

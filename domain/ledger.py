@@ -22,6 +22,7 @@ recomputed here. :mod:`domain.figures` and friends derive figures lazily from th
 from __future__ import annotations
 
 from bisect import bisect_left, insort
+from datetime import datetime
 from typing import Any, Final
 
 from domain.days import QUARTER_HOUR_S, DayBucket, month_key, timestamp
@@ -30,8 +31,6 @@ from domain.events import (
     GoalUpdated,
     ProgressMarker,
     SessionEnded,
-    SessionScheduled,
-    SessionStarted,
 )
 from domain.everfacts import EverFacts
 from domain.patients import Patient
@@ -248,14 +247,13 @@ class Ledger(EverFacts):
             self.change_sum += sign * change
             self.change_n += sign
 
-    def fold_scheduled(self, event: SessionScheduled, key: Key) -> list[int]:
+    def fold_scheduled(self, session_id: str, key: Key, scheduled_for: datetime) -> None:
         """A session was planned; touches no day bucket."""
-        facts = self._session(event.session_id)
+        facts = self._session(session_id)
         if facts.scheduled_key is None or key > facts.scheduled_key:
             facts.scheduled_key = key
-            facts.scheduled_for = timestamp(event.scheduled_for)
-        self._refresh_upcoming(event.session_id, facts)
-        return []
+            facts.scheduled_for = timestamp(scheduled_for)
+        self._refresh_upcoming(session_id, facts)
 
     def _started(self, facts: SessionFacts, sign: int) -> None:
         score, key = facts.mood_pre, facts.started_key
@@ -272,11 +270,12 @@ class Ledger(EverFacts):
             self._remove_reading(key)
 
     def fold_started(
-        self, event: SessionStarted, session_id: str, key: Key, day: int, touched: dict[int, None]
+        self, session_id: str, key: Key, day: int, mood_pre: int | None, touched: dict[int, None]
     ) -> SessionFacts:
         """A session began (perhaps with a pre-session mood); marks the days it touched.
 
-        Returns the session's facts after the fold (``session_id`` is ``event.session_id``).
+        The fields come from the caller, which read them off the event once. Returns the
+        session's facts after the fold.
         """
         facts = self._session(session_id)
         if facts.started_key is not None:
@@ -285,7 +284,7 @@ class Ledger(EverFacts):
             touched[facts.started_day] = None
         self._started(facts, -1)
         self._pair(facts, -1)
-        facts.started_key, facts.started_day, facts.mood_pre = key, day, event.mood_pre
+        facts.started_key, facts.started_day, facts.mood_pre = key, day, mood_pre
         self._started(facts, 1)
         self._pair(facts, 1)
         self._refresh_upcoming(session_id, facts)
@@ -340,11 +339,19 @@ class Ledger(EverFacts):
                 self._remove_reading(key)
 
     def fold_ended(
-        self, event: SessionEnded, session_id: str, key: Key, day: int, touched: dict[int, None]
+        self,
+        session_id: str,
+        key: Key,
+        day: int,
+        status: str,
+        mood_post: int | None,
+        ended: SessionEnded,
+        touched: dict[int, None],
     ) -> SessionFacts:
         """A session ended; marks the days whose buckets it touched.
 
-        Returns the session's facts after the fold (``session_id`` is ``event.session_id``).
+        ``status`` and ``mood_post`` are ``ended``'s, read once by the caller. Returns the
+        session's facts after the fold.
         """
         facts = self._session(session_id)
         if facts.ended_key is not None:
@@ -353,12 +360,8 @@ class Ledger(EverFacts):
             touched[facts.ended_day] = None
         self._ended(facts, -1)
         self._pair(facts, -1)
-        facts.ended_key, facts.ended_day, facts.status = key, day, event.status
-        facts.duration_s, facts.mood_post, facts.topics = (
-            event.duration_s,
-            event.mood_post,
-            event.topics,
-        )
+        facts.ended_key, facts.ended_day, facts.status = key, day, status
+        facts.duration_s, facts.mood_post, facts.topics = ended.duration_s, mood_post, ended.topics
         self._ended(facts, 1)
         self._pair(facts, 1)
         self._refresh_upcoming(session_id, facts)
