@@ -107,6 +107,11 @@ class EventFolding:
         else:
             self._on_item(cast(ActionItemUpdated, event), event_id, now, effects)
 
+    def _dated(self, at: datetime, event_id: str) -> tuple[float, Key, int]:
+        """A day-bearing event's timestamp, event-time key and local day."""
+        ts = timestamp(at)
+        return ts, event_key(ts, event_id), self._ledger.event_day(at, ts)
+
     def _on_scheduled(
         self, event: SessionScheduled, event_id: str, now: datetime, effects: list[Effect]
     ) -> None:
@@ -117,10 +122,7 @@ class EventFolding:
         self, event: SessionStarted, event_id: str, now: datetime, effects: list[Effect]
     ) -> None:
         ledger = self._ledger
-        at = event.at
-        ts = timestamp(at)
-        key = event_key(ts, event_id)
-        day = ledger.event_day(at, ts)
+        ts, key, day = self._dated(event.at, event_id)
         session_id = event.session_id
         if ts > self._recent_after:
             self._keep(recent_record(ts, event_id, STARTED, session_id, 0, day), now)
@@ -137,10 +139,7 @@ class EventFolding:
         self, event: SessionEnded, event_id: str, now: datetime, effects: list[Effect]
     ) -> None:
         ledger = self._ledger
-        at = event.at
-        ts = timestamp(at)
-        key = event_key(ts, event_id)
-        day = ledger.event_day(at, ts)
+        ts, key, day = self._dated(event.at, event_id)
         session_id = event.session_id
         status = event.status
         completed = status == "completed"
@@ -173,10 +172,7 @@ class EventFolding:
         self, event: ExerciseCompleted, event_id: str, now: datetime, effects: list[Effect]
     ) -> None:
         ledger = self._ledger
-        at = event.at
-        ts = timestamp(at)
-        key = event_key(ts, event_id)
-        day = ledger.event_day(at, ts)
+        ts, key, day = self._dated(event.at, event_id)
         mindful = event.exercise.startswith(MINDFULNESS_PREFIX)
         millis = to_millis(event.duration_s)
         if ts > self._recent_after:
@@ -197,10 +193,7 @@ class EventFolding:
         self, event: MoodCheckin, event_id: str, now: datetime, effects: list[Effect]
     ) -> None:
         ledger = self._ledger
-        at = event.at
-        ts = timestamp(at)
-        key = event_key(ts, event_id)
-        day = ledger.event_day(at, ts)
+        ts, key, day = self._dated(event.at, event_id)
         score = event.score
         if ts > self._recent_after:
             self._keep(recent_record(ts, event_id, CHECKIN, "", score, day), now)
