@@ -85,9 +85,9 @@ class EventFolding:
         """Fold one new event in: dispatch on its kind, most frequent first.
 
         ``event_id`` is ``event.id``, already read by the caller. Comparisons of the kind tag
-        read once, not a table of handlers: compiled code then
-        calls each handler directly instead of through a Python-level call (the casts cost
-        nothing there: events are not compiled classes).
+        read once, not a table of handlers: compiled code then calls each handler directly
+        instead of through a Python-level call (the casts cost nothing there: events are not
+        compiled classes).
         """
         kind = event.kind
         if kind == "exercise_completed":
