@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT))
 
 from workload import patient_stream  # noqa: E402
 
-from realtime.service import TICK_CHUNK_PATIENTS  # noqa: E402
+from realtime.service.progress import TICK_CHUNK_PATIENTS  # noqa: E402
 
 SECRET = "bench-secret-0123456789abcdef-0123456789"
 PRACTICE_SIZE = 200

@@ -14,13 +14,16 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from domain.errors import InvalidQuery
-from realtime import api, api_analytics, api_patients, openapi
-from realtime.connection import serve_websocket
 from realtime.errors import HubError
-from realtime.http import ApiError, handle_api_error
 from realtime.metrics import HubMetrics
+from realtime.openapi import document as openapi
+from realtime.rest import analytics as api_analytics
+from realtime.rest import events as api
+from realtime.rest import patients as api_patients
+from realtime.rest.http import ApiError, handle_api_error
 from realtime.runtime import Runtime
 from realtime.settings import Settings
+from realtime.ws.connection import serve_websocket
 from storage.store import ProgressStore, SqliteStore
 
 

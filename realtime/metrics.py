@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 if TYPE_CHECKING:
-    from realtime.commits import AckResult
+    from realtime.service.commits import AckResult
 
 _ACK_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 _QUEUE_BUCKETS = (0, 1, 2, 5, 10, 50, 100, 250, 500, 1000)

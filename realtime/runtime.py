@@ -11,23 +11,23 @@ from typing import TYPE_CHECKING, Any
 
 from prometheus_client import Counter
 
-from realtime.audit import AuditTrail
 from realtime.auth import Principal, Role
+from realtime.channels.fanout import Fanout, milestone_to_wire, patient_channel
+from realtime.channels.hub import Hub
 from realtime.errors import UnknownPatient
-from realtime.fanout import Fanout, milestone_to_wire, patient_channel
-from realtime.hub import Hub
+from realtime.jobs.retention import Purger
+from realtime.jobs.snapshots import TrackerSnapshots
 from realtime.metrics import HubMetrics
 from realtime.protocol import CLOSE_GOING_AWAY, ChannelName, FrameError
 from realtime.ratelimit import RequestLimiter
-from realtime.retention import Purger
-from realtime.service import ProgressService
+from realtime.service.audit import AuditTrail
+from realtime.service.progress import ProgressService
 from realtime.settings import Settings
-from realtime.snapshots import TrackerSnapshots
 from storage.errors import LogIncomplete
 from storage.store import ProgressStore
 
 if TYPE_CHECKING:
-    from realtime.connection import Connection
+    from realtime.ws.connection import Connection
 
 log = logging.getLogger("progress_hub.runtime")
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import msgpack
 
-from realtime.hub import Encoded, Hub
+from realtime.channels.hub import Encoded, Hub
 from realtime.protocol import SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK, Codec, Since
 
 

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 from domain.errors import InvalidEvent
 from domain.events import Event, RejectedEvent, parse_event, parse_events
-from realtime.ingest import fast_publish
 from realtime.protocol import Codec, FrameError, Publish, parse_client_frame
+from realtime.ws.ingest import fast_publish
 from tests.support import session_events
 
 MAX_EVENTS = 5

@@ -22,9 +22,9 @@ from pydantic import BaseModel, ValidationError
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from realtime import openapi_models
 from realtime.app import create_app
-from realtime.openapi import ANSWER_MODELS, OPERATIONS, build_document
+from realtime.openapi import models as openapi_models
+from realtime.openapi.document import ANSWER_MODELS, OPERATIONS, build_document
 from tests.support import session_events, settings_for, token
 
 NOW = datetime(2026, 11, 21, 12, tzinfo=UTC)
@@ -165,7 +165,7 @@ def test_constraints_and_headers_are_documented(document: dict) -> None:
 
 
 def test_document_is_built_once_per_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from realtime import openapi
+    from realtime.openapi import document as openapi
 
     calls: list[int] = []
     real = openapi.build_document

@@ -16,9 +16,9 @@ import pytest
 
 from domain.progress import PatientProgress
 from realtime.auth import Principal, Role
+from realtime.jobs.snapshots import load_builtins
 from realtime.metrics import HubMetrics
 from realtime.runtime import Runtime
-from realtime.snapshots import load_builtins
 from tests.support import SECRET, session_events, settings_for
 
 NOW = datetime(2026, 11, 21, 12, tzinfo=UTC)

@@ -20,7 +20,7 @@ from domain.analytics import (
 )
 from domain.progress import PatientProgress
 from domain.reports import MAX_COMPARED, MIN_COMPARED, compare_patients
-from realtime.http import (
+from realtime.rest.http import (
     invalid,
     principal_of,
     query_choice,

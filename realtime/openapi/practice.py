@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field
 
-from realtime.openapi_types import Closed, Count, IsoDate, Rate, Share
+from realtime.openapi.types import Closed, Count, IsoDate, Rate, Share
 
 
 class PracticeOverview(Closed):

@@ -20,9 +20,9 @@ from domain.events import Event, RejectedEvent, parse_events
 from domain.patients import Patient
 from domain.progress import PatientProgress
 from realtime.auth import Principal, Role
-from realtime.commits import AckResult, Applied, CommitRounds, Marks, Submission
+from realtime.channels.fanout import Fanout
 from realtime.errors import Forbidden, UnknownPatient
-from realtime.fanout import Fanout
+from realtime.service.commits import AckResult, Applied, CommitRounds, Marks, Submission
 from storage.records import AlertRecord, StoredState
 from storage.store import ProgressStore
 

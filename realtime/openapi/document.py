@@ -1,7 +1,7 @@
 """``GET /openapi.json``: an OpenAPI 3.1 description of every REST endpoint the hub serves.
 
 Theory of operation: the operations are declared once, as data (:data:`OPERATIONS`); each names
-the pydantic model of its answer (``realtime.openapi_models``) and of its body, and the document's
+the pydantic model of its answer (``realtime.openapi.models``) and of its body, and the document's
 ``components.schemas`` are generated from those models. The same models validate real answers in
 ``tests/realtime/test_openapi.py``, so the document cannot drift from what the hub returns
 without a test failing. The document is built on the first request and kept on the app's state.
@@ -21,12 +21,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from domain.events import Event
-from realtime import openapi_models as m
-from realtime import openapi_practice as pm
-from realtime.api import MAX_AUDIT_PAGE, MAX_ID_LENGTH, PatientRegistration
-from realtime.api_analytics import DEFAULT_COMPARE_DAYS, MAX_COMPARE_DAYS
-from realtime.api_patients import DEFAULT_SERIES_DAYS, MAX_REPORT_DAYS, MAX_SERIES_DAYS
-from realtime.http import runtime_of
+from realtime.openapi import models as m
+from realtime.openapi import practice as pm
+from realtime.rest.analytics import DEFAULT_COMPARE_DAYS, MAX_COMPARE_DAYS
+from realtime.rest.events import MAX_AUDIT_PAGE, MAX_ID_LENGTH, PatientRegistration
+from realtime.rest.http import runtime_of
+from realtime.rest.patients import DEFAULT_SERIES_DAYS, MAX_REPORT_DAYS, MAX_SERIES_DAYS
 from realtime.settings import Settings
 
 OPENAPI_VERSION = "3.1.0"

@@ -1,7 +1,7 @@
 """The REST answers as pydantic models: the source of ``/openapi.json``'s response schemas.
 
 Each model is written from what the endpoint returns (``domain.snapshot``, ``domain.analytics``,
-``domain.reports``, ``realtime.api*``), strict and closed (``extra="forbid"``), so
+``domain.reports``, ``realtime.rest.events*``), strict and closed (``extra="forbid"``), so
 ``tests/realtime/test_openapi.py`` fails when an answer grows a field the document does not
 know, changes a type, or breaks a range. Nothing here is used on the request path.
 """
@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, WithJsonSchema, field_validator
 
-from realtime.openapi_types import Closed, Count, Instant, IsoDate, MoodScore, Rate, Share
+from realtime.openapi.types import Closed, Count, Instant, IsoDate, MoodScore, Rate, Share
 
 # -- errors and plain answers ---------------------------------------------------------------
 

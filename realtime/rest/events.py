@@ -11,7 +11,7 @@ from starlette.routing import Route
 from domain.errors import UnknownTimezone
 from realtime.auth import Role
 from realtime.errors import Forbidden
-from realtime.http import (
+from realtime.rest.http import (
     ApiError,
     invalid,
     json_body,

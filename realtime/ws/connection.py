@@ -22,11 +22,9 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from domain.events import Event, RejectedEvent, parse_events
 from realtime.auth import Principal, Role, bearer_token, verify_token
-from realtime.commits import AckResult
+from realtime.channels.fanout import patient_channel
+from realtime.channels.hub import Encoded
 from realtime.errors import Unauthorized
-from realtime.fanout import patient_channel
-from realtime.hub import Encoded
-from realtime.ingest import fast_publish
 from realtime.protocol import (
     CLOSE_GOING_AWAY,
     CLOSE_SLOW_CONSUMER,
@@ -56,6 +54,8 @@ from realtime.protocol import (
     welcome_frame,
 )
 from realtime.ratelimit import TokenBucket
+from realtime.service.commits import AckResult
+from realtime.ws.ingest import fast_publish
 
 if TYPE_CHECKING:
     from realtime.runtime import Runtime

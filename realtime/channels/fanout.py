@@ -26,7 +26,7 @@ from domain.effects import (
     StateChanged,
 )
 from domain.progress import PatientProgress
-from realtime.hub import Hub
+from realtime.channels.hub import Hub
 
 SeriesValues = dict[str, float | None]
 

@@ -39,7 +39,7 @@ from domain.errors import StateFormatError
 from domain.patients import Patient
 from domain.progress import PatientProgress
 from domain.state import STATE_FORMAT
-from realtime.service import ProgressService, RestoredTrackers
+from realtime.service.progress import ProgressService, RestoredTrackers
 from storage.store import ProgressStore
 
 PICKLE_PROTOCOL = 5
