@@ -54,14 +54,12 @@ def mood_delta(ledger: Ledger) -> float | None:
     """
     scores = ledger.reading_scores
     count = len(scores)
-    # A conditional, not min(), and loops, not slices and sum(): this runs on every mood event.
-    window = TREND_WINDOW if count >= 2 * TREND_WINDOW else count // 2
+    window = min(TREND_WINDOW, count // 2)
     if window < TREND_MIN_WINDOW:
         return None
-    change = 0
-    for index in range(count - window, count):
-        change += scores[index] - scores[index - window]
-    return change / window
+    latest = sum(scores[count - window :])
+    before = sum(scores[count - 2 * window : count - window])
+    return (latest - before) / window
 
 
 def trend_label(delta: float | None) -> MoodTrend:
