@@ -25,6 +25,7 @@ patient's local days, so the score rises at local midnight while a patient stays
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
@@ -202,13 +203,25 @@ def dropout_risk(ledger: Ledger, today: int) -> DropoutRisk:
             {"recent_minutes": _minutes(recent_s), "earlier_minutes": _minutes(earlier_s)},
         ),
     )
-    score = round(min(1.0, sum(factor.contribution for factor in factors)), 3)
+    score = _score(factor.contribution for factor in factors)
     return DropoutRisk(score, level_of(score), factors)
 
 
 def dropout_score(ledger: Ledger, today: int) -> float:
-    """Just the score of :func:`dropout_risk`."""
-    return dropout_risk(ledger, today).score
+    """The score of :func:`dropout_risk` without the explanation (the hub re-scores often)."""
+    values = (
+        _silence(ledger, today)[0],
+        _frequency(ledger, today)[0],
+        _missed(ledger)[0],
+        _mood(ledger)[0],
+        _shorter(ledger)[0],
+    )
+    return _score(_contribution(name, value) for name, value in zip(WEIGHTS, values, strict=True))
+
+
+def _score(contributions: Iterable[float]) -> float:
+    """The factors' contributions (in ``WEIGHTS`` order) summed and capped at 1."""
+    return round(min(1.0, sum(contributions)), 3)
 
 
 @dataclass(slots=True)

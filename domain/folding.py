@@ -14,17 +14,15 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from domain.achievements import MilestoneBook
-from domain.dropout import DropoutAlertGate, dropout_risk
+from domain.dropout import DropoutAlertGate, dropout_risk, dropout_score
 from domain.effects import AlertRaised, Effect, InsightRaised
 from domain.events import (
-    ActionItemUpdated,
     Event,
     ExerciseCompleted,
     GoalUpdated,
     MoodCheckin,
     ProgressMarker,
     SessionEnded,
-    SessionScheduled,
     SessionStarted,
 )
 from domain.figures import Figures
@@ -78,25 +76,25 @@ class EventFolding:
         self.touched: dict[int, None] = {}  # day buckets the batch being applied changed
 
     def fold(self, event: Event, now: datetime, effects: list[Effect]) -> None:
-        """Fold one new event in and append the effects it raises."""
+        """Fold one new event in and append the effects it raises (most frequent kinds first)."""
         self.ledger.version += 1
         self.ledger.became_active = False
-        match event:
-            case ExerciseCompleted():
+        match event.kind:
+            case "exercise_completed":
                 self._on_exercise(event, now, effects)
-            case SessionEnded():
+            case "session_ended":
                 self._on_ended(event, now, effects)
-            case SessionStarted():
+            case "session_started":
                 self._on_started(event, now, effects)
-            case SessionScheduled():
+            case "session_scheduled":
                 self.ledger.fold_scheduled(event.session_id, _key(event), event.scheduled_for)
-            case MoodCheckin():
+            case "mood_checkin":
                 self._on_checkin(event, now, effects)
-            case ProgressMarker():
+            case "progress_marker":
                 self._on_marker(event, effects)
-            case GoalUpdated():
+            case "goal_updated":
                 self._on_goal(event, effects)
-            case ActionItemUpdated():
+            case "action_item_updated":
                 self.ledger.fold_item(event, _key(event))
 
     def _on_started(self, event: SessionStarted, now: datetime, effects: list[Effect]) -> None:
@@ -207,13 +205,14 @@ class EventFolding:
 
     def observe_risk(self, today: int, effects: list[Effect], codes: tuple[str, ...]) -> None:
         """Feed the dropout score to the alert's gate, then check the insights ``codes``."""
-        risk = dropout_risk(self.ledger, today)
-        if self.gate.observe(risk.score):
+        score = dropout_score(self.ledger, today)
+        if self.gate.observe(score):
+            risk = dropout_risk(self.ledger, today)  # the explanation, only when it is sent
             top = sorted(risk.factors, key=lambda factor: -factor.contribution)[:2]
             reasons = ", ".join(f"{factor.name} {factor.contribution:.2f}" for factor in top)
             detail = f"dropout risk {risk.score:.2f} (high): {reasons}"
             effects.append(AlertRaised("dropout_risk_high", "warning", detail))
-        self._check_insights(codes + ON_RISK, effects, Figures(self.ledger, today, risk.score))
+        self._check_insights(codes + ON_RISK, effects, Figures(self.ledger, today, score))
 
     def _check_insights(self, codes: Iterable[str], effects: list[Effect], inputs: Figures) -> None:
         for code in codes:

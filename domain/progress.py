@@ -140,15 +140,14 @@ class PatientProgress:
         Returns:
             The effects for the shell; empty when every event was already applied.
         """
-        effects: list[Effect] = []
+        effects: list[Effect] = [STATE_CHANGED]
         if not self._fold_all(events, now, effects):
             return []
         days = self.ledger.days
-        deltas = [
-            SeriesDelta(day, days[day].chart_sums()) for day in self._folding.touched if day in days
-        ]
-        self._folding.touched.clear()
-        return [STATE_CHANGED, *deltas, *effects]
+        touched = self._folding.touched
+        effects[1:1] = [SeriesDelta(day, days[day].chart_sums()) for day in touched if day in days]
+        touched.clear()
+        return effects
 
     def replay(self, events: Iterable[Event], now: datetime) -> None:
         """``apply_many`` without building effects: start-up replays the log this way."""
