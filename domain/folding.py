@@ -29,7 +29,7 @@ from domain.figures import Figures
 from domain.insights import ON_MINDFULNESS, ON_MOOD, ON_NEW_ACTIVE_DAY, ON_RISK, RULES_BY_CODE
 from domain.ledger import MINDFULNESS_PREFIX, Ledger
 from domain.milestones import Metric
-from domain.mood import CRISIS_MOOD, crisis_reasons, is_crisis
+from domain.mood import crisis_reasons
 from domain.rezone import (
     CHECKIN,
     ENDED,
@@ -104,8 +104,7 @@ class EventFolding:
         pre = event.mood_pre
         if pre is not None:
             post = facts.mood_post
-            if is_crisis(pre, pre, post):
-                self._crisis(crisis_reasons(pre, pre, post, "mood_pre"), effects)
+            self._crisis(crisis_reasons(pre, pre, post, "mood_pre"), effects)
             if self.ledger.in_trend_window(key):
                 self._check_insights(ON_MOOD, effects, Figures(self.ledger, None))
 
@@ -119,8 +118,7 @@ class EventFolding:
         post = event.mood_post
         if post is not None:
             pre = facts.mood_pre
-            if is_crisis(post, pre, post):
-                self._crisis(crisis_reasons(post, pre, post, "mood_post"), effects)
+            self._crisis(crisis_reasons(post, pre, post, "mood_post"), effects)
             if ledger.in_trend_window(key):
                 codes = ON_MOOD
         if not completed:
@@ -159,8 +157,7 @@ class EventFolding:
         self.recent.keep(RecentRecord(*key, CHECKIN, "", score, day), now)
         ledger.fold_checkin(score, key, day)
         self.touched[day] = None
-        if score <= CRISIS_MOOD:
-            self._crisis(crisis_reasons(score, where="mood check-in"), effects)
+        self._crisis(crisis_reasons(score, where="mood check-in"), effects)
         self._count_active_day(day, key, effects)
         codes: tuple[str, ...] = ON_MOOD if ledger.in_trend_window(key) else ()
         if ledger.became_active and PACE not in self.insights_on:
@@ -200,6 +197,7 @@ class EventFolding:
         self._reach("streak_days", self.ledger.ever.add_day(day, key), effects)
 
     def _crisis(self, reasons: list[str], effects: list[Effect]) -> None:
+        """Raise a crisis alert, at once and every time, when a reported mood is one."""
         if reasons:
             effects.append(AlertRaised("mood_crisis", "critical", "; ".join(reasons)))
 

@@ -21,13 +21,6 @@ TREND_THRESHOLD: Final = 0.5
 MoodTrend = Literal["improving", "stable", "worsening"]
 
 
-def is_crisis(score: int, pre: int | None, post: int | None) -> bool:
-    """The cheap test :func:`crisis_reasons` explains: a low mood or a steep in-session fall."""
-    return score <= CRISIS_MOOD or (
-        pre is not None and post is not None and pre - post >= CRISIS_DROP
-    )
-
-
 def crisis_reasons(
     score: int | None, pre: int | None = None, post: int | None = None, where: str = "mood"
 ) -> list[str]:
