@@ -11,6 +11,7 @@ Nothing here reads a clock: ``now`` is passed in.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from domain.achievements import MilestoneBook
@@ -47,33 +48,17 @@ PACE = ON_NEW_ACTIVE_DAY[0]
 MINDFUL = ON_MINDFULNESS[0]
 
 
+@dataclass(slots=True, eq=False)
 class EventFolding:
-    """A patient's facts and effect state, and the per-event folds and rules that change them.
+    """A patient's facts and effect state, and the per-event folds and rules that change them."""
 
-    Args:
-        ledger: the patient's facts.
-        recent: the records of events a zone change can still move.
-        book: the milestones reached and celebrated.
-        gate: whether the dropout alert is armed.
-        insights_on: the codes of the insights that held when last checked.
-    """
-
-    __slots__ = ("ledger", "recent", "book", "gate", "insights_on", "touched")
-
-    def __init__(
-        self,
-        ledger: Ledger,
-        recent: RecentEvents,
-        book: MilestoneBook,
-        gate: DropoutAlertGate,
-        insights_on: set[str],
-    ) -> None:
-        self.ledger = ledger
-        self.recent = recent
-        self.book = book
-        self.gate = gate
-        self.insights_on = insights_on
-        self.touched: dict[int, None] = {}  # day buckets the batch being applied changed
+    ledger: Ledger  # the patient's facts
+    recent: RecentEvents  # the records of events a zone change can still move
+    book: MilestoneBook  # the milestones reached and celebrated
+    gate: DropoutAlertGate  # whether the dropout alert is armed
+    insights_on: set[str]  # the codes of the insights that held when last checked
+    # The day buckets the batch being applied changed.
+    touched: dict[int, None] = field(default_factory=dict)
 
     def fold(self, event: Event, now: datetime, effects: list[Effect]) -> None:
         """Fold one new event in and append the effects it raises (most frequent kinds first)."""
