@@ -104,8 +104,9 @@ class EventFolding:
             self._on_marker(cast(ProgressMarker, event), event_id, now, effects)
         elif kind == "goal_updated":
             self._on_goal(cast(GoalUpdated, event), event_id, now, effects)
-        else:
+        elif kind == "action_item_updated":
             self._on_item(cast(ActionItemUpdated, event), event_id, now, effects)
+        # measure_completed adds nothing to the ledger: its scores are domain.outcomes' to keep.
 
     def _dated(self, at: datetime, event_id: str) -> tuple[float, Key, int]:
         """A day-bearing event's timestamp, event-time key and local day."""
