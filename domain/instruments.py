@@ -186,10 +186,8 @@ def instrument_problems(instrument: Instrument) -> list[str]:
         problems.append("reliable_change must be at least 1")
     if not instrument.lowest_total < instrument.caseness <= instrument.highest_total:
         problems.append("caseness must be a total the questionnaire can reach")
-    for number in (
-        *(critical.item for critical in instrument.critical_items),
-        *instrument.reversed_items,
-    ):
+    numbers = [critical.item for critical in instrument.critical_items]
+    for number in [*numbers, *instrument.reversed_items]:
         if not 1 <= number <= instrument.items:
             problems.append(f"item {number} does not exist")
     for critical in instrument.critical_items:
