@@ -108,6 +108,11 @@ class Instrument:
         """The largest total the questionnaire can give."""
         return self.items * self.item_max
 
+    @property
+    def series_key(self) -> str:
+        """The chart series of its daily totals: ``phq9_total`` for the PHQ-9."""
+        return self.name.lower().replace("-", "") + "_total"
+
 
 PHQ_9: Final = Instrument(
     name="PHQ-9",

@@ -19,16 +19,17 @@ patients who were a case at baseline) and reliably deteriorated.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeVar
 
 from domain.errors import StateFormatError
 from domain.events import MeasureCompleted
 from domain.instruments import INSTRUMENTS, Instrument, is_case, severity, total
 
 ReliableChange = Literal["improved", "deteriorated", "none"]
+DayKey = TypeVar("DayKey")
 RATE_DIGITS: Final = 3
 """Practice rates are fractions in 0..1, rounded like the hub's other rates."""
 
@@ -184,6 +185,17 @@ def patient_outcomes(
         if mine:
             result[name] = Outcome(instrument, tuple(sorted(mine, key=_order)))
     return result
+
+
+def daily_totals(outcome: Outcome, day_of: Callable[[datetime], DayKey]) -> dict[DayKey, int]:
+    """The chart value of each day with a score: the total of the day's latest score.
+
+    Args:
+        outcome: one patient's outcome on one instrument.
+        day_of: the patient's day of an instant (its local day, for the series).
+    """
+    # The history is oldest first, so the last score of a day overwrites the earlier ones.
+    return {day_of(scored.at): scored.total for scored in outcome.history}
 
 
 def measures_document(outcomes: Mapping[str, Outcome], with_history: bool) -> dict[str, Any]:

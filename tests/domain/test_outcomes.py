@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
@@ -19,6 +20,7 @@ from domain.events import MeasureCompleted, RejectedEvent, event_to_wire, parse_
 from domain.instruments import GAD_7, PHQ_9
 from domain.outcomes import (
     ScoredMeasure,
+    daily_totals,
     outcome,
     outcomes_document,
     patient_outcomes,
@@ -357,3 +359,23 @@ def test_the_tracker_accepts_a_questionnaire_and_changes_no_figure() -> None:
     assert progress.snapshot(now) == before
     again = PatientProgress.from_state(progress.patient, progress.to_state())
     assert again.snapshot(now) == before
+
+
+# -- the chart series ------------------------------------------------------------------------
+
+
+def test_a_day_charts_its_latest_score_in_the_patients_day() -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    evening = datetime(2026, 11, 20, 23, 30, tzinfo=UTC)  # already the 21st in Berlin
+    day_scores = [
+        score(PHQ_9, "late", evening, [2] * 9),
+        score(PHQ_9, "a", evening - timedelta(hours=2), [1] * 9),
+        score(PHQ_9, "b", evening - timedelta(hours=2), [3] * 9),
+        score(PHQ_9, "next", evening + timedelta(days=1), [0] * 9),
+    ]
+    for order in (day_scores, day_scores[::-1]):
+        result = outcome(PHQ_9, order)
+        assert result is not None
+        totals = daily_totals(result, lambda at: at.astimezone(berlin).date().isoformat())
+        assert totals == {"2026-11-20": 27, "2026-11-21": 18, "2026-11-22": 0}
+    assert (PHQ_9.series_key, GAD_7.series_key) == ("phq9_total", "gad7_total")
