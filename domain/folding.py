@@ -81,6 +81,8 @@ class EventFolding:
                 self._on_goal(event, effects)
             case "action_item_updated":
                 self.ledger.fold_item(event, _key(event))
+            case "measure_completed":
+                pass  # its scores are domain.outcomes' to keep, not the ledger's
 
     def _on_started(self, event: SessionStarted, now: datetime, effects: list[Effect]) -> None:
         key, day = self._dated(event)
