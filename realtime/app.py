@@ -20,7 +20,7 @@ from realtime.openapi import document as openapi
 from realtime.rest import analytics as api_analytics
 from realtime.rest import events as api
 from realtime.rest import patients as api_patients
-from realtime.rest.http import ApiError, handle_api_error
+from realtime.rest.http import handle_api_error
 from realtime.runtime import Runtime
 from realtime.settings import Settings
 from realtime.ws.connection import serve_websocket
@@ -78,7 +78,6 @@ def create_app(
             WebSocketRoute("/ws", serve_websocket),
         ],
         exception_handlers={
-            ApiError: handle_api_error,
             HubError: handle_api_error,
             InvalidQuery: handle_api_error,
             HTTPException: handle_api_error,

@@ -7,29 +7,33 @@ import gc
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Protocol
 
 from prometheus_client import Counter
 
-from realtime.auth import Principal, Role
-from realtime.channels.fanout import Fanout, milestone_to_wire, patient_channel
+from realtime.channels.bus import Bus
+from realtime.channels.fanout import Fanout
 from realtime.channels.hub import Hub
-from realtime.errors import UnknownPatient
 from realtime.jobs.retention import Purger
 from realtime.jobs.snapshots import TrackerSnapshots
 from realtime.metrics import HubMetrics
-from realtime.protocol import CLOSE_GOING_AWAY, ChannelName, FrameError
+from realtime.protocol import CLOSE_GOING_AWAY
 from realtime.ratelimit import RequestLimiter
 from realtime.service.audit import AuditTrail
+from realtime.service.channels import ChannelService
+from realtime.service.eventlog import SqliteEventLog
 from realtime.service.progress import ProgressService
 from realtime.settings import Settings
 from storage.errors import LogIncomplete
 from storage.store import ProgressStore
 
-if TYPE_CHECKING:
-    from realtime.ws.connection import Connection
-
 log = logging.getLogger("progress_hub.runtime")
+
+
+class Client(Protocol):
+    """A live connection, as far as shutdown is concerned."""
+
+    async def close(self, code: int, reason: str = "") -> None: ...
 
 
 class Runtime:
@@ -53,14 +57,18 @@ class Runtime:
         self.store = store
         self.clock = clock
         self.metrics = metrics
-        self.hub = Hub(
+        self.bus: Bus = Hub(
             history_size=settings.history_size,
             history_ttl_s=settings.history_ttl_s,
             history_max_bytes=settings.history_max_bytes,
         )
-        self.fanout = Fanout(self.hub, clock, coalesce_s=settings.coalesce_s)
+        self.fanout = Fanout(self.bus, clock, coalesce_s=settings.coalesce_s)
         self.service = ProgressService(
-            store, self.fanout, clock, max_future_skew_s=settings.max_future_skew_s
+            store,
+            SqliteEventLog(store),
+            self.fanout,
+            clock,
+            max_future_skew_s=settings.max_future_skew_s,
         )
         self.snapshots = TrackerSnapshots(self.service, store, settings.secret, clock)
         self.events_purged = Counter(
@@ -80,8 +88,9 @@ class Runtime:
             else None
         )
         self.audit = AuditTrail(store, clock)
+        self.channels = ChannelService(self.service, self.bus, self.audit, clock)
         self.request_limiter = RequestLimiter(settings.rest_rate_per_s, settings.rest_rate_burst)
-        self.connections: set[Connection] = set()
+        self.connections: set[Client] = set()
         self.draining = False
         self._started = False
         self._stopped = False
@@ -217,59 +226,7 @@ class Runtime:
         await self.store.close()
         log.info("event=stopped")
 
-    # -- channel access ---------------------------------------------------------------------
-
-    def channel_snapshot(self, principal: Principal, channel: ChannelName) -> dict[str, Any]:
-        """The snapshot a ``subscribed`` frame carries, after checking the principal's rights.
-
-        Raises:
-            FrameError: ``forbidden`` or ``unknown_patient``.
-        """
-        now = self.clock()
-        if channel.kind == "patient":
-            tracker = self.service.tracker(channel.owner)
-            if not principal.may_read_patient(tracker.patient if tracker else None, channel.owner):
-                raise FrameError("forbidden", f"not allowed to read {channel}")
-            if tracker is None:
-                raise FrameError("unknown_patient", f"no patient {channel.owner!r}")
-            self.audit.record(principal, "subscribe", patient_id=channel.owner)
-            return tracker.snapshot(now)
-        if not principal.may_read_therapist(channel.owner):
-            raise FrameError("forbidden", f"not allowed to read {channel}")
-        self.audit.record(principal, "subscribe", scope=str(channel))
-        return self.therapist_snapshot(channel.owner)
-
-    def therapist_snapshot(self, therapist_id: str) -> dict[str, Any]:
-        patients = sorted(t.patient.patient_id for t in self.service.trackers_of(therapist_id))
-        return {"therapist_id": therapist_id, "patients": patients}
-
-    # -- celebrations -----------------------------------------------------------------------
-
-    def redeliver_celebrations(self, patient_id: str) -> None:
-        """Publish again every celebration the patient has not acknowledged."""
-        tracker = self.service.tracker(patient_id)
-        if tracker is None:
-            return
-        for milestone in tracker.pending_celebrations():
-            self.hub.publish(
-                patient_channel(patient_id),
-                {"kind": "celebration", "milestone": milestone_to_wire(milestone)},
-            )
-
-    async def celebrated(self, principal: Principal, milestone_ids: list[str]) -> list[str]:
-        """Mark the patient's celebrations shown; returns the ids newly marked.
-
-        Raises:
-            FrameError: ``forbidden`` for anyone but the patient itself.
-        """
-        if principal.role is not Role.PATIENT:
-            raise FrameError("forbidden", "only the patient's own client acknowledges celebrations")
-        try:
-            return await self.service.celebrate(principal.sub, milestone_ids)
-        except UnknownPatient as error:
-            raise FrameError("unknown_patient", str(error)) from None
-
     def refresh_gauges(self) -> None:
-        self.metrics.messages_pushed.set(self.hub.messages_published)
-        self.metrics.frames_delivered.set(self.hub.frames_delivered)
+        self.metrics.messages_pushed.set(self.bus.messages_published)
+        self.metrics.frames_delivered.set(self.bus.frames_delivered)
         self.metrics.writer_queued_rows.set(self.store.queued_rows)

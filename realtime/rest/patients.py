@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from domain.progress import PatientProgress
 from domain.reports import effectiveness_report, report_bounds
-from realtime.channels.fanout import milestone_to_wire
+from realtime.protocol import milestone_to_wire
 from realtime.rest.http import invalid, principal_of, query_int, reject_unknown_params, runtime_of
 
 DEFAULT_SERIES_DAYS = 14
