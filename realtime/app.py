@@ -54,7 +54,7 @@ def create_app(
     if store is None:
         store = SqliteStore(
             settings.db_path,
-            synchronous=settings.synchronous,
+            synchronous=settings.durability.synchronous,
             on_commit=metrics.writer_batch_rows.observe,
         )
     runtime = Runtime(settings, store, clock or _utc_now, metrics)

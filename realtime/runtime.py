@@ -58,17 +58,17 @@ class Runtime:
         self.clock = clock
         self.metrics = metrics
         self.bus: Bus = Hub(
-            history_size=settings.history_size,
-            history_ttl_s=settings.history_ttl_s,
-            history_max_bytes=settings.history_max_bytes,
+            history_size=settings.history.history_size,
+            history_ttl_s=settings.history.history_ttl_s,
+            history_max_bytes=settings.history.history_max_bytes,
         )
-        self.fanout = Fanout(self.bus, clock, coalesce_s=settings.coalesce_s)
+        self.fanout = Fanout(self.bus, clock, coalesce_s=settings.timers.coalesce_s)
         self.service = ProgressService(
             store,
             SqliteEventLog(store),
             self.fanout,
             clock,
-            max_future_skew_s=settings.max_future_skew_s,
+            max_future_skew_s=settings.limits.max_future_skew_s,
         )
         self.snapshots = TrackerSnapshots(self.service, store, settings.secret, clock)
         self.events_purged = Counter(
@@ -79,17 +79,19 @@ class Runtime:
         self.purger = (
             Purger(
                 store,
-                settings.retention_days,
+                settings.durability.retention_days,
                 self.snapshots.state_format,
                 clock,
                 on_purged=self.events_purged.inc,
             )
-            if settings.retention_days is not None
+            if settings.durability.retention_days is not None
             else None
         )
         self.audit = AuditTrail(store, clock)
         self.channels = ChannelService(self.service, self.bus, self.audit, clock)
-        self.request_limiter = RequestLimiter(settings.rest_rate_per_s, settings.rest_rate_burst)
+        self.request_limiter = RequestLimiter(
+            settings.limits.rest_rate_per_s, settings.limits.rest_rate_burst
+        )
         self.connections: set[Client] = set()
         self.draining = False
         self._started = False
@@ -127,13 +129,13 @@ class Runtime:
             if collecting:
                 gc.enable()
         self.snapshots.events_at_last_snapshot = self.service.events_accepted
-        if self.settings.tick_interval_s > 0:
+        if self.settings.timers.tick_interval_s > 0:
             self._ticker = asyncio.create_task(self._tick_forever(), name="progress-hub-ticker")
-        if self.settings.snapshot_interval_s > 0:
+        if self.settings.durability.snapshot_interval_s > 0:
             self._snapshotter = asyncio.create_task(
                 self._snapshot_forever(), name="progress-hub-snapshots"
             )
-        if self.purger is not None and self.settings.purge_interval_s > 0:
+        if self.purger is not None and self.settings.durability.purge_interval_s > 0:
             self._purging = asyncio.create_task(self._purge_forever(), name="progress-hub-purge")
 
     async def _check_log_is_enough(self, restored_through: int | None) -> None:
@@ -164,7 +166,7 @@ class Runtime:
 
     async def _purge_forever(self) -> None:
         while True:
-            await asyncio.sleep(self.settings.purge_interval_s)
+            await asyncio.sleep(self.settings.durability.purge_interval_s)
             try:
                 await self.purge()
             except Exception:
@@ -175,7 +177,7 @@ class Runtime:
 
     async def _snapshot_forever(self) -> None:
         while True:
-            await asyncio.sleep(self.settings.snapshot_interval_s)
+            await asyncio.sleep(self.settings.durability.snapshot_interval_s)
             if self._snapshot_due():
                 try:
                     await self.snapshots.take()
@@ -186,7 +188,7 @@ class Runtime:
         # Streaks end at local midnights and dropout risk grows in silence: neither waits for
         # an event, so time itself is an input, sampled every tick.
         while True:
-            await asyncio.sleep(self.settings.tick_interval_s)
+            await asyncio.sleep(self.settings.timers.tick_interval_s)
             try:
                 changed = await self.service.tick()
             except Exception:

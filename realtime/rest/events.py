@@ -71,7 +71,7 @@ async def post_events(request: Request) -> Response:
     events = body.get("events") if isinstance(body, dict) else None
     if not isinstance(events, list) or not events:
         raise BadRequest("events: must be a non-empty list", field="events")
-    limit = runtime.settings.max_events_per_publish
+    limit = runtime.settings.limits.max_events_per_publish
     if len(events) > limit:
         raise TooLarge(f"events: at most {limit} per request", field="events")
     result = await runtime.service.publish(principal, events)

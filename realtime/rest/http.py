@@ -73,7 +73,7 @@ def principal_of(request: Request) -> Principal:
 
 
 async def json_body(request: Request) -> Any:
-    limit = runtime_of(request).settings.max_body_bytes
+    limit = runtime_of(request).settings.limits.max_body_bytes
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise TooLarge(f"body over {limit} bytes")

@@ -48,7 +48,6 @@ from realtime.ws.session import (
     Close,
     Join,
     Leave,
-    Limits,
     Send,
     Session,
     SubmitPublish,
@@ -101,18 +100,8 @@ class Connection:
         self.runtime = runtime
         self.connection_id = secrets.token_hex(8)
         settings = runtime.settings
-        self.session = Session(
-            Limits(
-                max_frame_bytes=settings.max_frame_bytes,
-                max_inflight_publishes=settings.max_inflight_publishes,
-                rate_limit_frames_per_s=settings.rate_limit_frames_per_s,
-                rate_limit_burst=settings.rate_limit_burst,
-                bad_frame_limit=settings.bad_frame_limit,
-                bad_frame_window_s=settings.bad_frame_window_s,
-            ),
-            time.monotonic(),
-        )
-        self._queue: asyncio.Queue[Encoded] = asyncio.Queue(settings.send_queue_frames)
+        self.session = Session(settings.limits, time.monotonic())
+        self._queue: asyncio.Queue[Encoded] = asyncio.Queue(settings.limits.send_queue_frames)
         # Resolved when an answer frees a slot (reading paused) or the last one is sent.
         self._slot_freed: asyncio.Future[None] | None = None
         self._all_answered: asyncio.Future[None] | None = None
@@ -157,7 +146,7 @@ class Connection:
                 self.connection_id,
                 self.principal.role.value,
                 self.principal.sub,
-                runtime.settings.limits(),
+                runtime.settings.welcome_limits(),
             )
         )
         close_code: int | None = None
@@ -261,7 +250,7 @@ class Connection:
         return self._close_code
 
     async def _handle(self, data: str | bytes) -> None:
-        max_events = self.runtime.settings.max_events_per_publish
+        max_events = self.runtime.settings.limits.max_events_per_publish
         if isinstance(data, str) and not self.codec.binary:
             published = fast_publish(data, max_events)
             if published is not None:

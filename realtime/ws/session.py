@@ -55,6 +55,7 @@ from realtime.protocol import (
     pong_frame,
 )
 from realtime.ratelimit import TokenBucket
+from realtime.settings import Limits
 
 
 class State(enum.Enum):
@@ -77,18 +78,6 @@ TRANSITIONS: Final[dict[tuple[State, Trigger], State]] = {
     (State.CLOSING, Trigger.CLOSED): State.CLOSED,
 }
 """Every legal transition; a trigger absent here leaves the state as it is."""
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """The session's share of the settings (``welcome.limits`` announces the same figures)."""
-
-    max_frame_bytes: int
-    max_inflight_publishes: int
-    rate_limit_frames_per_s: float
-    rate_limit_burst: float
-    bad_frame_limit: int
-    bad_frame_window_s: float
 
 
 # -- actions: what the connection is asked to do ---------------------------------------------

@@ -14,13 +14,13 @@ from realtime.protocol import (
     Since,
     parse_client_frame,
 )
+from realtime.settings import Limits
 from realtime.ws.session import (
     TRANSITIONS,
     Acknowledge,
     Close,
     Join,
     Leave,
-    Limits,
     Send,
     Session,
     State,
