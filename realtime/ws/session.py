@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import enum
 from collections import deque
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -43,12 +42,10 @@ from realtime.protocol import (
     CLOSE_TOO_LARGE,
     CLOSE_TOO_MANY_BAD_FRAMES,
     Celebrated,
-    ChannelName,
     ClientFrame,
     Frame,
     Ping,
     Publish,
-    Since,
     Subscribe,
     Unsubscribe,
     error_frame,
@@ -99,32 +96,9 @@ class Close:
     flush: bool
 
 
-@dataclass(frozen=True, slots=True)
-class SubmitPublish:
-    ref: str | None
-    events: Sequence[object]
-
-
-@dataclass(frozen=True, slots=True)
-class Join:
-    ref: str | None
-    channel: ChannelName
-    since: Since | None
-
-
-@dataclass(frozen=True, slots=True)
-class Leave:
-    ref: str | None
-    channel: ChannelName
-
-
-@dataclass(frozen=True, slots=True)
-class Acknowledge:
-    ref: str | None
-    milestone_ids: list[str]
-
-
-Action = Send | Close | SubmitPublish | Join | Leave | Acknowledge
+Action = Send | Close | Publish | Subscribe | Unsubscribe | Celebrated
+"""A frame the session passes on (publish, subscribe, unsubscribe, celebrated) is itself the
+action: the connection performs it with the service, the bus and the channel use cases."""
 
 
 class Verdict(enum.Enum):
@@ -174,17 +148,9 @@ class Session:
 
     def frame(self, frame: ClientFrame) -> list[Action]:
         """The actions a decoded, well-formed frame asks for."""
-        match frame:
-            case Publish():
-                return [SubmitPublish(frame.ref, frame.events)]
-            case Subscribe():
-                return [Join(frame.ref, frame.channel, frame.since)]
-            case Unsubscribe():
-                return [Leave(frame.ref, frame.channel)]
-            case Celebrated():
-                return [Acknowledge(frame.ref, frame.milestone_ids)]
-            case Ping():
-                return [Send(pong_frame(frame.ref))]
+        if isinstance(frame, Ping):
+            return [Send(pong_frame(frame.ref))]
+        return [frame]
 
     def refused(self, error: HubError, ref: str | None, now: float) -> list[Action]:
         """Answer a refusal; a peer that keeps breaking the contract is closed with 4008."""

@@ -10,21 +10,21 @@ from realtime.protocol import (
     CLOSE_SLOW_CONSUMER,
     CLOSE_TOO_LARGE,
     CLOSE_TOO_MANY_BAD_FRAMES,
+    Celebrated,
     ChannelName,
+    Publish,
     Since,
+    Subscribe,
+    Unsubscribe,
     parse_client_frame,
 )
 from realtime.settings import Limits
 from realtime.ws.session import (
     TRANSITIONS,
-    Acknowledge,
     Close,
-    Join,
-    Leave,
     Send,
     Session,
     State,
-    SubmitPublish,
     Verdict,
 )
 
@@ -46,14 +46,14 @@ def test_each_frame_becomes_the_action_it_asks_for() -> None:
     s = session()
     channel = ChannelName("patient", "p1")
     assert s.frame(parse_client_frame({"type": "publish", "ref": "a", "events": [{}]})) == [
-        SubmitPublish("a", [{}])
+        Publish("a", [{}])
     ]
     subscribe = {"type": "subscribe", "channel": "patient:p1", "since": {"epoch": "e", "offset": 3}}
-    assert s.frame(parse_client_frame(subscribe)) == [Join(None, channel, Since("e", 3))]
+    assert s.frame(parse_client_frame(subscribe)) == [Subscribe(None, channel, Since("e", 3))]
     unsubscribe = {"type": "unsubscribe", "ref": "u", "channel": "patient:p1"}
-    assert s.frame(parse_client_frame(unsubscribe)) == [Leave("u", channel)]
+    assert s.frame(parse_client_frame(unsubscribe)) == [Unsubscribe("u", channel)]
     celebrated = {"type": "celebrated", "milestone_ids": ["m1"]}
-    assert s.frame(parse_client_frame(celebrated)) == [Acknowledge(None, ["m1"])]
+    assert s.frame(parse_client_frame(celebrated)) == [Celebrated(None, ["m1"])]
     assert s.frame(parse_client_frame({"type": "ping", "ref": "p"})) == [
         Send({"type": "pong", "ref": "p"})
     ]
