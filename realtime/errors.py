@@ -22,7 +22,7 @@ nothing, so ``realtime/protocol.py`` (and through it the clients) shares the sam
 
 from __future__ import annotations
 
-from typing import ClassVar, Final, Literal
+from typing import ClassVar, Final, Literal, get_args
 
 ErrorCode = Literal[
     "bad_frame",
@@ -36,16 +36,7 @@ ErrorCode = Literal[
 ]
 """The codes of the WebSocket ``error`` frame and of an ack's ``rejected`` entries."""
 
-ERROR_CODES: Final[tuple[ErrorCode, ...]] = (
-    "bad_frame",
-    "invalid_event",
-    "unknown_patient",
-    "forbidden",
-    "unknown_channel",
-    "rate_limited",
-    "too_large",
-    "internal",
-)
+ERROR_CODES: Final[tuple[ErrorCode, ...]] = get_args(ErrorCode)
 
 
 class HubError(Exception):
