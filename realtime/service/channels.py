@@ -8,6 +8,7 @@ same audit trail; refusals are the errors of :mod:`realtime.errors`, answered by
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +20,7 @@ from realtime.service.audit import AuditTrail
 from realtime.service.progress import ProgressService
 
 
+@dataclass(frozen=True, slots=True)
 class ChannelService:
     """Subscriptions' snapshots and the celebration round trip.
 
@@ -29,17 +31,10 @@ class ChannelService:
         clock: the current instant, for snapshots.
     """
 
-    def __init__(
-        self,
-        service: ProgressService,
-        bus: Bus,
-        audit: AuditTrail,
-        clock: Callable[[], datetime],
-    ) -> None:
-        self._service = service
-        self._bus = bus
-        self._audit = audit
-        self._clock = clock
+    _service: ProgressService
+    _bus: Bus
+    _audit: AuditTrail
+    _clock: Callable[[], datetime]
 
     def snapshot(self, principal: Principal, channel: ChannelName) -> dict[str, Any]:
         """The snapshot a ``subscribed`` frame carries, after checking the principal's rights.
