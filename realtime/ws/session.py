@@ -74,7 +74,7 @@ TRANSITIONS: Final[dict[tuple[State, Trigger], State]] = {
     (State.OPEN, Trigger.CLOSED): State.CLOSED,
     (State.CLOSING, Trigger.CLOSED): State.CLOSED,
 }
-"""Every legal transition; a trigger absent here leaves the state as it is."""
+"""Every legal transition; any other is a bug in the hub and fails loudly."""
 
 
 # -- actions: what the connection is asked to do ---------------------------------------------
@@ -125,7 +125,12 @@ class Session:
         self.unanswered = 0
 
     def _move(self, trigger: Trigger) -> None:
-        self.state = TRANSITIONS.get((self.state, trigger), self.state)
+        try:
+            self.state = TRANSITIONS[(self.state, trigger)]
+        except KeyError:
+            raise RuntimeError(
+                f"session: no {trigger.value!r} in state {self.state.value!r}"
+            ) from None
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -201,8 +206,9 @@ class Session:
         ]
 
     def closed(self) -> None:
-        """The socket is gone, whichever side closed it."""
-        self._move(Trigger.CLOSED)
+        """The socket is gone, whichever side closed it (told once or more)."""
+        if self.state is not State.CLOSED:
+            self._move(Trigger.CLOSED)
 
 
 def error_of(error: HubError, ref: str | None = None) -> Frame:
