@@ -38,7 +38,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -232,8 +231,8 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
     end = datetime.now(UTC) - timedelta(hours=1)
     print(f"generating {args.events:,} events for {args.patients:,} patients …", flush=True)
     stream = workload(args.patients, args.events, args.seed, end)
-    settings = Settings(secret=SECRET, db_path=workdir / "hub.db", synchronous="OFF")
-    settings = replace(settings, port=free_port(), rest_rate_per_s=1e9, rest_rate_burst=1e9)
+    settings = Settings(secret=SECRET, db_path=workdir / "hub.db").with_values(synchronous="OFF")
+    settings = settings.with_values(port=free_port(), rest_rate_per_s=1e9, rest_rate_burst=1e9)
     app = create_app(settings)
     runtime = app.state.runtime
     await runtime.start()
@@ -280,7 +279,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
             f"one tick over {args.patients:,} patients takes {statistics.median(durations):.2f} s "
             f"of loop time (median of {len(durations)}), yielding every {TICK_CHUNK_PATIENTS} "
             "patients; the hub "
-            f"ticks every {settings.tick_interval_s:g} s",
+            f"ticks every {settings.timers.tick_interval_s:g} s",
             flush=True,
         )
     server.should_exit = True

@@ -154,7 +154,9 @@ async def timed_with_longest_pause(work: Awaitable[object]) -> tuple[float, floa
 
 async def startup_seconds(path: Path, *, snapshot_after: bool = False) -> float:
     """Seconds from nothing to a hub ready to serve, on ``path`` as it is."""
-    settings = Settings(secret="x" * 40, db_path=path, tick_interval_s=0, snapshot_interval_s=0)
+    settings = Settings(secret="x" * 40, db_path=path).with_values(
+        tick_interval_s=0, snapshot_interval_s=0
+    )
     runtime = Runtime(settings, SqliteStore(path), lambda: NOW, HubMetrics())
     started = time.perf_counter()
     await runtime.start()
@@ -188,9 +190,7 @@ def row(metric: str, ours: float, baseline: float, ratio: float, target: str, me
 
 async def purge_figures(path: Path, retention_days: float) -> tuple[int, float, float]:
     """Purge ``path`` (which holds a snapshot): events purged, seconds, longest chunk in ms."""
-    settings = Settings(
-        secret="x" * 40,
-        db_path=path,
+    settings = Settings(secret="x" * 40, db_path=path).with_values(
         tick_interval_s=0,
         snapshot_interval_s=0,
         purge_interval_s=0,

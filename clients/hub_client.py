@@ -14,13 +14,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+from collections.abc import Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from realtime.protocol import SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK, Codec, Frame
+from realtime.protocol import (
+    SUBPROTOCOL_JSON,
+    SUBPROTOCOL_MSGPACK,
+    CelebratedFrame,
+    Codec,
+    Frame,
+    PingFrame,
+    PublishFrame,
+    SinceWire,
+    SubscribeFrame,
+    UnsubscribeFrame,
+)
 
 DEFAULT_TIMEOUT_S = 10.0
 
@@ -129,7 +141,7 @@ class HubClient:
                 waiter.set_exception(self._closed)
         self._waiting.clear()
 
-    async def request(self, frame: Frame, timeout: float = DEFAULT_TIMEOUT_S) -> Frame:
+    async def request(self, frame: Mapping[str, Any], timeout: float = DEFAULT_TIMEOUT_S) -> Frame:
         """Send a frame with a fresh ``ref`` and wait for the reply that echoes it.
 
         Raises:
@@ -166,22 +178,27 @@ class HubClient:
         self, events: list[dict[str, Any]], timeout: float = DEFAULT_TIMEOUT_S
     ) -> Frame:
         """Publish events; returns the ``ack`` once every accepted event is durable."""
-        return await self.request({"type": "publish", "events": events}, timeout)
+        frame: PublishFrame[dict[str, Any]] = {"type": "publish", "events": events}
+        return await self.request(frame, timeout)
 
-    async def subscribe(self, channel: str, since: dict[str, Any] | None = None) -> Frame:
-        frame: Frame = {"type": "subscribe", "channel": channel}
+    async def subscribe(self, channel: str, since: Mapping[str, Any] | None = None) -> Frame:
+        frame: SubscribeFrame = {"type": "subscribe", "channel": channel}
         if since is not None:
-            frame["since"] = since
+            # Passed on as given: a test may send a malformed position on purpose.
+            frame["since"] = cast(SinceWire, since)
         return await self.request(frame)
 
     async def unsubscribe(self, channel: str) -> Frame:
-        return await self.request({"type": "unsubscribe", "channel": channel})
+        frame: UnsubscribeFrame = {"type": "unsubscribe", "channel": channel}
+        return await self.request(frame)
 
     async def celebrated(self, milestone_ids: list[str]) -> Frame:
-        return await self.request({"type": "celebrated", "milestone_ids": milestone_ids})
+        frame: CelebratedFrame = {"type": "celebrated", "milestone_ids": milestone_ids}
+        return await self.request(frame)
 
     async def ping(self) -> Frame:
-        return await self.request({"type": "ping"})
+        frame: PingFrame = {"type": "ping"}
+        return await self.request(frame)
 
     async def next_message(self, timeout: float = DEFAULT_TIMEOUT_S) -> Frame:
         """The next frame that answered no request (``message``, unsolicited ``error``).

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from importlib import resources
 
@@ -20,7 +20,7 @@ from realtime.openapi import document as openapi
 from realtime.rest import analytics as api_analytics
 from realtime.rest import events as api
 from realtime.rest import patients as api_patients
-from realtime.rest.http import ApiError, handle_api_error
+from realtime.rest.http import handle_api_error
 from realtime.runtime import Runtime
 from realtime.settings import Settings
 from realtime.ws.connection import serve_websocket
@@ -34,6 +34,29 @@ def _utc_now() -> datetime:
 async def dashboard(request: Request) -> Response:
     page = resources.files("clients").joinpath("dashboard/index.html").read_text("utf-8")
     return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+
+
+# The whole HTTP surface in one table (PROTOCOL.md section 5): method, path, endpoint.
+_REST: tuple[tuple[str, str, Callable[[Request], Awaitable[Response]]], ...] = (
+    ("PUT", "/api/v1/patients/{patient_id}", api.put_patient),
+    ("POST", "/api/v1/events", api.post_events),
+    ("GET", "/api/v1/audit", api.get_audit),
+    ("GET", "/healthz", api.healthz),
+    ("GET", "/metrics", api.metrics),
+    ("GET", "/api/v1/patients/{patient_id}/report", api_patients.get_report),
+    ("GET", "/api/v1/patients/{patient_id}/progress", api_patients.get_progress),
+    ("GET", "/api/v1/patients/{patient_id}/series", api_patients.get_series),
+    ("GET", "/api/v1/patients/{patient_id}/milestones", api_patients.get_milestones),
+    ("GET", "/api/v1/patients/{patient_id}/insights", api_patients.get_insights),
+    ("GET", "/api/v1/analytics/compare", api_analytics.get_compare),
+    ("GET", "/api/v1/analytics/overview", api_analytics.get_overview),
+    ("GET", "/api/v1/analytics/sessions/trends", api_analytics.get_trends),
+    ("GET", "/api/v1/analytics/topics", api_analytics.get_topics),
+    ("GET", "/api/v1/analytics/heatmap", api_analytics.get_heatmap),
+    ("GET", "/", dashboard),
+    ("GET", "/dashboard", dashboard),
+    ("GET", "/openapi.json", openapi.openapi_json),
+)
 
 
 def create_app(
@@ -54,7 +77,7 @@ def create_app(
     if store is None:
         store = SqliteStore(
             settings.db_path,
-            synchronous=settings.synchronous,
+            synchronous=settings.durability.synchronous,
             on_commit=metrics.writer_batch_rows.observe,
         )
     runtime = Runtime(settings, store, clock or _utc_now, metrics)
@@ -69,16 +92,10 @@ def create_app(
 
     app = Starlette(
         routes=[
-            *api.ROUTES,
-            *api_patients.ROUTES,
-            *api_analytics.ROUTES,
-            Route("/", dashboard, methods=["GET"]),
-            Route("/dashboard", dashboard, methods=["GET"]),
-            Route("/openapi.json", openapi.openapi_json, methods=["GET"]),
+            *(Route(path, endpoint, methods=[method]) for method, path, endpoint in _REST),
             WebSocketRoute("/ws", serve_websocket),
         ],
         exception_handlers={
-            ApiError: handle_api_error,
             HubError: handle_api_error,
             InvalidQuery: handle_api_error,
             HTTPException: handle_api_error,

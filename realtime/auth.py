@@ -9,7 +9,7 @@ from enum import StrEnum
 import jwt
 
 from domain.patients import Patient
-from realtime.errors import Unauthorized
+from realtime.errors import Forbidden, Unauthorized
 
 ALGORITHM = "HS256"
 DEFAULT_TOKEN_TTL_S = 3600
@@ -50,6 +50,30 @@ class Principal:
 
     def may_read_therapist(self, therapist_id: str) -> bool:
         return self.role is Role.ADMIN or (self.role is Role.THERAPIST and self.sub == therapist_id)
+
+    def may_read_audit(self) -> bool:
+        return self.role is Role.ADMIN
+
+    def is_patient(self, patient_id: str) -> bool:
+        """Whether this is the patient's own client (celebrations are for its eyes)."""
+        return self.role is Role.PATIENT and self.sub == patient_id
+
+    def practice_to_read(self, therapist_id: str | None) -> str | None:
+        """The therapist whose practice a practice-wide read covers; ``None`` means everyone.
+
+        A therapist reads its own practice; service and admin read one therapist's practice or,
+        without ``therapist_id``, every patient; a patient reads no practice.
+
+        Raises:
+            Forbidden: outside the principal's rights.
+        """
+        if self.role is Role.THERAPIST:
+            if therapist_id not in (None, self.sub):
+                raise Forbidden("a therapist reads its own practice only")
+            return self.sub
+        if not self.is_trusted:
+            raise Forbidden("practice analytics are for therapists, service and admin")
+        return therapist_id
 
 
 def issue_token(secret: str, role: Role, sub: str, ttl_s: int, now: datetime) -> str:

@@ -24,6 +24,7 @@ from realtime.settings import (
     DEFAULT_PORT,
     RETENTION_ENV,
     ConfigError,
+    Durability,
     Settings,
     parse_retention_days,
     resolve_secret,
@@ -285,9 +286,9 @@ async def _serve(settings: Settings, log_level: str) -> int:
         port=settings.port,
         ws="websockets-sansio",
         http="httptools",
-        ws_max_size=settings.max_frame_bytes,
-        ws_ping_interval=settings.ping_interval_s,
-        ws_ping_timeout=settings.ping_timeout_s,
+        ws_max_size=settings.limits.max_frame_bytes,
+        ws_ping_interval=settings.timers.ping_interval_s,
+        ws_ping_timeout=settings.timers.ping_timeout_s,
         # Off, as on every broadcast path worth copying: a zlib pair costs ~40 KiB per idle
         # connection (measured: 75 -> 35 KiB), and frames are encoded once for all subscribers.
         ws_per_message_deflate=False,
@@ -295,7 +296,7 @@ async def _serve(settings: Settings, log_level: str) -> int:
         access_log=False,
         log_config=None,
         log_level=log_level,
-        timeout_graceful_shutdown=int(settings.shutdown_grace_s),
+        timeout_graceful_shutdown=int(settings.timers.shutdown_grace_s),
     )
     server = HubServer(config, runtime)
     try:
@@ -319,8 +320,7 @@ def run_serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         db_path=args.db,
-        synchronous=args.synchronous,
-        retention_days=retention_days,
+        durability=Durability(synchronous=args.synchronous, retention_days=retention_days),
     )
     if retention_days is not None:
         logging.getLogger("progress_hub.retention").info(

@@ -1,45 +1,41 @@
-"""The wire format of ``PROTOCOL.md`` section 4: codecs and frames, bytes in and frames out.
+"""The wire format of ``PROTOCOL.md`` section 4: every shape that crosses the socket, typed once.
 
-This module does no I/O and imports nothing of Starlette or uvicorn, so Python clients
-(``clients/``) use it as it is, without pulling in the server.
+This module does no I/O and imports nothing of the server (only :mod:`realtime.codec` and
+:mod:`realtime.errors`, which import nothing either), so Python clients (``clients/``) build
+their frames from the same types the hub parses and answers with.
 
 Theory of operation
 -------------------
 A connection picks one :class:`Codec` at the handshake (``progress.v1.json`` text frames or
-``progress.v1.msgpack`` binary frames). Every frame is a mapping with a ``type``.
-:func:`decode_client_frame` turns raw frame data into one of the client frame models or raises
-:class:`FrameError` carrying the contract's error code; the connection answers that with an
-``error`` frame and stays open. Server frames are built by the ``*_frame`` functions as plain
-mappings and encoded once per codec, however many subscribers receive them.
-
-    FrameError            the peer sent something the contract does not allow
-    ├── code "bad_frame"      undecodable data, unknown type, missing or wrong fields
-    ├── code "too_large"      more events in one publish than the limit
-    └── code "unknown_channel" a channel name of no known kind
+``progress.v1.msgpack`` binary frames). Every frame is a mapping with a ``type``; the client's
+frames are typed here as ``TypedDict`` s (:class:`PublishFrame`, :class:`SubscribeFrame`, …).
+:func:`parse_client_frame` turns a decoded frame into one of the client frame models or raises
+a :class:`~realtime.errors.FrameError` (``BadFrame``, ``TooLarge``, ``UnknownChannel``)
+carrying the contract's error code; the connection answers that with an ``error`` frame and
+stays open. Server frames are built by the ``*_frame`` functions and encoded once per codec,
+however many subscribers receive them.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from datetime import datetime
+from typing import Annotated, Any, Final, Generic, Literal, NotRequired, Protocol, TypeVar
 
-import msgpack
+from annotated_types import MaxLen, MinLen
+from typing_extensions import TypedDict
 
-SUBPROTOCOL_JSON: Final = "progress.v1.json"
-SUBPROTOCOL_MSGPACK: Final = "progress.v1.msgpack"
-SUBPROTOCOLS: Final = (SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK)
+from realtime.codec import SUBPROTOCOL_JSON as SUBPROTOCOL_JSON
+from realtime.codec import SUBPROTOCOL_MSGPACK as SUBPROTOCOL_MSGPACK
+from realtime.codec import SUBPROTOCOLS as SUBPROTOCOLS
+from realtime.codec import Codec as Codec
+from realtime.codec import Frame as Frame
+from realtime.codec import choose_subprotocol as choose_subprotocol
+from realtime.errors import ERROR_CODES as ERROR_CODES
+from realtime.errors import BadFrame, TooLarge, UnknownChannel
+from realtime.errors import ErrorCode as ErrorCode
+from realtime.errors import FrameError as FrameError
 
-ERROR_CODES: Final = (
-    "bad_frame",
-    "invalid_event",
-    "unknown_patient",
-    "forbidden",
-    "unknown_channel",
-    "rate_limited",
-    "too_large",
-    "internal",
-)
 CLOSE_NORMAL: Final = 1000
 CLOSE_GOING_AWAY: Final = 1001
 CLOSE_TOO_LARGE: Final = 1009
@@ -52,82 +48,119 @@ MAX_REF_LENGTH: Final = 128
 MAX_CHANNEL_LENGTH: Final = 160
 MAX_MILESTONE_IDS: Final = 500
 
-ErrorCode = Literal[
-    "bad_frame",
-    "invalid_event",
-    "unknown_patient",
-    "forbidden",
-    "unknown_channel",
-    "rate_limited",
-    "too_large",
-    "internal",
-]
-Frame = dict[str, Any]
+# -- wire shapes: what crosses the socket, typed once for the hub and its clients ----------
+
+E = TypeVar("E")
+
+ChannelKind = Literal["patient", "therapist"]
+CHANNEL_KINDS: Final[tuple[ChannelKind, ...]] = ("patient", "therapist")
 
 
-class FrameError(Exception):
-    """The peer broke the contract; answered with an ``error`` frame of ``code``."""
-
-    def __init__(self, code: ErrorCode, detail: str, ref: str | None = None) -> None:
-        super().__init__(detail)
-        self.code: ErrorCode = code
-        self.detail = detail
-        self.ref = ref
+def patient_channel(patient_id: str) -> str:
+    return f"patient:{patient_id}"
 
 
-class Codec:
-    """Encodes and decodes frames for one subprotocol."""
-
-    def __init__(self, subprotocol: str) -> None:
-        if subprotocol not in SUBPROTOCOLS:
-            raise ValueError(f"unknown subprotocol {subprotocol!r}")
-        self.subprotocol = subprotocol
-        self.binary = subprotocol == SUBPROTOCOL_MSGPACK
-
-    def encode(self, frame: Frame) -> str | bytes:
-        if self.binary:
-            packed: bytes = msgpack.packb(frame, use_bin_type=True)
-            return packed
-        return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
-
-    def decode(self, data: str | bytes) -> Frame:
-        """Decode one frame.
-
-        Raises:
-            FrameError: ``bad_frame`` for anything that is not one encoded mapping.
-        """
-        try:
-            if self.binary:
-                if isinstance(data, str):
-                    raise FrameError("bad_frame", "text frame on the msgpack subprotocol")
-                value = msgpack.unpackb(data, raw=False, strict_map_key=True)
-            else:
-                value = json.loads(data)
-        except FrameError:
-            raise
-        except (ValueError, TypeError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError):
-            kind = "msgpack" if self.binary else "JSON"
-            raise FrameError("bad_frame", f"frame is not valid {kind}") from None
-        except Exception:  # noqa: BLE001 - msgpack raises assorted errors on hostile input
-            raise FrameError("bad_frame", "frame could not be decoded") from None
-        if not isinstance(value, dict):
-            raise FrameError("bad_frame", "frame must be an object with a 'type'")
-        return value
+def therapist_channel(therapist_id: str) -> str:
+    return f"therapist:{therapist_id}"
 
 
-def choose_subprotocol(offered: list[str]) -> str | None:
-    """The first subprotocol the client offered that we speak; ``None`` means the default."""
-    for name in offered:
-        if name in SUBPROTOCOLS:
-            return name
-    return None
+class SinceWire(TypedDict):
+    epoch: str
+    offset: int
+
+
+class PublishFrame(TypedDict, Generic[E]):
+    """``publish``; ``E`` is how an event is typed (a plain mapping for clients).
+
+    The hub's fast path (:mod:`realtime.ws.ingest`) validates exactly this shape.
+    """
+
+    type: Literal["publish"]
+    ref: NotRequired[Annotated[str, MaxLen(MAX_REF_LENGTH)] | None]
+    events: Annotated[list[E], MinLen(1)]
+
+
+class SubscribeFrame(TypedDict):
+    type: Literal["subscribe"]
+    channel: str
+    since: NotRequired[SinceWire]
+    ref: NotRequired[str]
+
+
+class UnsubscribeFrame(TypedDict):
+    type: Literal["unsubscribe"]
+    channel: str
+    ref: NotRequired[str]
+
+
+class CelebratedFrame(TypedDict):
+    type: Literal["celebrated"]
+    milestone_ids: list[str]
+    ref: NotRequired[str]
+
+
+class PingFrame(TypedDict):
+    type: Literal["ping"]
+    ref: NotRequired[str]
+
+
+class Rejection(TypedDict):
+    """One refused event of an ``ack`` (its ``code`` is one of :data:`ERROR_CODES`)."""
+
+    id: str
+    code: str
+    detail: str
+
+
+class AckFields(TypedDict):
+    """The answer to a publish: the WebSocket ``ack``'s fields and ``POST /api/v1/events``."""
+
+    accepted: list[str]
+    duplicates: list[str]
+    rejected: list[Rejection]
+
+
+class MilestoneLike(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def rule(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def achieved_at(self) -> datetime: ...
+
+
+class MilestoneWire(TypedDict):
+    id: str
+    rule: str
+    title: str
+    achieved_at: str
+
+
+class CelebrationMessage(TypedDict):
+    kind: Literal["celebration"]
+    milestone: MilestoneWire
+
+
+def milestone_to_wire(milestone: MilestoneLike) -> MilestoneWire:
+    return {
+        "id": milestone.id,
+        "rule": milestone.rule,
+        "title": milestone.title,
+        "achieved_at": milestone.achieved_at.isoformat(),
+    }
+
+
+def celebration_message(milestone: MilestoneLike) -> CelebrationMessage:
+    return {"kind": "celebration", "milestone": milestone_to_wire(milestone)}
 
 
 @dataclass(frozen=True, slots=True)
 class ChannelName:
     """A parsed channel: ``patient:{id}`` or ``therapist:{id}``."""
 
-    kind: Literal["patient", "therapist"]
+    kind: ChannelKind
     owner: str
 
     def __str__(self) -> str:
@@ -141,12 +174,10 @@ def parse_channel(name: Any, ref: str | None = None) -> ChannelName:
         FrameError: ``bad_frame`` when it is not a string, ``unknown_channel`` otherwise.
     """
     if not isinstance(name, str) or not name:
-        raise FrameError("bad_frame", "channel: must be a non-empty string", ref)
+        raise BadFrame("channel: must be a non-empty string", ref)
     kind, _, owner = name.partition(":")
-    if kind not in ("patient", "therapist") or not owner or len(name) > MAX_CHANNEL_LENGTH:
-        raise FrameError(
-            "unknown_channel", f"no channel {name!r}: use patient:{{id}} or therapist:{{id}}", ref
-        )
+    if kind not in CHANNEL_KINDS or not owner or len(name) > MAX_CHANNEL_LENGTH:
+        raise UnknownChannel(f"no channel {name!r}: use patient:{{id}} or therapist:{{id}}", ref)
     return ChannelName("patient" if kind == "patient" else "therapist", owner)
 
 
@@ -200,7 +231,7 @@ def _ref_of(frame: Frame) -> str | None:
     if ref is None:
         return None
     if not isinstance(ref, str) or len(ref) > MAX_REF_LENGTH:
-        raise FrameError("bad_frame", f"ref: must be a string of at most {MAX_REF_LENGTH}")
+        raise BadFrame(f"ref: must be a string of at most {MAX_REF_LENGTH}")
     return ref
 
 
@@ -214,9 +245,7 @@ def _since_of(value: Any, ref: str | None) -> Since | None:
         or isinstance(value.get("offset"), bool)
         or value["offset"] < 0
     ):
-        raise FrameError(
-            "bad_frame", "since: must be {'epoch': string, 'offset': integer >= 0}", ref
-        )
+        raise BadFrame("since: must be {'epoch': string, 'offset': integer >= 0}", ref)
     return Since(value["epoch"], value["offset"])
 
 
@@ -236,11 +265,9 @@ def parse_client_frame(
     if kind == "publish":
         events = frame.get("events")
         if not isinstance(events, list) or not events:
-            raise FrameError("bad_frame", "events: must be a non-empty list", ref)
+            raise BadFrame("events: must be a non-empty list", ref)
         if len(events) > max_events:
-            raise FrameError(
-                "too_large", f"events: at most {max_events} per publish, got {len(events)}", ref
-            )
+            raise TooLarge(f"events: at most {max_events} per publish, got {len(events)}", ref)
         return Publish(ref, events)
     if kind == "subscribe":
         return Subscribe(
@@ -255,8 +282,7 @@ def parse_client_frame(
             or len(ids) > MAX_MILESTONE_IDS
             or not all(isinstance(item, str) for item in ids)
         ):
-            raise FrameError(
-                "bad_frame",
+            raise BadFrame(
                 f"milestone_ids: must be a list of at most {MAX_MILESTONE_IDS} strings",
                 ref,
             )
@@ -264,9 +290,8 @@ def parse_client_frame(
     if kind == "ping":
         return Ping(ref)
     if kind is None:
-        raise FrameError("bad_frame", "type: field required", ref)
-    raise FrameError(
-        "bad_frame",
+        raise BadFrame("type: field required", ref)
+    raise BadFrame(
         f"type: unknown frame type {str(kind)[:40]!r}; expected publish, subscribe, "
         "unsubscribe, celebrated or ping",
         ref,
@@ -289,7 +314,7 @@ def welcome_frame(connection_id: str, role: str, sub: str, limits: dict[str, Any
     }
 
 
-def error_frame(code: ErrorCode, detail: str, ref: str | None = None) -> Frame:
+def error_frame(code: str, detail: str, ref: str | None = None) -> Frame:
     return _with_ref({"type": "error", "code": code, "detail": detail}, ref)
 
 
@@ -297,7 +322,7 @@ def ack_frame(
     ref: str | None,
     accepted: list[str],
     duplicates: list[str],
-    rejected: list[dict[str, str]],
+    rejected: list[Rejection],
 ) -> Frame:
     return _with_ref(
         {"type": "ack", "accepted": accepted, "duplicates": duplicates, "rejected": rejected},

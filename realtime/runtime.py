@@ -7,29 +7,34 @@ import gc
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Protocol
 
 from prometheus_client import Counter
 
-from realtime.auth import Principal, Role
-from realtime.channels.fanout import Fanout, milestone_to_wire, patient_channel
+from realtime.channels.bus import Bus
+from realtime.channels.fanout import Fanout
 from realtime.channels.hub import Hub
-from realtime.errors import UnknownPatient
+from realtime.jobs.periodic import Periodic
 from realtime.jobs.retention import Purger
 from realtime.jobs.snapshots import TrackerSnapshots
 from realtime.metrics import HubMetrics
-from realtime.protocol import CLOSE_GOING_AWAY, ChannelName, FrameError
+from realtime.protocol import CLOSE_GOING_AWAY
 from realtime.ratelimit import RequestLimiter
 from realtime.service.audit import AuditTrail
+from realtime.service.channels import ChannelService
+from realtime.service.eventlog import SqliteEventLog
 from realtime.service.progress import ProgressService
 from realtime.settings import Settings
 from storage.errors import LogIncomplete
 from storage.store import ProgressStore
 
-if TYPE_CHECKING:
-    from realtime.ws.connection import Connection
-
 log = logging.getLogger("progress_hub.runtime")
+
+
+class Client(Protocol):
+    """A live connection, as far as shutdown is concerned."""
+
+    async def close(self, code: int, reason: str = "") -> None: ...
 
 
 class Runtime:
@@ -53,14 +58,18 @@ class Runtime:
         self.store = store
         self.clock = clock
         self.metrics = metrics
-        self.hub = Hub(
-            history_size=settings.history_size,
-            history_ttl_s=settings.history_ttl_s,
-            history_max_bytes=settings.history_max_bytes,
+        self.bus: Bus = Hub(
+            history_size=settings.history.history_size,
+            history_ttl_s=settings.history.history_ttl_s,
+            history_max_bytes=settings.history.history_max_bytes,
         )
-        self.fanout = Fanout(self.hub, clock, coalesce_s=settings.coalesce_s)
+        self.fanout = Fanout(self.bus, clock, coalesce_s=settings.timers.coalesce_s)
         self.service = ProgressService(
-            store, self.fanout, clock, max_future_skew_s=settings.max_future_skew_s
+            store,
+            SqliteEventLog(store),
+            self.fanout,
+            clock,
+            max_future_skew_s=settings.limits.max_future_skew_s,
         )
         self.snapshots = TrackerSnapshots(self.service, store, settings.secret, clock)
         self.events_purged = Counter(
@@ -71,23 +80,24 @@ class Runtime:
         self.purger = (
             Purger(
                 store,
-                settings.retention_days,
+                settings.durability.retention_days,
                 self.snapshots.state_format,
                 clock,
                 on_purged=self.events_purged.inc,
             )
-            if settings.retention_days is not None
+            if settings.durability.retention_days is not None
             else None
         )
         self.audit = AuditTrail(store, clock)
-        self.request_limiter = RequestLimiter(settings.rest_rate_per_s, settings.rest_rate_burst)
-        self.connections: set[Connection] = set()
+        self.channels = ChannelService(self.service, self.bus, self.audit, clock)
+        self.request_limiter = RequestLimiter(
+            settings.limits.rest_rate_per_s, settings.limits.rest_rate_burst
+        )
+        self.connections: set[Client] = set()
         self.draining = False
         self._started = False
         self._stopped = False
-        self._ticker: asyncio.Task[None] | None = None
-        self._snapshotter: asyncio.Task[None] | None = None
-        self._purging: asyncio.Task[None] | None = None
+        self.jobs = Periodic()
 
     async def start(self) -> None:
         """Open the store and rebuild state; a second call does nothing.
@@ -118,14 +128,11 @@ class Runtime:
             if collecting:
                 gc.enable()
         self.snapshots.events_at_last_snapshot = self.service.events_accepted
-        if self.settings.tick_interval_s > 0:
-            self._ticker = asyncio.create_task(self._tick_forever(), name="progress-hub-ticker")
-        if self.settings.snapshot_interval_s > 0:
-            self._snapshotter = asyncio.create_task(
-                self._snapshot_forever(), name="progress-hub-snapshots"
-            )
-        if self.purger is not None and self.settings.purge_interval_s > 0:
-            self._purging = asyncio.create_task(self._purge_forever(), name="progress-hub-purge")
+        timers, durability = self.settings.timers, self.settings.durability
+        self.jobs.every(timers.tick_interval_s, self._tick, "tick")
+        self.jobs.every(durability.snapshot_interval_s, self._snapshot_if_due, "snapshot")
+        if self.purger is not None:
+            self.jobs.every(durability.purge_interval_s, self.purge, "purge")
 
     async def _check_log_is_enough(self, restored_through: int | None) -> None:
         # After a purge the log alone no longer gives every figure: replaying it from the start
@@ -153,46 +160,25 @@ class Runtime:
             return 0
         return await self.purger.purge()
 
-    async def _purge_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.purge_interval_s)
-            try:
-                await self.purge()
-            except Exception:
-                log.exception("event=purge_failed")
-
     def _snapshot_due(self) -> bool:
         return self.service.events_accepted != self.snapshots.events_at_last_snapshot
 
-    async def _snapshot_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.snapshot_interval_s)
-            if self._snapshot_due():
-                try:
-                    await self.snapshots.take()
-                except Exception:
-                    log.exception("event=snapshot_failed")
+    async def _snapshot_if_due(self) -> None:
+        if self._snapshot_due():
+            await self.snapshots.take()
 
-    async def _tick_forever(self) -> None:
+    async def _tick(self) -> None:
         # Streaks end at local midnights and dropout risk grows in silence: neither waits for
         # an event, so time itself is an input, sampled every tick.
-        while True:
-            await asyncio.sleep(self.settings.tick_interval_s)
-            try:
-                changed = await self.service.tick()
-            except Exception:
-                log.exception("event=tick_failed")
-            else:
-                log.debug("event=tick changed=%d", changed)
+        changed = await self.service.tick()
+        log.debug("event=tick changed=%d", changed)
 
     async def drain(self) -> None:
         """Stop taking work and close every socket with 1001 after flushing its queue."""
         if self.draining:
             return
         self.draining = True
-        for task in (self._ticker, self._snapshotter, self._purging):
-            if task is not None:
-                task.cancel()
+        self.jobs.cancel()
         self.fanout.flush_all()
         connections = list(self.connections)
         if connections:
@@ -217,59 +203,7 @@ class Runtime:
         await self.store.close()
         log.info("event=stopped")
 
-    # -- channel access ---------------------------------------------------------------------
-
-    def channel_snapshot(self, principal: Principal, channel: ChannelName) -> dict[str, Any]:
-        """The snapshot a ``subscribed`` frame carries, after checking the principal's rights.
-
-        Raises:
-            FrameError: ``forbidden`` or ``unknown_patient``.
-        """
-        now = self.clock()
-        if channel.kind == "patient":
-            tracker = self.service.tracker(channel.owner)
-            if not principal.may_read_patient(tracker.patient if tracker else None, channel.owner):
-                raise FrameError("forbidden", f"not allowed to read {channel}")
-            if tracker is None:
-                raise FrameError("unknown_patient", f"no patient {channel.owner!r}")
-            self.audit.record(principal, "subscribe", patient_id=channel.owner)
-            return tracker.snapshot(now)
-        if not principal.may_read_therapist(channel.owner):
-            raise FrameError("forbidden", f"not allowed to read {channel}")
-        self.audit.record(principal, "subscribe", scope=str(channel))
-        return self.therapist_snapshot(channel.owner)
-
-    def therapist_snapshot(self, therapist_id: str) -> dict[str, Any]:
-        patients = sorted(t.patient.patient_id for t in self.service.trackers_of(therapist_id))
-        return {"therapist_id": therapist_id, "patients": patients}
-
-    # -- celebrations -----------------------------------------------------------------------
-
-    def redeliver_celebrations(self, patient_id: str) -> None:
-        """Publish again every celebration the patient has not acknowledged."""
-        tracker = self.service.tracker(patient_id)
-        if tracker is None:
-            return
-        for milestone in tracker.pending_celebrations():
-            self.hub.publish(
-                patient_channel(patient_id),
-                {"kind": "celebration", "milestone": milestone_to_wire(milestone)},
-            )
-
-    async def celebrated(self, principal: Principal, milestone_ids: list[str]) -> list[str]:
-        """Mark the patient's celebrations shown; returns the ids newly marked.
-
-        Raises:
-            FrameError: ``forbidden`` for anyone but the patient itself.
-        """
-        if principal.role is not Role.PATIENT:
-            raise FrameError("forbidden", "only the patient's own client acknowledges celebrations")
-        try:
-            return await self.service.celebrate(principal.sub, milestone_ids)
-        except UnknownPatient as error:
-            raise FrameError("unknown_patient", str(error)) from None
-
     def refresh_gauges(self) -> None:
-        self.metrics.messages_pushed.set(self.hub.messages_published)
-        self.metrics.frames_delivered.set(self.hub.frames_delivered)
+        self.metrics.messages_pushed.set(self.bus.messages_published)
+        self.metrics.frames_delivered.set(self.bus.frames_delivered)
         self.metrics.writer_queued_rows.set(self.store.queued_rows)

@@ -1,12 +1,17 @@
-"""The hub's configuration: one immutable object, every default a named constant."""
+"""The hub's configuration: immutable groups of values, every default a named constant.
+
+``Settings`` holds where the hub lives (host, port, database, secret) and four groups: what a
+client may send (:class:`Limits`), what channels keep (:class:`History`), how events are kept
+(:class:`Durability`) and the hub's clocks (:class:`Timers`).
+"""
 
 from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from storage.store import DEFAULT_SYNCHRONOUS, Synchronous
 
@@ -46,6 +51,63 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Limits:
+    """What one client may send and keep waiting (most are announced in ``welcome.limits``)."""
+
+    max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
+    max_events_per_publish: int = DEFAULT_MAX_EVENTS_PER_PUBLISH
+    bad_frame_limit: int = DEFAULT_BAD_FRAME_LIMIT
+    bad_frame_window_s: float = DEFAULT_BAD_FRAME_WINDOW_S
+    send_queue_frames: int = DEFAULT_SEND_QUEUE_FRAMES
+    max_inflight_publishes: int = DEFAULT_MAX_INFLIGHT_PUBLISHES
+    rate_limit_frames_per_s: float = DEFAULT_RATE_LIMIT_FRAMES_PER_S
+    rate_limit_burst: float = DEFAULT_RATE_LIMIT_BURST
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    rest_rate_per_s: float = DEFAULT_REST_RATE_PER_S
+    rest_rate_burst: float = DEFAULT_REST_RATE_BURST
+    max_future_skew_s: float = DEFAULT_MAX_FUTURE_SKEW_S
+
+
+@dataclass(frozen=True, kw_only=True)
+class History:
+    """What each channel keeps for clients that reconnect with ``since``."""
+
+    history_size: int = DEFAULT_HISTORY_SIZE
+    history_ttl_s: float = DEFAULT_HISTORY_TTL_S
+    history_max_bytes: int = DEFAULT_HISTORY_MAX_BYTES
+
+
+@dataclass(frozen=True, kw_only=True)
+class Durability:
+    """How the store keeps what it was given, and for how long."""
+
+    synchronous: Synchronous = DEFAULT_SYNCHRONOUS
+    snapshot_interval_s: float = DEFAULT_SNAPSHOT_INTERVAL_S
+    # Raw events dated more than this many days ago are purged once a snapshot holds their
+    # figures; None keeps every event (the default: purging is a decision, not an accident).
+    retention_days: float | None = None
+    purge_interval_s: float = DEFAULT_PURGE_INTERVAL_S
+
+
+@dataclass(frozen=True, kw_only=True)
+class Timers:
+    """The hub's clocks: keep-alives, shutdown, coalescing and the domain's tick."""
+
+    ping_interval_s: float = DEFAULT_PING_INTERVAL_S
+    ping_timeout_s: float = DEFAULT_PING_TIMEOUT_S
+    shutdown_grace_s: float = DEFAULT_SHUTDOWN_GRACE_S
+    coalesce_s: float = DEFAULT_COALESCE_S
+    tick_interval_s: float = DEFAULT_TICK_INTERVAL_S
+
+
+DEFAULT_LIMITS: Final = Limits()
+DEFAULT_HISTORY: Final = History()
+DEFAULT_DURABILITY: Final = Durability()
+DEFAULT_TIMERS: Final = Timers()
+_GROUPS: Final = ("limits", "history", "durability", "timers")
+
+
+@dataclass(frozen=True, kw_only=True)
 class Settings:
     """Everything a hub needs to run; build once, never mutate."""
 
@@ -53,49 +115,51 @@ class Settings:
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     db_path: Path = DEFAULT_DB_PATH
-    synchronous: Synchronous = DEFAULT_SYNCHRONOUS
-    max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
-    max_events_per_publish: int = DEFAULT_MAX_EVENTS_PER_PUBLISH
-    bad_frame_limit: int = DEFAULT_BAD_FRAME_LIMIT
-    bad_frame_window_s: float = DEFAULT_BAD_FRAME_WINDOW_S
-    history_size: int = DEFAULT_HISTORY_SIZE
-    history_ttl_s: float = DEFAULT_HISTORY_TTL_S
-    history_max_bytes: int = DEFAULT_HISTORY_MAX_BYTES
-    send_queue_frames: int = DEFAULT_SEND_QUEUE_FRAMES
-    max_inflight_publishes: int = DEFAULT_MAX_INFLIGHT_PUBLISHES
-    ping_interval_s: float = DEFAULT_PING_INTERVAL_S
-    ping_timeout_s: float = DEFAULT_PING_TIMEOUT_S
-    max_future_skew_s: float = DEFAULT_MAX_FUTURE_SKEW_S
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
-    rate_limit_frames_per_s: float = DEFAULT_RATE_LIMIT_FRAMES_PER_S
-    rate_limit_burst: float = DEFAULT_RATE_LIMIT_BURST
-    shutdown_grace_s: float = DEFAULT_SHUTDOWN_GRACE_S
-    coalesce_s: float = DEFAULT_COALESCE_S
-    snapshot_interval_s: float = DEFAULT_SNAPSHOT_INTERVAL_S
-    rest_rate_per_s: float = DEFAULT_REST_RATE_PER_S
-    rest_rate_burst: float = DEFAULT_REST_RATE_BURST
-    tick_interval_s: float = DEFAULT_TICK_INTERVAL_S
-    # Raw events dated more than this many days ago are purged once a snapshot holds their
-    # figures; None keeps every event (the default: purging is a decision, not an accident).
-    retention_days: float | None = None
-    purge_interval_s: float = DEFAULT_PURGE_INTERVAL_S
+    limits: Limits = DEFAULT_LIMITS
+    history: History = DEFAULT_HISTORY
+    durability: Durability = DEFAULT_DURABILITY
+    timers: Timers = DEFAULT_TIMERS
 
-    def limits(self) -> dict[str, Any]:
-        """What ``welcome.limits`` announces to every client."""
-        return {
-            "max_frame_bytes": self.max_frame_bytes,
-            "max_events_per_publish": self.max_events_per_publish,
-            "bad_frames_per_window": self.bad_frame_limit,
-            "bad_frame_window_s": self.bad_frame_window_s,
-            "history_size": self.history_size,
-            "history_ttl_s": self.history_ttl_s,
-            "history_max_bytes": self.history_max_bytes,
-            "send_queue_frames": self.send_queue_frames,
-            "ping_interval_s": self.ping_interval_s,
-            "rate_limit_frames_per_s": self.rate_limit_frames_per_s,
-            "rate_limit_burst": self.rate_limit_burst,
-            "coalesce_ms": round(self.coalesce_s * 1000),
+    def with_values(self, **values: Any) -> Settings:
+        """A copy with some values changed, each named as in its group (``tick_interval_s``).
+
+        Raises:
+            TypeError: no group has a value of that name.
+        """
+        top = {name: values.pop(name) for name in list(values) if name not in _GROUP_OF}
+        changed: dict[str, Any] = {}
+        for name, value in values.items():
+            group = _GROUP_OF[name]
+            changed.setdefault(group, {})[name] = value
+        groups = {
+            group: replace(getattr(self, group), **fields) for group, fields in changed.items()
         }
+        return replace(self, **top, **groups)
+
+    def welcome_limits(self) -> dict[str, Any]:
+        """What ``welcome.limits`` announces to every client."""
+        limits, history = self.limits, self.history
+        return {
+            "max_frame_bytes": limits.max_frame_bytes,
+            "max_events_per_publish": limits.max_events_per_publish,
+            "bad_frames_per_window": limits.bad_frame_limit,
+            "bad_frame_window_s": limits.bad_frame_window_s,
+            "history_size": history.history_size,
+            "history_ttl_s": history.history_ttl_s,
+            "history_max_bytes": history.history_max_bytes,
+            "send_queue_frames": limits.send_queue_frames,
+            "ping_interval_s": self.timers.ping_interval_s,
+            "rate_limit_frames_per_s": limits.rate_limit_frames_per_s,
+            "rate_limit_burst": limits.rate_limit_burst,
+            "coalesce_ms": round(self.timers.coalesce_s * 1000),
+        }
+
+
+_GROUP_OF: Final = {
+    field.name: group
+    for group, kind in zip(_GROUPS, (Limits, History, Durability, Timers), strict=True)
+    for field in fields(kind)
+}
 
 
 def parse_retention_days(value: str) -> float:

@@ -7,6 +7,12 @@ higher than :data:`SCHEMA_VERSION` was written by newer code and is refused, nev
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import aiosqlite
+
+from storage.errors import SchemaTooNew
+
 MIGRATIONS: tuple[str, ...] = (
     # 1: the event log, patients, and per-patient marks the events cannot rebuild.
     """
@@ -100,3 +106,32 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def refuse_newer(version: int, path: Path) -> None:
+    """Raise :class:`SchemaTooNew` when the file's ``version`` is beyond this code's.
+
+    Raises:
+        SchemaTooNew: the file was written by a newer progress-hub.
+    """
+    if version > SCHEMA_VERSION:
+        raise SchemaTooNew(
+            f"database {path} has schema version {version}, newer than this "
+            f"progress-hub understands ({SCHEMA_VERSION}); upgrade progress-hub"
+        )
+
+
+async def migrate(connection: aiosqlite.Connection, path: Path) -> None:
+    """Run the migrations the file at ``path`` is missing, each in its own transaction.
+
+    Raises:
+        SchemaTooNew: the file was written by a newer progress-hub.
+    """
+    async with connection.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    version = int(row[0]) if row else 0
+    refuse_newer(version, path)
+    for number in range(version, SCHEMA_VERSION):
+        await connection.executescript(
+            f"BEGIN; {MIGRATIONS[number]} PRAGMA user_version = {number + 1}; COMMIT;"
+        )

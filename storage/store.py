@@ -22,7 +22,7 @@ from storage.errors import SchemaTooNew, StorageError
 from storage.lock import DatabaseLock
 from storage.records import AlertRecord, AuditEntry, StoredState
 from storage.retention import RetentionRows
-from storage.schema import MIGRATIONS, SCHEMA_VERSION
+from storage.schema import migrate, refuse_newer
 from storage.snapshots import SnapshotRows
 from storage.writer import BUSY_TIMEOUT_MS, GroupCommitWriter
 
@@ -185,7 +185,7 @@ class SqliteStore:
             await connection.execute("PRAGMA journal_mode=WAL")
             await connection.execute(f"PRAGMA synchronous={self._synchronous}")
             await connection.execute("PRAGMA foreign_keys=ON")
-            await self._migrate(connection)
+            await migrate(connection, self.path)
         except StorageError:
             await self.close()
             raise
@@ -214,27 +214,11 @@ class SqliteStore:
         except Exception as error:
             await self.close()
             raise StorageError(f"cannot read database {self.path}: {error}") from None
-        version = int(row[0]) if row else 0
-        if version > SCHEMA_VERSION:
+        try:
+            refuse_newer(int(row[0]) if row else 0, self.path)
+        except SchemaTooNew:
             await self.close()
-            raise SchemaTooNew(
-                f"database {self.path} has schema version {version}, newer than this "
-                f"progress-hub understands ({SCHEMA_VERSION}); upgrade progress-hub"
-            )
-
-    async def _migrate(self, connection: aiosqlite.Connection) -> None:
-        async with connection.execute("PRAGMA user_version") as cursor:
-            row = await cursor.fetchone()
-        version = int(row[0]) if row else 0
-        if version > SCHEMA_VERSION:
-            raise SchemaTooNew(
-                f"database {self.path} has schema version {version}, newer than this "
-                f"progress-hub understands ({SCHEMA_VERSION}); upgrade progress-hub"
-            )
-        for number in range(version, SCHEMA_VERSION):
-            await connection.executescript(
-                f"BEGIN; {MIGRATIONS[number]} PRAGMA user_version = {number + 1}; COMMIT;"
-            )
+            raise
 
     async def close(self) -> None:
         """Commit what is queued, close the file, release the lock."""

@@ -29,7 +29,7 @@ def token(role: str, sub: str, ttl_s: int = 3600, secret: str = SECRET) -> str:
 
 
 def settings_for(db_path: Path, **overrides: Any) -> Settings:
-    return replace(Settings(secret=SECRET, db_path=db_path), **overrides)
+    return Settings(secret=SECRET, db_path=db_path).with_values(**overrides)
 
 
 def free_port() -> int:
@@ -81,7 +81,7 @@ def start_server(settings: Settings, clock: Callable[[], datetime] | None = None
         host="127.0.0.1",
         port=settings.port,
         ws="websockets-sansio",
-        ws_max_size=settings.max_frame_bytes,
+        ws_max_size=settings.limits.max_frame_bytes,
         ws_per_message_deflate=False,
         lifespan="on",
         access_log=False,

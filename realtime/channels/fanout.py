@@ -20,32 +20,15 @@ from domain.effects import (
     AlertRaised,
     Effect,
     InsightRaised,
-    Milestone,
     MilestoneReached,
     SeriesDelta,
     StateChanged,
 )
 from domain.progress import PatientProgress
-from realtime.channels.hub import Hub
+from realtime.channels.bus import Bus
+from realtime.protocol import celebration_message, patient_channel, therapist_channel
 
 SeriesValues = dict[str, float | None]
-
-
-def patient_channel(patient_id: str) -> str:
-    return f"patient:{patient_id}"
-
-
-def therapist_channel(therapist_id: str) -> str:
-    return f"therapist:{therapist_id}"
-
-
-def milestone_to_wire(milestone: Milestone) -> dict[str, Any]:
-    return {
-        "id": milestone.id,
-        "rule": milestone.rule,
-        "title": milestone.title,
-        "achieved_at": milestone.achieved_at.isoformat(),
-    }
 
 
 @dataclass(slots=True)
@@ -65,7 +48,7 @@ class Fanout:
     """Publishes what one patient's change means to the channels that care.
 
     Args:
-        hub: where messages go.
+        bus: where messages go.
         clock: the current instant, for snapshots computed when a window closes.
         coalesce_s: the window; 0 sends every change at once.
         monotonic: the window's own clock.
@@ -73,13 +56,13 @@ class Fanout:
 
     def __init__(
         self,
-        hub: Hub,
+        bus: Bus,
         clock: Callable[[], datetime],
         *,
         coalesce_s: float,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._hub = hub
+        self._bus = bus
         self._clock = clock
         self._coalesce_s = coalesce_s
         self._monotonic = monotonic
@@ -91,9 +74,9 @@ class Fanout:
         patient = tracker.patient
         channel = patient_channel(patient.patient_id)
         # `state` and `series` only serve listeners and recovery; a channel nobody has ever
-        # subscribed to in this epoch has neither (Hub.has_audience), so they are not even
+        # subscribed to in this epoch has neither (Bus.has_audience), so they are not even
         # built: its first subscriber gets the snapshot, as the contract says.
-        audience = self._hub.has_audience(channel)
+        audience = self._bus.has_audience(channel)
         state_due = False
         series_due: dict[str, SeriesValues] = {}
         for effect in effects:
@@ -104,11 +87,9 @@ class Fanout:
                     if audience:
                         series_due[day.isoformat()] = dict(values)
                 case MilestoneReached(milestone=milestone):
-                    self._hub.publish(
-                        channel, {"kind": "celebration", "milestone": milestone_to_wire(milestone)}
-                    )
+                    self._bus.publish(channel, dict(celebration_message(milestone)))
                 case AlertRaised(code=code, severity=severity, detail=detail):
-                    self._hub.publish(
+                    self._bus.publish(
                         therapist_channel(patient.therapist_id),
                         {
                             "kind": "alert",
@@ -119,7 +100,7 @@ class Fanout:
                         },
                     )
                 case InsightRaised(code=code, message=message):
-                    self._hub.publish(
+                    self._bus.publish(
                         channel, {"kind": "insight", "code": code, "message": message}
                     )
         if not (state_due or series_due):
@@ -145,12 +126,12 @@ class Fanout:
         window.flush = None
         series, window.series_due = window.series_due, {}
         for bucket, values in series.items():
-            self._hub.publish(channel, {"kind": "series", "bucket": bucket, "values": values})
+            self._bus.publish(channel, {"kind": "series", "bucket": bucket, "values": values})
         if window.state_due:
             window.state_due = False
             if window.state is None:
                 window.state = self._state_of(window)
-            self._hub.publish_lazy(channel, window.state)
+            self._bus.publish_lazy(channel, window.state)
         window.last_sent = self._monotonic()
 
     def _state_of(self, window: _Window) -> Callable[[], dict[str, Any]]:

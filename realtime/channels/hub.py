@@ -25,31 +25,14 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Final, Protocol
+from typing import Final
 
+from realtime.channels.bus import Attachment, Encoded, Payload, Subscriber
 from realtime.protocol import SUBPROTOCOL_JSON, Codec, Since, message_frame
-
-Encoded = str | bytes
-
-
-class Subscriber(Protocol):
-    """A connection as the hub sees it."""
-
-    codec: Codec
-
-    def offer(self, encoded: Encoded) -> bool:
-        """Queue a frame without waiting; ``False`` when the queue is full."""
-        ...
-
-    def overflowed(self) -> None:
-        """The subscriber's queue overflowed; it has been dropped from every channel."""
-        ...
-
 
 _JSON = Codec(SUBPROTOCOL_JSON)
 
 
-Payload = dict[str, Any]
 # What a lazy message is assumed to weigh in the history's byte budget until it is made.
 LAZY_SIZE_HINT = 4096
 
@@ -115,18 +98,8 @@ class _Channel:
     subscribers: set[Subscriber] = field(default_factory=set)
 
 
-@dataclass(frozen=True, slots=True)
-class Attachment:
-    """The result of subscribing: the channel's position and any recovered messages."""
-
-    epoch: str
-    offset: int
-    recovered: bool
-    missed: list[Encoded]
-
-
 class Hub:
-    """In-process pub/sub with per-channel epoch, offset and bounded history.
+    """The in-process :class:`~realtime.channels.bus.Bus`: per-channel epoch, offset and history.
 
     Args:
         history_size: messages each channel keeps.
@@ -225,12 +198,12 @@ class Hub:
             else:
                 overflowing.append(subscriber)
         for subscriber in overflowing:
-            self.detach_all(subscriber)
+            self.unsubscribe_all(subscriber)
             self.slow_consumers_dropped += 1
             subscriber.overflowed()
         return channel.offset
 
-    def attach(self, subscriber: Subscriber, name: str, since: Since | None) -> Attachment:
+    def subscribe(self, subscriber: Subscriber, name: str, since: Since | None) -> Attachment:
         """Subscribe, and recover what was missed since ``since`` when the history allows."""
         channel = self._channel(name)
         self._expire(channel, self._clock())
@@ -251,7 +224,7 @@ class Hub:
                 recovered = True
         return Attachment(channel.epoch, channel.offset, recovered, missed)
 
-    def detach(self, subscriber: Subscriber, name: str) -> bool:
+    def unsubscribe(self, subscriber: Subscriber, name: str) -> bool:
         channel = self._channels.get(name)
         if channel is None or subscriber not in channel.subscribers:
             return False
@@ -263,11 +236,16 @@ class Hub:
                 del self._memberships[subscriber]
         return True
 
-    def detach_all(self, subscriber: Subscriber) -> None:
+    def unsubscribe_all(self, subscriber: Subscriber) -> None:
         for name in self._memberships.pop(subscriber, set()):
             channel = self._channels.get(name)
             if channel is not None:
                 channel.subscribers.discard(subscriber)
+
+    # The names the hub's own tests and callers on the older layout use.
+    attach = subscribe
+    detach = unsubscribe
+    detach_all = unsubscribe_all
 
     def subscriber_count(self) -> int:
         return len(self._memberships)

@@ -214,7 +214,7 @@ def _schemas(settings: Settings) -> dict[str, Any]:
     _, top = models_json_schema([(model, "validation") for model in ordered], ref_template=REF)
     schemas: dict[str, Any] = top["$defs"]
     events = schemas["EventBatch"]["properties"]["events"]
-    events["maxItems"] = settings.max_events_per_publish
+    events["maxItems"] = settings.limits.max_events_per_publish
     return schemas
 
 
@@ -255,7 +255,7 @@ def _operation(op: Operation, settings: Settings) -> dict[str, Any]:
     if op.body is not None:
         document["requestBody"] = {
             "required": True,
-            "description": f"JSON, at most {settings.max_body_bytes} bytes",
+            "description": f"JSON, at most {settings.limits.max_body_bytes} bytes",
             "content": {JSON: {"schema": {"$ref": REF.format(model=op.body)}}},
         }
     return document
@@ -277,8 +277,8 @@ def _error_responses(settings: Settings) -> dict[str, Any]:
         }
     }
     responses["RateLimited"]["description"] += (
-        f"; each token gets {settings.rest_rate_per_s:g} requests/s, bursts of "
-        f"{settings.rest_rate_burst:g}"
+        f"; each token gets {settings.limits.rest_rate_per_s:g} requests/s, bursts of "
+        f"{settings.limits.rest_rate_burst:g}"
     )
     return responses
 

@@ -6,13 +6,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from domain.errors import UnknownTimezone
-from realtime.auth import Role
-from realtime.errors import Forbidden
+from realtime.errors import BadRequest, Forbidden, InvalidRequest, TooLarge
 from realtime.rest.http import (
-    ApiError,
     invalid,
     json_body,
     principal_of,
@@ -32,7 +29,7 @@ class PatientRegistration(BaseModel):
     timezone: str = Field(min_length=1, max_length=64, strict=True)
 
 
-def _first_field_error(error: ValidationError) -> ApiError:
+def _first_field_error(error: ValidationError) -> InvalidRequest:
     item = error.errors(include_url=False)[0]
     field = ".".join(str(part) for part in item["loc"]) or "body"
     return invalid(field, item["msg"])
@@ -72,10 +69,10 @@ async def post_events(request: Request) -> Response:
     body = await json_body(request)
     events = body.get("events") if isinstance(body, dict) else None
     if not isinstance(events, list) or not events:
-        raise ApiError(422, "bad_request", "events: must be a non-empty list", "events")
-    limit = runtime.settings.max_events_per_publish
+        raise BadRequest("events: must be a non-empty list", field="events")
+    limit = runtime.settings.limits.max_events_per_publish
     if len(events) > limit:
-        raise ApiError(413, "too_large", f"events: at most {limit} per request", "events")
+        raise TooLarge(f"events: at most {limit} per request", field="events")
     result = await runtime.service.publish(principal, events)
     runtime.metrics.events_from(result)
     return JSONResponse(result.to_wire())
@@ -83,7 +80,7 @@ async def post_events(request: Request) -> Response:
 
 async def get_audit(request: Request) -> Response:
     principal = principal_of(request)
-    if principal.role is not Role.ADMIN:
+    if not principal.may_read_audit():
         raise Forbidden("only admin tokens read the audit log")
     reject_unknown_params(request, {"limit", "before", "patient_id"})
     limit = query_int(request, "limit", 100, 1, MAX_AUDIT_PAGE)
@@ -110,12 +107,3 @@ async def metrics(request: Request) -> Response:
     runtime = runtime_of(request)
     runtime.refresh_gauges()
     return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)
-
-
-ROUTES = [
-    Route("/api/v1/patients/{patient_id}", put_patient, methods=["PUT"]),
-    Route("/api/v1/events", post_events, methods=["POST"]),
-    Route("/api/v1/audit", get_audit, methods=["GET"]),
-    Route("/healthz", healthz, methods=["GET"]),
-    Route("/metrics", metrics, methods=["GET"]),
-]

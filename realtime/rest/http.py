@@ -17,25 +17,14 @@ from starlette.responses import JSONResponse, Response
 from domain.errors import InvalidQuery, UnknownTimezone
 from domain.patients import zone
 from realtime.auth import Principal, bearer_token, verify_token
-from realtime.errors import Forbidden, RateLimited, Unauthorized, UnknownPatient
+from realtime.errors import BadRequest, HubError, InvalidRequest, RateLimited, TooLarge
 
 if TYPE_CHECKING:
     from realtime.runtime import Runtime
 
 
-class ApiError(Exception):
-    """An error answered with ``status`` and the common error body."""
-
-    def __init__(self, status: int, code: str, detail: str, field: str | None = None) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.code = code
-        self.detail = detail
-        self.field = field
-
-
-def invalid(field: str, detail: str) -> ApiError:
-    return ApiError(422, "invalid", f"{field}: {detail}", field)
+def invalid(field: str, detail: str) -> InvalidRequest:
+    return InvalidRequest(f"{field}: {detail}", field=field)
 
 
 def error_response(status: int, code: str, detail: str, field: str | None = None) -> JSONResponse:
@@ -47,20 +36,13 @@ def error_response(status: int, code: str, detail: str, field: str | None = None
 
 
 async def handle_api_error(request: Request, exc: Exception) -> Response:
-    if isinstance(exc, ApiError):
-        return error_response(exc.status, exc.code, exc.detail, exc.field)
+    """The one place a REST refusal gets its status and body: from the error's class."""
     if isinstance(exc, InvalidQuery):
-        field = str(exc).partition(":")[0] or "query"
-        return error_response(422, "invalid", str(exc), field)
-    if isinstance(exc, Unauthorized):
-        return error_response(401, "unauthorized", str(exc))
-    if isinstance(exc, Forbidden):
-        return error_response(403, "forbidden", str(exc))
-    if isinstance(exc, UnknownPatient):
-        return error_response(404, "unknown_patient", str(exc))
-    if isinstance(exc, RateLimited):
-        response = error_response(429, "rate_limited", str(exc))
-        response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after_s)))
+        exc = InvalidRequest(str(exc), field=str(exc).partition(":")[0] or "query")
+    if isinstance(exc, HubError):
+        response = error_response(exc.status, exc.code, exc.detail, exc.field)
+        if isinstance(exc, RateLimited):
+            response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after_s)))
         return response
     if isinstance(exc, HTTPException):
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "bad_request")
@@ -91,19 +73,19 @@ def principal_of(request: Request) -> Principal:
 
 
 async def json_body(request: Request) -> Any:
-    limit = runtime_of(request).settings.max_body_bytes
+    limit = runtime_of(request).settings.limits.max_body_bytes
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, "too_large", f"body over {limit} bytes")
+        raise TooLarge(f"body over {limit} bytes")
     body = b""
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:
-            raise ApiError(413, "too_large", f"body over {limit} bytes")
+            raise TooLarge(f"body over {limit} bytes")
     try:
         return json.loads(body)
     except ValueError:
-        raise ApiError(422, "bad_request", "body is not valid JSON", "body") from None
+        raise BadRequest("body is not valid JSON", field="body") from None
 
 
 def query_int(request: Request, name: str, default: int, low: int, high: int) -> int:

@@ -4,7 +4,7 @@ Theory of operation
 -------------------
 :class:`ProgressService` screens each publish and hands its new events here as a
 :class:`Submission`. Every submission read in the same turn of the event loop joins the same
-round; at the end of that turn the round's events go to the store's writer at once, whatever
+round; at the end of that turn the round's events go to the event log at once, whatever
 else the writer holds. The writer commits back to back, so a round waits at most for the
 commit in progress and then its own (rounds queued together share a transaction). No round
 waits for another round's apply, effects or answers.
@@ -29,6 +29,9 @@ from datetime import datetime
 from typing import Any
 
 from domain.events import Event
+from realtime.errors import InternalError
+from realtime.protocol import AckFields, Rejection
+from realtime.service.eventlog import EventLog
 from storage.records import AlertRecord
 from storage.store import ProgressStore
 
@@ -44,13 +47,13 @@ class AckResult:
 
     accepted: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
-    rejected: list[dict[str, str]] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
 
     def reject(self, event_id: str, code: str, detail: str) -> None:
-        self.rejected.append({"id": event_id, "code": code, "detail": detail})
+        self.rejected.append(Rejection(id=event_id, code=code, detail=detail))
 
-    def to_wire(self) -> dict[str, Any]:
-        return {"accepted": self.accepted, "duplicates": self.duplicates, "rejected": self.rejected}
+    def to_wire(self) -> AckFields:
+        return AckFields(accepted=self.accepted, duplicates=self.duplicates, rejected=self.rejected)
 
 
 @dataclass(slots=True)
@@ -82,7 +85,8 @@ class CommitRounds:
     """Groups submissions into rounds and carries each through commit, apply and answer.
 
     Args:
-        store: where events, marks and alerts are written.
+        store: where marks and alerts are written.
+        log: where the events are appended.
         clock: the current instant (the events' ``received_at``, the apply's ``now``).
         apply: folds committed events into memory and fans them out; returns what to store.
             Called once per round, in commit order.
@@ -92,11 +96,13 @@ class CommitRounds:
     def __init__(
         self,
         store: ProgressStore,
+        log: EventLog,
         clock: Callable[[], datetime],
         apply: Callable[[list[Event], datetime], Applied],
         forget: Callable[[list[Event]], None],
     ) -> None:
         self._store = store
+        self._log = log
         self._clock = clock
         self._apply = apply
         self._forget = forget
@@ -133,7 +139,7 @@ class CommitRounds:
         assert current is not None
         events = [event for submission in current.submissions for event in submission.fresh]
         try:
-            await self._store.append_events(events, self._clock())
+            await self._log.append(events, self._clock())
         except BaseException as error:
             self._forget(events)
             log.error("event=publish_failed count=%d error=%s", len(events), error)
@@ -179,7 +185,7 @@ class CommitRounds:
             if failed:
                 for event in submission.fresh:
                     submission.result.reject(
-                        event.id, "internal", "could not store the event; retry"
+                        event.id, InternalError.code, "could not store the event; retry"
                     )
                 self.events_failed += len(submission.fresh)
             else:

@@ -19,10 +19,11 @@ from domain.effects import AlertRaised, Effect
 from domain.events import Event, RejectedEvent, parse_events
 from domain.patients import Patient
 from domain.progress import PatientProgress
-from realtime.auth import Principal, Role
+from realtime.auth import Principal
 from realtime.channels.fanout import Fanout
-from realtime.errors import Forbidden, UnknownPatient
+from realtime.errors import Forbidden, InvalidEvent, UnknownPatient
 from realtime.service.commits import AckResult, Applied, CommitRounds, Marks, Submission
+from realtime.service.eventlog import EventLog
 from storage.records import AlertRecord, StoredState
 from storage.store import ProgressStore
 
@@ -50,7 +51,8 @@ class ProgressService:
     """Owns every patient's tracker and keeps them consistent with the store.
 
     Args:
-        store: where events, patients and marks persist.
+        store: where patients, marks and alerts persist.
+        log: where events are appended, and read back at start-up.
         fanout: turns domain effects into channel messages.
         clock: the current instant (injected so tests control time).
         max_future_skew_s: events dated further ahead than this are rejected.
@@ -59,12 +61,14 @@ class ProgressService:
     def __init__(
         self,
         store: ProgressStore,
+        log: EventLog,
         fanout: Fanout,
         clock: Clock,
         *,
         max_future_skew_s: float,
     ) -> None:
         self._store = store
+        self._log = log
         self._fanout = fanout
         self._clock = clock
         self._max_future_skew = timedelta(seconds=max_future_skew_s)
@@ -72,7 +76,7 @@ class ProgressService:
         # therapist -> patients, so a practice is found without walking every patient.
         self._by_therapist: dict[str, set[str]] = {}
         self._seen: set[str] = set()
-        self._rounds = CommitRounds(store, clock, self._apply_round, self._forget)
+        self._rounds = CommitRounds(store, log, clock, self._apply_round, self._forget)
         # What the store holds of each tracker's marks, to write them only when they change.
         self._persisted_marks: dict[str, dict[str, Any]] = {}
         self._screened_out = 0
@@ -120,7 +124,7 @@ class ProgressService:
         # Replayed per patient in chunks (effects are not built): order within a patient is
         # kept, and trackers are independent of each other.
         chunk: dict[str, list[Event]] = {}
-        async for event in self._store.events(after_seq):
+        async for event in self._log.read(after_seq):
             seen.add(event.id)
             if event.patient_id in self._trackers:
                 chunk.setdefault(event.patient_id, []).append(event)
@@ -219,21 +223,13 @@ class ProgressService:
     ) -> tuple[list[PatientProgress], str]:
         """The patients a practice-wide read covers, and the scope it names in the audit log.
 
-        A therapist reads its own practice; service and admin read one therapist's practice or,
-        without ``therapist_id``, every patient; a patient reads no practice.
-
         Raises:
-            Forbidden: outside the principal's rights.
+            Forbidden: outside the principal's rights (see :meth:`Principal.practice_to_read`).
         """
-        if principal.role is Role.THERAPIST:
-            if therapist_id not in (None, principal.sub):
-                raise Forbidden("a therapist reads its own practice only")
-            return self.trackers_of(principal.sub), f"therapist:{principal.sub}"
-        if not principal.is_trusted:
-            raise Forbidden("practice analytics are for therapists, service and admin")
-        if therapist_id is not None:
-            return self.trackers_of(therapist_id), f"therapist:{therapist_id}"
-        return list(self._trackers.values()), "all"
+        owner = principal.practice_to_read(therapist_id)
+        if owner is None:
+            return list(self._trackers.values()), "all"
+        return self.trackers_of(owner), f"therapist:{owner}"
 
     # -- publish ----------------------------------------------------------------------------
 
@@ -271,16 +267,16 @@ class ProgressService:
         trusted = principal.is_trusted
         for event in events:
             if isinstance(event, RejectedEvent):
-                result.reject(event.id, "invalid_event", event.detail)
+                result.reject(event.id, InvalidEvent.code, event.detail)
                 continue
             if not trusted and not principal.may_publish_for(event.patient_id):
-                result.reject(event.id, "forbidden", "not allowed to publish for this patient")
+                result.reject(event.id, Forbidden.code, "not allowed to publish for this patient")
                 continue
             if event.patient_id not in self._trackers:
-                result.reject(event.id, "unknown_patient", f"no patient {event.patient_id!r}")
+                result.reject(event.id, UnknownPatient.code, f"no patient {event.patient_id!r}")
                 continue
             if event.at - now > self._max_future_skew:
-                result.reject(event.id, "invalid_event", "at: lies too far in the future")
+                result.reject(event.id, InvalidEvent.code, "at: lies too far in the future")
                 continue
             if event.id in batch_ids or event.id in self._seen:
                 result.duplicates.append(event.id)

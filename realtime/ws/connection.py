@@ -1,10 +1,11 @@
-"""One WebSocket client, from handshake to close.
+"""One WebSocket client, from handshake to close: the I/O around a :class:`Session`.
 
-The receive loop decodes and answers frames; a sender task drains a bounded queue onto the
-socket, so nothing the hub does ever waits on a slow peer. A publish is handed to the service's
-next group commit and answered from there, with no task of its own: a client may pipeline
-batches (at most ``max_inflight_publishes`` unanswered, after which reading pauses) while
-earlier ones wait for their commit, and each ``ack`` carries its ``ref``.
+The receive loop reads frames, decodes them and performs what the session asks
+(:mod:`realtime.ws.session` holds every rule: limits, the bad-frame window, publishes in
+flight, the close sequence); a sender task drains a bounded queue onto the socket, so nothing
+the hub does ever waits on a slow peer. A publish is handed to the service's next group commit
+and answered from there, with no task of its own: a client may pipeline batches while earlier
+ones wait for their commit, and each ``ack`` carries its ``ref``.
 """
 
 from __future__ import annotations
@@ -14,48 +15,38 @@ import contextlib
 import logging
 import secrets
 import time
-from collections import deque
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from domain.events import Event, RejectedEvent, parse_events
-from realtime.auth import Principal, Role, bearer_token, verify_token
-from realtime.channels.fanout import patient_channel
-from realtime.channels.hub import Encoded
-from realtime.errors import Unauthorized
+from realtime.auth import Principal, bearer_token, verify_token
+from realtime.channels.bus import Encoded
+from realtime.errors import FrameError, HubError, InternalError, Unauthorized
 from realtime.protocol import (
     CLOSE_GOING_AWAY,
     CLOSE_SLOW_CONSUMER,
-    CLOSE_TOO_LARGE,
-    CLOSE_TOO_MANY_BAD_FRAMES,
     CLOSE_UNAUTHORIZED,
     SUBPROTOCOL_JSON,
     Celebrated,
-    ClientFrame,
     Codec,
-    ErrorCode,
     Frame,
-    FrameError,
-    Ping,
     Publish,
     Subscribe,
     Unsubscribe,
     ack_frame,
     choose_subprotocol,
     decode_error_ref,
-    error_frame,
     ok_frame,
     parse_client_frame,
-    pong_frame,
     subscribed_frame,
     unsubscribed_frame,
     welcome_frame,
 )
-from realtime.ratelimit import TokenBucket
 from realtime.service.commits import AckResult
 from realtime.ws.ingest import fast_publish
+from realtime.ws.session import Action, Close, Send, Session, Verdict, error_of
 
 if TYPE_CHECKING:
     from realtime.runtime import Runtime
@@ -66,8 +57,6 @@ CLOSE_TIMEOUT_S = 2.0
 # A slow consumer's close frame waits behind what it has not read; give it time to catch up
 # and learn why it was cut off, then end the connection regardless.
 SLOW_CLOSE_TIMEOUT_S = 10.0
-# Codes that mean the peer is not speaking the protocol; repeated, they end the connection.
-_BAD_FRAME_CODES: frozenset[ErrorCode] = frozenset({"bad_frame", "too_large", "unknown_channel"})
 
 
 async def serve_websocket(websocket: WebSocket) -> None:
@@ -93,7 +82,7 @@ async def serve_websocket(websocket: WebSocket) -> None:
 
 
 class Connection:
-    """A connected, authenticated client."""
+    """A connected, authenticated client: moves bytes and performs its session's actions."""
 
     def __init__(
         self, websocket: WebSocket, principal: Principal, codec: Codec, runtime: Runtime
@@ -104,17 +93,14 @@ class Connection:
         self.runtime = runtime
         self.connection_id = secrets.token_hex(8)
         settings = runtime.settings
-        self._queue: asyncio.Queue[Encoded] = asyncio.Queue(settings.send_queue_frames)
-        self._max_unanswered = settings.max_inflight_publishes
-        self._unanswered = 0
+        self.session = Session(settings.limits, time.monotonic())
+        self._queue: asyncio.Queue[Encoded] = asyncio.Queue(settings.limits.send_queue_frames)
         # Resolved when an answer frees a slot (reading paused) or the last one is sent.
         self._slot_freed: asyncio.Future[None] | None = None
         self._all_answered: asyncio.Future[None] | None = None
         self._ended = False
-        self._bad_frames: deque[float] = deque()
-        self._rate = TokenBucket(settings.rate_limit_frames_per_s, settings.rate_limit_burst)
+        # Set once the close frame is due: from then on nothing more is queued.
         self._close_code: int | None = None
-        self._closing = False
         self._sender: asyncio.Task[None] | None = None
         self._receiver: asyncio.Task[int | None] | None = None
 
@@ -153,7 +139,7 @@ class Connection:
                 self.connection_id,
                 self.principal.role.value,
                 self.principal.sub,
-                runtime.settings.limits(),
+                runtime.settings.welcome_limits(),
             )
         )
         close_code: int | None = None
@@ -166,7 +152,8 @@ class Connection:
             if self._close_code is None:
                 raise  # cancelled from outside, not by close()
         finally:
-            runtime.hub.detach_all(self)
+            self.session.closed()
+            runtime.bus.unsubscribe_all(self)
             runtime.connections.discard(self)
             runtime.metrics.connections.labels(self.principal.role.value).dec()
             self._ended = True  # publishes still committing are answered to nobody
@@ -183,26 +170,23 @@ class Connection:
 
     async def close(self, code: int, reason: str = "") -> None:
         """Close once with ``code``; later calls do nothing."""
-        if self._closing:
-            return
-        self._closing = True
-        if code == CLOSE_GOING_AWAY and self._unanswered:
-            # A graceful shutdown answers every publish already read before saying goodbye.
+        await self._perform(self.session.close(code, reason))
+
+    async def _close(self, close: Close) -> None:
+        if close.answer_first:
             self._all_answered = asyncio.get_running_loop().create_future()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(asyncio.shield(self._all_answered), CLOSE_TIMEOUT_S)
-        if code != CLOSE_SLOW_CONSUMER and self._sender is not None:
-            # Flush what the client is owed (the error that explains a 4008, say); a slow
-            # consumer's queue is exactly what it cannot take, so it is dropped instead.
+        if close.flush and self._sender is not None:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._queue.join(), CLOSE_TIMEOUT_S)
-        self._close_code = code
-        self.runtime.hub.detach_all(self)
+        self._close_code = close.code
+        self.runtime.bus.unsubscribe_all(self)
         if self._sender is not None:
             self._sender.cancel()
-        timeout = SLOW_CLOSE_TIMEOUT_S if code == CLOSE_SLOW_CONSUMER else CLOSE_TIMEOUT_S
+        timeout = SLOW_CLOSE_TIMEOUT_S if close.code == CLOSE_SLOW_CONSUMER else CLOSE_TIMEOUT_S
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.websocket.close(code, reason), timeout)
+            await asyncio.wait_for(self.websocket.close(close.code, close.reason), timeout)
         if self._receiver is not None and asyncio.current_task() is not self._receiver:
             # A peer that never answers the close must not keep the connection alive.
             self._receiver.cancel()
@@ -225,14 +209,14 @@ class Connection:
     def send(self, frame: Frame) -> None:
         """Queue a frame for this client alone; a full queue means a slow consumer."""
         if not self.offer(self.codec.encode(frame)):
-            self.runtime.hub.detach_all(self)
+            self.runtime.bus.unsubscribe_all(self)
             self.overflowed()
 
     # -- receiving --------------------------------------------------------------------------
 
     async def _receive_loop(self) -> int | None:
-        websocket = self.websocket
-        max_bytes = self.runtime.settings.max_frame_bytes
+        websocket, session = self.websocket, self.session
+        max_bytes = session.limits.max_frame_bytes
         while self._close_code is None:
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
@@ -247,20 +231,19 @@ class Connection:
                 if isinstance(data, bytes) or len(data) * 4 <= max_bytes
                 else len(data.encode("utf-8"))
             )
-            if size > max_bytes:
-                await self.close(CLOSE_TOO_LARGE, f"frame over {max_bytes} bytes")
-                return CLOSE_TOO_LARGE
-            if not self._rate.take():
-                self.runtime.metrics.rate_limited.inc()
-                self.send(error_frame("rate_limited", "too many frames; slow down"))
-                continue
-            await self._handle(data)
+            match session.receive(size, time.monotonic()):
+                case Verdict.READ:
+                    await self._handle(data)
+                case Verdict.TOO_LARGE:
+                    await self._perform(session.too_large())
+                    return session.close_code
+                case Verdict.RATE_LIMITED:
+                    self.runtime.metrics.rate_limited.inc()
+                    await self._perform(session.rate_limited())
         return self._close_code
 
     async def _handle(self, data: str | bytes) -> None:
-        if self._closing:
-            return  # draining: frames read after shutdown began are not taken on
-        max_events = self.runtime.settings.max_events_per_publish
+        max_events = self.runtime.settings.limits.max_events_per_publish
         if isinstance(data, str) and not self.codec.binary:
             published = fast_publish(data, max_events)
             if published is not None:
@@ -272,42 +255,37 @@ class Connection:
             ref = decode_error_ref(raw)
             frame = parse_client_frame(raw, max_events=max_events)
         except FrameError as error:
-            await self._refuse(error.code, error.detail, error.ref or ref)
+            await self._refuse(error, error.ref or ref)
             return
-        await self._dispatch(frame)
+        await self._perform(self.session.frame(frame))
 
-    async def _refuse(self, code: ErrorCode, detail: str, ref: str | None) -> None:
-        self.runtime.metrics.frame_errors.labels(code).inc()
-        self.send(error_frame(code, detail, ref))
-        if code not in _BAD_FRAME_CODES:
-            return
-        settings = self.runtime.settings
-        now = time.monotonic()
-        self._bad_frames.append(now)
-        while self._bad_frames and self._bad_frames[0] < now - settings.bad_frame_window_s:
-            self._bad_frames.popleft()
-        if len(self._bad_frames) > settings.bad_frame_limit:
-            await self.close(CLOSE_TOO_MANY_BAD_FRAMES, "too many bad frames")
+    async def _refuse(self, error: HubError, ref: str | None) -> None:
+        self.runtime.metrics.frame_errors.labels(error.code).inc()
+        await self._perform(self.session.refused(error, ref, time.monotonic()))
 
-    async def _dispatch(self, frame: ClientFrame) -> None:
-        match frame:
-            case Publish():
-                await self._publish(frame.ref, parse_events(frame.events))
-            case Subscribe():
-                await self._subscribe(frame)
-            case Unsubscribe():
-                self.runtime.hub.detach(self, str(frame.channel))
-                self.send(unsubscribed_frame(frame.ref, str(frame.channel)))
-            case Celebrated():
-                await self._celebrated(frame)
-            case Ping():
-                self.send(pong_frame(frame.ref))
+    async def _perform(self, actions: list[Action]) -> None:
+        for action in actions:
+            match action:
+                case Send(frame=frame):
+                    self.send(frame)
+                case Close():
+                    await self._close(action)
+                case Publish(ref=ref, events=events):
+                    await self._publish(ref, parse_events(events))
+                case Subscribe():
+                    await self._subscribe(action)
+                case Unsubscribe(ref=ref, channel=channel):
+                    self.runtime.bus.unsubscribe(self, str(channel))
+                    self.send(unsubscribed_frame(ref, str(channel)))
+                case Celebrated():
+                    await self._celebrated(action)
 
     async def _publish(self, ref: str | None, events: Sequence[Event | RejectedEvent]) -> None:
-        while self._unanswered >= self._max_unanswered:
+        session = self.session
+        while session.reading_paused:
             self._slot_freed = asyncio.get_running_loop().create_future()
             await self._slot_freed
-        self._unanswered += 1
+        session.publish_taken()
         started = time.perf_counter()
 
         def answer(result: AckResult) -> None:
@@ -322,28 +300,28 @@ class Connection:
         except Exception:
             log.exception("event=publish_error connection=%s", self.connection_id)
             self._answered()
-            self.send(error_frame("internal", "the hub could not process this publish", ref))
+            self.send(error_of(InternalError("the hub could not process this publish"), ref))
 
     def _answered(self) -> None:
-        self._unanswered -= 1
+        nothing_left = self.session.publish_answered()
         slot_freed, self._slot_freed = self._slot_freed, None
         if slot_freed is not None and not slot_freed.done():
             slot_freed.set_result(None)
         all_answered = self._all_answered
-        if not self._unanswered and all_answered is not None and not all_answered.done():
+        if nothing_left and all_answered is not None and not all_answered.done():
             all_answered.set_result(None)
 
-    async def _subscribe(self, frame: Subscribe) -> None:
-        runtime, channel = self.runtime, frame.channel
+    async def _subscribe(self, join: Subscribe) -> None:
+        channels, channel = self.runtime.channels, join.channel
         try:
-            snapshot = runtime.channel_snapshot(self.principal, channel)
-        except FrameError as error:
-            await self._refuse(error.code, error.detail, frame.ref)
+            snapshot = channels.snapshot(self.principal, channel)
+        except HubError as error:
+            await self._refuse(error, join.ref)
             return
-        attachment = runtime.hub.attach(self, str(channel), frame.since)
+        attachment = self.runtime.bus.subscribe(self, str(channel), join.since)
         self.send(
             subscribed_frame(
-                frame.ref,
+                join.ref,
                 str(channel),
                 attachment.epoch,
                 attachment.offset,
@@ -353,18 +331,17 @@ class Connection:
         )
         for encoded in attachment.missed:
             if not self.offer(encoded):
-                self.runtime.hub.detach_all(self)
+                self.runtime.bus.unsubscribe_all(self)
                 self.overflowed()
                 return
-        if self.principal.role is Role.PATIENT and str(channel) == patient_channel(
-            self.principal.sub
-        ):
-            runtime.redeliver_celebrations(self.principal.sub)
+        channels.subscribed(self.principal, channel)
 
-    async def _celebrated(self, frame: Celebrated) -> None:
+    async def _celebrated(self, acknowledge: Celebrated) -> None:
         try:
-            marked = await self.runtime.celebrated(self.principal, frame.milestone_ids)
-        except FrameError as error:
-            await self._refuse(error.code, error.detail, frame.ref)
+            marked = await self.runtime.channels.celebrated(
+                self.principal, acknowledge.milestone_ids
+            )
+        except HubError as error:
+            await self._refuse(error, acknowledge.ref)
             return
-        self.send(ok_frame(frame.ref, milestone_ids=marked))
+        self.send(ok_frame(acknowledge.ref, milestone_ids=marked))

@@ -8,7 +8,8 @@ from typing import Any
 
 import msgpack
 
-from realtime.channels.hub import Encoded, Hub
+from realtime.channels.bus import Encoded
+from realtime.channels.hub import Hub
 from realtime.protocol import SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK, Codec, Since
 
 

@@ -99,7 +99,7 @@ async def test_a_connection_that_ends_is_freed_without_the_collector(
             if reason == "client_close":
                 await client.close()
             else:
-                await client.send_raw("x" * (runtime.settings.max_frame_bytes + 1))  # 1009
+                await client.send_raw("x" * (runtime.settings.limits.max_frame_bytes + 1))  # 1009
                 with contextlib.suppress(HubClosed, TimeoutError):
                     await client.next_message(timeout=5)
                 await client.close()

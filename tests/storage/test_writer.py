@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from storage.writer import ROWS_PER_STATEMENT, GroupCommitWriter
+from storage.multirow import ROWS_PER_STATEMENT
+from storage.writer import GroupCommitWriter
 
 SCHEMA = """
 CREATE TABLE items (id TEXT PRIMARY KEY, n INTEGER, note TEXT, doubled INTEGER);

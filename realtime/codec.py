@@ -1,0 +1,70 @@
+"""The two encodings of ``PROTOCOL.md`` section 4: JSON text frames and msgpack binary frames.
+
+Part of the wire protocol (:mod:`realtime.protocol` re-exports it); like it, no I/O and
+nothing of the server, so clients use it as it is.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, Final
+
+import msgpack
+
+from realtime.errors import BadFrame, FrameError
+
+SUBPROTOCOL_JSON: Final = "progress.v1.json"
+SUBPROTOCOL_MSGPACK: Final = "progress.v1.msgpack"
+SUBPROTOCOLS: Final = (SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK)
+
+Frame = dict[str, Any]
+"""A decoded frame: a mapping with a ``type``."""
+
+
+class Codec:
+    """Encodes and decodes frames for one subprotocol."""
+
+    def __init__(self, subprotocol: str) -> None:
+        if subprotocol not in SUBPROTOCOLS:
+            raise ValueError(f"unknown subprotocol {subprotocol!r}")
+        self.subprotocol = subprotocol
+        self.binary = subprotocol == SUBPROTOCOL_MSGPACK
+
+    def encode(self, frame: Mapping[str, Any]) -> str | bytes:
+        if self.binary:
+            packed: bytes = msgpack.packb(frame, use_bin_type=True)
+            return packed
+        return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
+
+    def decode(self, data: str | bytes) -> Frame:
+        """Decode one frame.
+
+        Raises:
+            FrameError: ``bad_frame`` for anything that is not one encoded mapping.
+        """
+        try:
+            if self.binary:
+                if isinstance(data, str):
+                    raise BadFrame("text frame on the msgpack subprotocol")
+                value = msgpack.unpackb(data, raw=False, strict_map_key=True)
+            else:
+                value = json.loads(data)
+        except FrameError:
+            raise
+        except (ValueError, TypeError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError):
+            kind = "msgpack" if self.binary else "JSON"
+            raise BadFrame(f"frame is not valid {kind}") from None
+        except Exception:  # noqa: BLE001 - msgpack raises assorted errors on hostile input
+            raise BadFrame("frame could not be decoded") from None
+        if not isinstance(value, dict):
+            raise BadFrame("frame must be an object with a 'type'")
+        return value
+
+
+def choose_subprotocol(offered: list[str]) -> str | None:
+    """The first subprotocol the client offered that we speak; ``None`` means the default."""
+    for name in offered:
+        if name in SUBPROTOCOLS:
+            return name
+    return None

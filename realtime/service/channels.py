@@ -1,0 +1,84 @@
+"""The channel use cases: what a subscription shows, and the patient's celebrations.
+
+WebSocket subscriptions read through the same access path as REST
+(:meth:`ProgressService.readable_patient`, :meth:`Principal.may_read_therapist`) and leave the
+same audit trail; refusals are the errors of :mod:`realtime.errors`, answered by the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from realtime.auth import Principal
+from realtime.channels.bus import Bus
+from realtime.errors import Forbidden
+from realtime.protocol import ChannelName, celebration_message, patient_channel
+from realtime.service.audit import AuditTrail
+from realtime.service.progress import ProgressService
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelService:
+    """Subscriptions' snapshots and the celebration round trip.
+
+    Args:
+        service: the patients' trackers.
+        bus: where celebrations are published again.
+        audit: where every read of patient data is recorded.
+        clock: the current instant, for snapshots.
+    """
+
+    _service: ProgressService
+    _bus: Bus
+    _audit: AuditTrail
+    _clock: Callable[[], datetime]
+
+    def snapshot(self, principal: Principal, channel: ChannelName) -> dict[str, Any]:
+        """The snapshot a ``subscribed`` frame carries, after checking the principal's rights.
+
+        Raises:
+            Forbidden: the principal may not read the channel.
+            UnknownPatient: allowed, but nobody is registered under that id.
+        """
+        if channel.kind == "patient":
+            tracker = self._service.readable_patient(principal, channel.owner)
+            self._audit.record(principal, "subscribe", patient_id=channel.owner)
+            return tracker.snapshot(self._clock())
+        if not principal.may_read_therapist(channel.owner):
+            raise Forbidden(f"not allowed to read {channel}")
+        self._audit.record(principal, "subscribe", scope=str(channel))
+        return self.therapist_snapshot(channel.owner)
+
+    def therapist_snapshot(self, therapist_id: str) -> dict[str, Any]:
+        patients = self._service.trackers_of(therapist_id)
+        return {
+            "therapist_id": therapist_id,
+            "patients": sorted(t.patient.patient_id for t in patients),
+        }
+
+    def subscribed(self, principal: Principal, channel: ChannelName) -> None:
+        """After a subscription: the patient's own client gets its unacknowledged celebrations."""
+        if principal.is_patient(channel.owner) and channel.kind == "patient":
+            self.redeliver_celebrations(channel.owner)
+
+    def redeliver_celebrations(self, patient_id: str) -> None:
+        """Publish again every celebration the patient has not acknowledged."""
+        tracker = self._service.tracker(patient_id)
+        if tracker is None:
+            return
+        for milestone in tracker.pending_celebrations():
+            self._bus.publish(patient_channel(patient_id), dict(celebration_message(milestone)))
+
+    async def celebrated(self, principal: Principal, milestone_ids: list[str]) -> list[str]:
+        """Mark the patient's celebrations shown; returns the ids newly marked.
+
+        Raises:
+            Forbidden: for anyone but the patient itself.
+            UnknownPatient: the patient is no longer registered.
+        """
+        if not principal.is_patient(principal.sub):
+            raise Forbidden("only the patient's own client acknowledges celebrations")
+        return await self._service.celebrate(principal.sub, milestone_ids)

@@ -1,0 +1,61 @@
+"""The event-log seam: append a batch durably, read the log back from a position.
+
+The service appends every accepted batch here and replays from here at start-up; it knows
+nothing else of where events live. Today's implementation, :class:`SqliteEventLog`, is the
+SQLite file's ``events`` table behind the group-commit writer, whose positions are the rows'
+``seq``. A cluster mode would put a replicated stream (NATS JetStream, say) behind the same
+three calls, its stream sequence as the position.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from domain.events import Event
+from storage.errors import StorageError
+from storage.store import ProgressStore
+
+
+class EventLog(Protocol):
+    """Where accepted events live, in the order they were accepted."""
+
+    async def append(self, events: Sequence[Event], received_at: datetime) -> None:
+        """Return once the batch is durable (an ``ack`` may then be sent), all or nothing.
+
+        Raises:
+            StorageError: nothing of the batch was kept; its events may be sent again.
+        """
+        ...
+
+    async def position(self) -> int:
+        """The position of the last durable event (0 for an empty log)."""
+        ...
+
+    def read(self, from_position: int = 0) -> AsyncIterator[Event]:
+        """Every event after ``from_position``, in the order it became durable."""
+        ...
+
+
+class SqliteEventLog:
+    """The ``events`` table of the hub's SQLite file; a position is an event's ``seq``.
+
+    A position is asked for once per snapshot, never per append: reading it after each commit
+    would put a read between the group-commit writer's batches and split them.
+    """
+
+    def __init__(self, store: ProgressStore) -> None:
+        self._store = store
+
+    async def append(self, events: Sequence[Event], received_at: datetime) -> None:
+        await self._store.append_events(events, received_at)
+
+    async def position(self) -> int:
+        rows = self._store.snapshots
+        if rows is None:
+            raise StorageError("the store is not open")
+        return await rows.max_event_seq()
+
+    def read(self, from_position: int = 0) -> AsyncIterator[Event]:
+        return self._store.events(from_position)
