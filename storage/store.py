@@ -55,7 +55,7 @@ _UPSERT_MARKS = (
 
 
 class ProgressStore(Protocol):
-    """What the hub needs from persistence; :class:`SqliteStore` and ``MemoryStore`` agree."""
+    """What the hub needs from persistence; :class:`SqliteStore` is the implementation."""
 
     async def open(self) -> None: ...
 
