@@ -146,8 +146,17 @@ class HubClient:
         ref = f"r{next(self._refs)}"
         waiter: asyncio.Future[Frame] = asyncio.get_running_loop().create_future()
         self._waiting[ref] = waiter
-        await self._send(self._codec.encode({**frame, "ref": ref}))
-        reply = await asyncio.wait_for(waiter, timeout)
+        try:
+            await self._send(self._codec.encode({**frame, "ref": ref}))
+            reply = await asyncio.wait_for(waiter, timeout)
+        finally:
+            # A failed send or a timeout leaves nobody to read the waiter: drop it.
+            if (
+                self._waiting.pop(ref, None) is not None
+                and waiter.done()
+                and not waiter.cancelled()
+            ):
+                waiter.exception()
         if reply.get("type") == "error":
             raise HubClientError(reply)
         return reply
