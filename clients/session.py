@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -200,7 +200,7 @@ class SessionClient:
         (event_id,) = await self.publish_many([event])
         return event_id
 
-    async def publish_many(self, events: list[Mapping[str, Any]]) -> list[str]:
+    async def publish_many(self, events: Sequence[Mapping[str, Any]]) -> list[str]:
         """Put events in the outbox in one transaction; returns their ids in order.
 
         Raises:
