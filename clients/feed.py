@@ -31,6 +31,12 @@ class Feed(Generic[T]):
         self._items.append(item)
         self._ready.set()
 
+    def drain(self) -> list[T]:
+        """Everything queued now, without waiting."""
+        items = list(self._items)
+        self._items.clear()
+        return items
+
     def close(self) -> None:
         """End every iteration once what is queued has been read."""
         self._closed = True
