@@ -11,7 +11,8 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 
 from domain.errors import InvalidQuery
 from realtime import api, api_analytics, api_patients, openapi
@@ -71,6 +72,8 @@ def create_app(
             *api_analytics.ROUTES,
             Route("/", dashboard, methods=["GET"]),
             Route("/dashboard", dashboard, methods=["GET"]),
+            # The dashboard's ES modules and styles, shipped as package data of clients/.
+            Mount("/static", StaticFiles(packages=[("clients", "static")]), name="static"),
             Route("/openapi.json", openapi.openapi_json, methods=["GET"]),
             WebSocketRoute("/ws", serve_websocket),
         ],
