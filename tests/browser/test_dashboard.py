@@ -12,13 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from tests.support import LiveServer, settings_for, start_server, token
 
 pytestmark = pytest.mark.browser
 PATIENTS = 8  # two of each persona: t1-p01 regular, -p02 fading, -p03 recovering, -p04 crisis
-TABLET = {"width": 1024, "height": 1366}
+TABLET: ViewportSize = {"width": 1024, "height": 1366}
 
 
 @pytest.fixture(scope="module")
