@@ -5,15 +5,18 @@ inbox, a deep link to one patient, and a reconnect that resumes. Screenshots go 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
+from tests.clients.processes import Relay
 from tests.support import LiveServer, settings_for, start_server, token
 
 pytestmark = pytest.mark.browser
@@ -118,4 +121,47 @@ def test_a_bad_token_shows_the_refusal(browser: Browser, practice: LiveServer) -
     page = browser.new_page()
     page.goto(f"{practice.http_url}/dashboard#token=nonsense")
     expect(page.locator("#status")).to_have_text("closed (4001): the token was refused")
+    page.close()
+
+
+@pytest.fixture
+def relay(practice: LiveServer) -> Iterator[Relay]:
+    """A TCP relay to the hub on its own event loop thread, so the page can lose its network."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    relay = Relay(practice.settings.port, loop)
+    asyncio.run_coroutine_threadsafe(relay.start(), loop).result(timeout=10)
+    try:
+        yield relay
+    finally:
+        asyncio.run_coroutine_threadsafe(relay.close(), loop).result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()
+
+
+def test_the_page_reconnects_and_resumes_after_losing_its_connection(
+    browser: Browser, practice: LiveServer, relay: Relay, artifacts: Path
+) -> None:
+    page = browser.new_page(viewport=TABLET)
+    page.goto(f"http://127.0.0.1:{relay.port}/dashboard#{therapist_fragment('t1-p05')}")
+    status = page.locator("#status")
+    expect(status).to_have_text("live")
+    expect(status).to_have_attribute("data-connections", "1")
+    expect(page.locator("#chart-activity svg")).to_be_visible(timeout=20_000)
+    before = float(page.locator("#chart-activity svg").get_attribute("data-total") or 0)
+
+    relay.cut_from_another_thread()
+
+    expect(status).to_have_attribute("data-connections", "2", timeout=20_000)
+    expect(status).to_have_text("live")
+    # Back inside the history window: the hub replays what was missed (recovered), and the
+    # chart keeps moving on the new connection.
+    expect(status).to_have_attribute("data-recovered", "true")
+    page.wait_for_function(
+        "before => Number(document.querySelector('#chart-activity svg').dataset.total) > before",
+        arg=before,
+        timeout=30_000,
+    )
     page.close()

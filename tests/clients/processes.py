@@ -100,8 +100,9 @@ class Relay:
     """A loopback TCP relay to the hub; ``cut()`` drops every connection through it at once,
     as a network outage does, while the hub itself stays up."""
 
-    def __init__(self, target_port: int) -> None:
+    def __init__(self, target_port: int, loop: asyncio.AbstractEventLoop | None = None) -> None:
         self.target_port = target_port
+        self.loop = loop  # the loop it runs on, when that is another thread's
         self.port = 0
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
@@ -135,6 +136,13 @@ class Relay:
             transport = writer.transport
             transport.abort()
         self._writers.clear()
+
+    def cut_from_another_thread(self) -> None:
+        assert self.loop is not None, "a relay on this thread's loop: call cut()"
+        asyncio.run_coroutine_threadsafe(self._cut(), self.loop).result(timeout=10)
+
+    async def _cut(self) -> None:
+        self.cut()
 
     async def close(self) -> None:
         self.cut()
