@@ -129,14 +129,16 @@ async def _stream(
         batch: list[dict[str, Any]] = []
         now = datetime.now(UTC)
         elapsed = time.monotonic() - started
-        while owed >= 1:
+        quiet = 0  # patients in turn with nothing to send (the fading ones)
+        while owed >= 1 and quiet < len(patients):
             patient = patients[turn % len(patients)]
             turn += 1
             events = patient.live(now, elapsed)
+            quiet = 0 if events else quiet + 1
             for event in events:
                 del event["id"]  # a fresh UUIDv7 from the client: no clash with another run
             batch += events
-            owed -= max(1, len(events))
+            owed -= len(events)
         if batch:
             batch.reverse()  # the tick's events arrive newest first
             await client.publish_many(batch)
