@@ -31,12 +31,12 @@ from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
 
+from clients.errors import SessionClientStopped
 from clients.feed import Feed
 from clients.hub_client import DEFAULT_TIMEOUT_S, HubClient, HubClientError, HubClosed
-from clients.messages import DashboardItem, HubError, Subscribed, parse_message
+from clients.messages import ConnectionState, DashboardItem, HubError, Subscribed, parse_message
 from clients.rest import RestError, call, http_base
 from clients.retry import DEFAULT_BACKOFF_INITIAL_S, DEFAULT_BACKOFF_MAX_S, Backoff
-from clients.session import ConnectionState, SessionClientStopped
 from realtime.protocol import (
     CLOSE_UNAUTHORIZED,
     Since,
@@ -44,6 +44,8 @@ from realtime.protocol import (
     subscribe_frame,
     unsubscribe_frame,
 )
+
+__all__ = ["DashboardClient"]
 
 log = logging.getLogger("progress_hub.client")
 DEFAULT_SERIES_DAYS = 14

@@ -8,7 +8,9 @@ Alerts follow ``PROTOCOL.md`` section 7; fields a v1.0 hub does not send are ``N
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
+
+ConnectionState = Literal["connecting", "live", "reconnecting", "stopped"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +130,34 @@ class HubError:
 
     code: str
     detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """An event the hub refused; it was removed from the outbox and is not sent again."""
+
+    event: dict[str, Any]
+    code: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Celebration:
+    """A milestone newly reached, to show the patient once; answer with ``celebrated``."""
+
+    milestone_id: str
+    rule: str
+    title: str
+    achieved_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class SendTotals:
+    """What the hub answered for this client's events since it started."""
+
+    accepted: int
+    duplicates: int
+    rejected: int
 
 
 DashboardItem = Subscribed | Message | HubError

@@ -136,3 +136,9 @@ class Outbox:
             return int(n)
 
         return await self._run(work)
+
+
+def too_large_ack(event: dict[str, Any], max_bytes: int) -> dict[str, Any]:
+    """The answer the hub would give by closing the connection (1009), given locally."""
+    detail = f"the event alone is larger than the hub's {max_bytes}-byte frame limit"
+    return {"rejected": [{"id": event["id"], "code": "too_large", "detail": detail}]}

@@ -31,15 +31,16 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final, Literal
+from typing import Any, Final
 
+from clients.errors import SessionClientStopped
 from clients.feed import Feed
 from clients.hub_client import DEFAULT_TIMEOUT_S, HubClient, HubClientError, HubClosed
 from clients.ids import EventIds
-from clients.outbox import FRAME_OVERHEAD_BYTES, Outbox, frame_size
+from clients.messages import Celebration, ConnectionState, Rejection, SendTotals
+from clients.outbox import FRAME_OVERHEAD_BYTES, Outbox, frame_size, too_large_ack
 from clients.retry import DEFAULT_BACKOFF_INITIAL_S, DEFAULT_BACKOFF_MAX_S, Backoff
 from realtime.protocol import (
     CLOSE_UNAUTHORIZED,
@@ -48,6 +49,15 @@ from realtime.protocol import (
     publish_frame,
     subscribe_frame,
 )
+
+__all__ = [
+    "Celebration",
+    "ConnectionState",
+    "Rejection",
+    "SendTotals",
+    "SessionClient",
+    "SessionClientStopped",
+]
 
 log = logging.getLogger("progress_hub.client")
 
@@ -59,40 +69,6 @@ RETRIED_CODES: Final = frozenset({"internal"})
 
 RETRY_CELEBRATED_S: Final = 0.1
 MAX_EVENT_ID_LENGTH: Final = 64
-
-ConnectionState = Literal["connecting", "live", "reconnecting", "stopped"]
-
-
-class SessionClientStopped(Exception):
-    """The client stopped for good: the hub refused its token, or it was closed."""
-
-
-@dataclass(frozen=True, slots=True)
-class Rejection:
-    """An event the hub refused; it was removed from the outbox and is not sent again."""
-
-    event: dict[str, Any]
-    code: str
-    detail: str
-
-
-@dataclass(frozen=True, slots=True)
-class Celebration:
-    """A milestone newly reached, to show the patient once; answer with ``celebrated``."""
-
-    milestone_id: str
-    rule: str
-    title: str
-    achieved_at: str
-
-
-@dataclass(frozen=True, slots=True)
-class SendTotals:
-    """What the hub answered for this client's events since it started."""
-
-    accepted: int
-    duplicates: int
-    rejected: int
 
 
 class SessionClient:
@@ -423,9 +399,3 @@ class SessionClient:
         self._accepted += len(accepted)
         self._duplicates += len(duplicates)
         return retry
-
-
-def too_large_ack(event: dict[str, Any], max_bytes: int) -> dict[str, Any]:
-    """The answer the hub would give by closing the connection (1009), given locally."""
-    detail = f"the event alone is larger than the hub's {max_bytes}-byte frame limit"
-    return {"rejected": [{"id": event["id"], "code": "too_large", "detail": detail}]}

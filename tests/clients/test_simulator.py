@@ -30,7 +30,7 @@ async def test_a_simulated_practice_streams_with_its_personas(live_p1: LiveServe
             ),
             out,
         )
-        alerts = set()
+        alerts: set[tuple[str, str]] = set()
         while len(alerts) < 2:
             frame = await watcher.next_message(timeout=10)
             alerts.add((frame["data"]["code"], frame["data"]["patient_id"]))
