@@ -208,19 +208,17 @@ class SessionClient:
                     raise self._failure
                 if self._drained.is_set() and not self._wakeup.is_set():
                     return
-                stop = asyncio.ensure_future(self._stopped.wait())
-                drained = asyncio.ensure_future(self._drained.wait())
+                waits = {asyncio.ensure_future(e.wait()) for e in (self._stopped, self._drained)}
                 try:
-                    await asyncio.wait({stop, drained}, return_when=asyncio.FIRST_COMPLETED)
+                    await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
                 finally:
-                    stop.cancel()
-                    drained.cancel()
+                    for wait in waits:
+                        wait.cancel()
                 if self._stopped.is_set() and self._failure is None:
                     raise SessionClientStopped("the client was closed")
 
     async def pending(self) -> int:
-        """How many events wait in the outbox."""
-        return await self._outbox.count()
+        return await self._outbox.count()  # how many events wait in the outbox
 
     def celebrations(self) -> Feed[Celebration]:
         """Celebrations to show, each once per client: ``async for c in client.celebrations()``."""
