@@ -108,8 +108,10 @@ export class HubConnection {
     return since ? { type: "subscribe", channel, since } : { type: "subscribe", channel };
   }
 
+  /** Follow a channel (once: later calls change nothing); it is resumed after each reconnect. */
   subscribe(channel) {
-    if (!this.positions.has(channel)) this.positions.set(channel, null);
+    if (this.positions.has(channel)) return;
+    this.positions.set(channel, null);
     this.send(this.subscribeFrame(channel));
   }
 
@@ -178,8 +180,8 @@ export class HubConnection {
         this.connections += 1;
         this.welcome = frame;
         this.setState("live");
-        this.handlers.onWelcome(frame);
         for (const channel of this.positions.keys()) this.send(this.subscribeFrame(channel));
+        this.handlers.onWelcome(frame);
         this.pump();
         break;
       case "subscribed": {
