@@ -33,7 +33,8 @@ function axis(svg, labels, max, x) {
   const last = labels.length - 1;
   labels.forEach((label, i) => {
     if (i % step === 0 ? last - i >= step / 2 || i === last : i === last) {
-      svg.append(node("text", { x: x(i), y: H - 6, class: "tick", "text-anchor": "middle" }, shortDay(label)));
+      const anchor = i === last && labels.length > 1 ? "end" : "middle";
+      svg.append(node("text", { x: x(i) + (anchor === "end" ? 4 : 0), y: H - 6, class: "tick", "text-anchor": anchor }, shortDay(label)));
     }
   });
 }

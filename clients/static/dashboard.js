@@ -9,6 +9,7 @@ const token = params().get("token") || "";
 const $ = (id) => document.getElementById(id);
 
 const model = {
+  role: null,
   therapist: null,
   patients: new Map(),    // id -> progress document
   alerts: new Map(),      // key -> alert (section 7 object; v1 ones have no alert_id)
@@ -28,6 +29,7 @@ const hub = new HubConnection({
   onWelcome: (welcome) => {
     $("status").dataset.connections = String(hub.connections);
     const fromFragment = params().get("therapist");
+    model.role = welcome.role;
     if (welcome.role === "therapist") model.therapist = welcome.sub;
     else if (fromFragment) model.therapist = fromFragment;
     if (welcome.role === "patient") setView(welcome.sub);
@@ -46,8 +48,12 @@ const hub = new HubConnection({
       for (const patientId of frame.snapshot.patients || []) hub.subscribe(`patient:${patientId}`);
       for (const alert of frame.snapshot.open_alerts || []) keepAlert(alert);
     } else if (kind === "patient") {
+      const zoneBefore = model.patients.get(id)?.timezone;
       model.patients.set(id, frame.snapshot);
-      if (!frame.recovered && id === currentPatient()) loadSeries(id);
+      if (id === currentPatient()) {
+        if (!frame.recovered) loadSeries(id);
+        if (zoneBefore !== frame.snapshot.timezone) loadHeatmap(id);  // now in the patient's zone
+      }
     }
     render();
   },
@@ -109,12 +115,13 @@ async function loadSeries(patientId) {
 
 async function loadHeatmap(patientId) {
   const zone = model.patients.get(patientId)?.timezone || "UTC";
+  // A therapist always reads its own practice; admin and service name the therapist.
+  const practice = model.role !== "therapist" && model.therapist
+    ? `&therapist_id=${encodeURIComponent(model.therapist)}` : "";
   try {
-    model.heatmap = await rest(`/api/v1/analytics/heatmap?tz=${encodeURIComponent(zone)}`
-      + (model.therapist ? `&therapist_id=${encodeURIComponent(model.therapist)}` : ""));
+    model.heatmap = await rest(`/api/v1/analytics/heatmap?tz=${encodeURIComponent(zone)}${practice}`);
   } catch (error) {
-    try { model.heatmap = await rest(`/api/v1/analytics/heatmap?tz=${encodeURIComponent(zone)}`); }
-    catch (again) { model.heatmap = null; }
+    model.heatmap = null;
   }
   renderHeatmap(model);
 }

@@ -21,6 +21,10 @@ export function alertTitle(code) {
   return ALERT_TITLES[code] || code.replaceAll("_", " ");
 }
 
+function days(n) {
+  return n === 1 ? "1 day" : `${n} days`;
+}
+
 function round(value, digits = 0) {
   const scale = 10 ** digits;
   return Math.round(value * scale) / scale;
@@ -32,7 +36,8 @@ export function factorInWords(factor) {
     case "silence":
       return factor.days_since_last_activity === null
         ? "No activity yet"
-        : `No activity for ${factor.days_since_last_activity} days (usually every ${round(factor.usual_gap_days, 1)} days)`;
+        : `No activity for ${days(factor.days_since_last_activity)} (usually every ${
+          factor.usual_gap_days === 1 ? "day" : days(round(factor.usual_gap_days, 1))})`;
     case "frequency_decline":
       return `${factor.sessions_last_4_weeks} sessions in the last 4 weeks (usually ${round(factor.usual_per_4_weeks)})`;
     case "missed_sessions":
