@@ -165,3 +165,15 @@ def test_the_page_reconnects_and_resumes_after_losing_its_connection(
         timeout=30_000,
     )
     page.close()
+
+
+def test_an_admin_chooses_whose_practice_to_show(browser: Browser, practice: LiveServer) -> None:
+    page = open_page(browser, practice, f"token={token('admin', 'ops')}")
+    expect(page.locator("#choose-therapist")).to_be_visible()
+    expect(page.locator("#practice-body tr")).to_have_count(0)
+    page.fill("#therapist-id", "t1")
+    page.click("#choose-therapist button")
+    expect(page.locator("#status")).to_have_text("live")
+    expect(page.locator("#practice-body tr")).to_have_count(PATIENTS, timeout=20_000)
+    expect(page.locator("#practice-name")).to_have_text("of t1")
+    page.close()
