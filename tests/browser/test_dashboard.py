@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
@@ -177,3 +178,45 @@ def test_an_admin_chooses_whose_practice_to_show(browser: Browser, practice: Liv
     expect(page.locator("#practice-body tr")).to_have_count(PATIENTS, timeout=20_000)
     expect(page.locator("#practice-name")).to_have_text("of t1")
     page.close()
+
+
+PUBLISH_FROM_A_PAGE = """
+async ([token, patient]) => {
+  const { HubConnection } = await import("/static/progress-hub.js");
+  const rejected = [];
+  const hub = new HubConnection({ token, outboxKey: "test-outbox",
+                                  onRejected: (item) => rejected.push(item.code) });
+  const ids = hub.publish([
+    { kind: "exercise_completed", patient_id: patient, at: new Date().toISOString(),
+      exercise: "mindfulness/breathing", duration_s: 600 },
+    { kind: "mood_checkin", patient_id: patient, at: "yesterday", score: 5 },
+  ]);
+  const deadline = Date.now() + 15000;
+  while ((hub.outbox.length || hub.state !== "live") && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  hub.close();
+  return { ids, left: hub.outbox.length, stored: localStorage.getItem("test-outbox"), rejected };
+}
+"""
+
+
+def test_a_patient_page_publishes_through_the_module(
+    browser: Browser, practice: LiveServer
+) -> None:
+    service = {"Authorization": f"Bearer {token('service', 'platform')}"}
+    registered = httpx.put(
+        f"{practice.http_url}/api/v1/patients/web1",
+        json={"therapist_id": "t9", "timezone": "Europe/Berlin"},
+        headers=service,
+    )
+    assert registered.status_code in (200, 201)
+    page = browser.new_page()
+    page.goto(f"{practice.http_url}/healthz")  # any page of the hub's origin
+    result = page.evaluate(PUBLISH_FROM_A_PAGE, [token("patient", "web1"), "web1"])
+    page.close()
+    assert result["left"] == 0 and result["stored"] == "[]"
+    assert result["rejected"] == ["invalid_event"]
+    assert all(len(event_id) == 36 and event_id[14] == "7" for event_id in result["ids"])
+    progress = httpx.get(f"{practice.http_url}/api/v1/patients/web1/progress", headers=service)
+    assert progress.json()["engagement"]["exercises_completed"] == 1
