@@ -7,7 +7,7 @@ DB ?= var/progress.db
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format bench clean
+.PHONY: run demo test lint format bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("progress-hub needs Python 3.11+") if sys.version_info < (3, 11) else None'
@@ -24,6 +24,27 @@ run: $(STAMP)
 	echo "    http://$(HOST):$(PORT)/dashboard#token=$$TOKEN" && \
 	echo "" && \
 	exec $(BIN)/progress-hub serve --host $(HOST) --port $(PORT) --db $(DB)
+
+# A hub on a throwaway database and a simulated practice of therapist t1 streaming into it
+# (docs/clients.md). Ctrl-C stops both and deletes the database.
+DEMO_PATIENTS ?= 12
+DEMO_RATE ?= 8
+demo: $(STAMP)
+	@dir=$$(mktemp -d -t progress-hub-demo.XXXXXX); db=$$dir/demo.db; \
+	$(BIN)/progress-hub serve --host $(HOST) --port $(PORT) --db $$db --log-level warning & \
+	hub=$$!; \
+	trap 'kill $$hub 2>/dev/null; wait $$hub 2>/dev/null; rm -rf "$$dir"' EXIT; \
+	trap 'exit 0' INT TERM; \
+	until $(BIN)/python -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)' \
+		http://$(HOST):$(PORT)/healthz 2>/dev/null; do kill -0 $$hub 2>/dev/null || exit 1; sleep 0.2; done; \
+	token=$$($(BIN)/progress-hub token --role therapist --sub t1 --ttl 86400 --db $$db); \
+	echo ""; \
+	echo "  progress-hub demo on http://$(HOST):$(PORT) (database $$db, deleted on Ctrl-C)"; \
+	echo "  Dashboard of therapist t1 (token valid 24 h):"; \
+	echo "    http://$(HOST):$(PORT)/dashboard#token=$$token"; \
+	echo ""; \
+	$(BIN)/progress-hub simulate --url ws://$(HOST):$(PORT)/ws --therapist t1 \
+		--patients $(DEMO_PATIENTS) --rate $(DEMO_RATE) --db $$db $(if $(DEMO_SECONDS),--seconds $(DEMO_SECONDS))
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

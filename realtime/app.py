@@ -11,7 +11,8 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 
 from domain.errors import InvalidQuery
 from realtime.errors import HubError
@@ -93,6 +94,8 @@ def create_app(
     app = Starlette(
         routes=[
             *(Route(path, endpoint, methods=[method]) for method, path, endpoint in _REST),
+            # The dashboard's ES modules and styles, shipped as package data of clients/.
+            Mount("/static", StaticFiles(packages=[("clients", "static")]), name="static"),
             WebSocketRoute("/ws", serve_websocket),
         ],
         exception_handlers={

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import logging
 import re
@@ -183,6 +184,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     restore.add_argument("file", help="the export to read ('-' for stdin)")
     restore.add_argument("--db", type=Path, default=DEFAULT_DB_PATH, metavar="PATH")
+    simulate = commands.add_parser(
+        "simulate",
+        help="stream a simulated practice to a hub (docs/clients.md)",
+        description="Register simulated patients of a therapist and stream their events.",
+    )
+    simulate.add_argument("--url", default=f"ws://{DEFAULT_HOST}:{DEFAULT_PORT}/ws")
+    simulate.add_argument("--therapist", required=True, type=_sub, metavar="ID")
+    simulate.add_argument("--patients", type=int, default=8, metavar="N")
+    simulate.add_argument("--rate", type=float, default=5.0, metavar="EVENTS_PER_S")
+    simulate.add_argument("--seconds", type=float, default=None, metavar="S")
+    simulate.add_argument("--seed", type=int, default=None)
+    simulate.add_argument("--token", default=None, help="a service token (default: sign one)")
+    simulate.add_argument("--db", type=Path, default=DEFAULT_DB_PATH, metavar="PATH")
     return parser
 
 
@@ -337,8 +351,35 @@ def run_serve(args: argparse.Namespace) -> int:
     return result
 
 
+def run_simulate(args: argparse.Namespace) -> int:
+    from clients.simulator import Simulation, simulate
+
+    if args.patients < 1 or not args.rate > 0 or (args.seconds is not None and args.seconds <= 0):
+        print(f"{PROG}: error: --patients, --rate and --seconds must be above 0", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        token = args.token or issue_token(
+            resolve_secret(args.db, create=True),
+            Role.SERVICE,
+            "simulator",
+            86_400,
+            datetime.now(UTC),
+        )
+    except ConfigError as error:
+        return _fail(str(error))
+    simulation = Simulation(
+        url=args.url, token=token, therapist_id=args.therapist, patients=args.patients,
+        rate=args.rate, seconds=args.seconds, seed=args.seed,
+    )  # fmt: skip
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(simulate(simulation))
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "simulate":
+        return run_simulate(args)
     if args.command == "token":
         return run_token(args)
     if args.command == "export":

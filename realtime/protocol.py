@@ -365,3 +365,39 @@ def ok_frame(ref: str | None, **fields: Any) -> Frame:
 
 def pong_frame(ref: str | None) -> Frame:
     return _with_ref({"type": "pong"}, ref)
+
+
+# -- client frames, as clients build them (the inverse of parse_client_frame) -------------------
+
+
+def publish_frame(events: list[dict[str, Any]], ref: str | None = None) -> Frame:
+    return _with_ref({"type": "publish", "events": events}, ref)
+
+
+def subscribe_frame(channel: str, since: Since | None = None, ref: str | None = None) -> Frame:
+    frame: Frame = {"type": "subscribe", "channel": channel}
+    if since is not None:
+        frame["since"] = {"epoch": since.epoch, "offset": since.offset}
+    return _with_ref(frame, ref)
+
+
+def unsubscribe_frame(channel: str, ref: str | None = None) -> Frame:
+    return _with_ref({"type": "unsubscribe", "channel": channel}, ref)
+
+
+def celebrated_frame(milestone_ids: list[str], ref: str | None = None) -> Frame:
+    return _with_ref({"type": "celebrated", "milestone_ids": milestone_ids}, ref)
+
+
+def acknowledge_alert_frame(
+    alert_ids: list[str], note: str | None = None, ref: str | None = None
+) -> Frame:
+    """``PROTOCOL.md`` section 7: acknowledge alerts, with an optional note."""
+    frame: Frame = {"type": "acknowledge_alert", "alert_ids": alert_ids}
+    if note is not None:
+        frame["note"] = note
+    return _with_ref(frame, ref)
+
+
+def ping_frame(ref: str | None = None) -> Frame:
+    return _with_ref({"type": "ping"}, ref)
