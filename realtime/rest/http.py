@@ -18,6 +18,7 @@ from domain.errors import InvalidQuery, UnknownTimezone
 from domain.patients import zone
 from realtime.auth import Principal, bearer_token, verify_token
 from realtime.errors import Forbidden, RateLimited, Unauthorized, UnknownPatient
+from realtime.protocol import LONE_SURROGATE, has_lone_surrogate
 
 if TYPE_CHECKING:
     from realtime.runtime import Runtime
@@ -101,9 +102,20 @@ async def json_body(request: Request) -> Any:
         if len(body) > limit:
             raise ApiError(413, "too_large", f"body over {limit} bytes")
     try:
-        return json.loads(body)
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(422, "bad_request", "body is not valid UTF-8", "body") from None
+    try:
+        value = json.loads(text)
     except ValueError:
         raise ApiError(422, "bad_request", "body is not valid JSON", "body") from None
+    except RecursionError:
+        raise ApiError(
+            422, "bad_request", "body is not valid JSON: nested too deeply", "body"
+        ) from None
+    if has_lone_surrogate(text, value):
+        raise ApiError(422, "bad_request", f"body: {LONE_SURROGATE}", "body")
+    return value
 
 
 def query_int(request: Request, name: str, default: int, low: int, high: int) -> int:

@@ -1,0 +1,67 @@
+"""Hostile frames over a real WebSocket: each gets an answer, and the connection goes on."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from websockets.sync.client import ClientConnection, connect
+
+from tests.support import LiveServer, token
+
+LONE_SURROGATE_PING = '{"type":"ping","ref":"\\ud800"}'
+
+
+@pytest.fixture
+def patient_socket(live_p1: LiveServer) -> Iterator[ClientConnection]:
+    headers = {"Authorization": f"Bearer {token('patient', 'p1')}"}
+    with connect(live_p1.ws_url, additional_headers=headers) as websocket:
+        assert json.loads(websocket.recv(timeout=5))["type"] == "welcome"
+        yield websocket
+
+
+def _reply(websocket: ClientConnection) -> dict[str, Any]:
+    frame: dict[str, Any] = json.loads(websocket.recv(timeout=5))
+    return frame
+
+
+def _still_answers(websocket: ClientConnection) -> None:
+    websocket.send('{"type":"ping","ref":"after"}')
+    assert _reply(websocket) == {"type": "pong", "ref": "after"}
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        LONE_SURROGATE_PING,
+        '{"type":"ping","ref":"\\udfff\\ud800"}',
+        '{"type":"ping","ref":"ok","\\ud800":1}',
+        '{"type":"publish","ref":"r","events":[{"id":"\\ud800","kind":"mood_checkin",'
+        '"patient_id":"p1","at":"2026-11-20T12:00:00Z","score":5}]}',
+        '{"type":"publish","ref":"r","events":[{"id":"a\\udc00","kind":"journal_entry",'
+        '"patient_id":"p1","at":"2026-11-20T12:00:00Z","words":3}]}',
+    ],
+    ids=["ping-ref", "reversed-pair", "key", "event-id", "event-id-tail"],
+)
+def test_a_lone_surrogate_is_a_bad_frame_and_the_connection_goes_on(
+    patient_socket: ClientConnection, frame: str
+) -> None:
+    patient_socket.send(frame)
+    reply = _reply(patient_socket)
+    assert reply["type"] == "error" and reply["code"] == "bad_frame", reply
+    assert "surrogate" in reply["detail"]
+    _still_answers(patient_socket)
+
+
+def test_a_surrogate_pair_written_as_escapes_is_text(patient_socket: ClientConnection) -> None:
+    patient_socket.send('{"type":"ping","ref":"\\ud83d\\ude00"}')
+    assert _reply(patient_socket) == {"type": "pong", "ref": "\U0001f600"}
+
+
+def test_deep_nesting_is_a_bad_frame(patient_socket: ClientConnection) -> None:
+    patient_socket.send('{"type":"ping","ref":' + "[" * 100_000 + "]" * 100_000 + "}")
+    reply = _reply(patient_socket)
+    assert reply["type"] == "error" and reply["code"] == "bad_frame", reply
+    _still_answers(patient_socket)
