@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from websockets.frames import Frame, Opcode
 from websockets.sync.client import ClientConnection, connect
 
-from tests.support import LiveServer, token
+from tests.hubprocess import HubProcess
+from tests.support import LiveServer, StalledClient, token, wait_until
 
 LONE_SURROGATE_PING = '{"type":"ping","ref":"\\ud800"}'
 
@@ -65,3 +68,23 @@ def test_deep_nesting_is_a_bad_frame(patient_socket: ClientConnection) -> None:
     reply = _reply(patient_socket)
     assert reply["type"] == "error" and reply["code"] == "bad_frame", reply
     _still_answers(patient_socket)
+
+
+def test_a_text_frame_that_is_not_utf8_closes_1007_with_one_log_line(tmp_path: Path) -> None:
+    hub = HubProcess(tmp_path / "hub.db", tmp_path / "hub.log")
+    try:
+        codes = []
+        for _ in range(3):
+            client = StalledClient(hub.port, token("admin", "ops"))
+            assert json.loads(client.read_one())["type"] == "welcome"
+            client.send_frame(Frame(Opcode.TEXT, b"\xff\xfe not utf-8"))
+            codes.append(client.read_until_closed(10))
+            client.close()
+        wait_until(lambda: hub.log.read_text().count("event=ws_close") >= 3, 10, "closes logged")
+    finally:
+        hub.kill()
+    assert codes == [1007, 1007, 1007]
+    log = hub.log.read_text()
+    assert "Traceback" not in log
+    assert [line for line in log.splitlines() if "UTF-8" in line and "ws_invalid_utf8" in line]
+    assert len([line for line in log.splitlines() if "UTF-8" in line]) == 3, log
