@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -88,3 +89,52 @@ def test_a_text_frame_that_is_not_utf8_closes_1007_with_one_log_line(tmp_path: P
     assert "Traceback" not in log
     assert [line for line in log.splitlines() if "UTF-8" in line and "ws_invalid_utf8" in line]
     assert len([line for line in log.splitlines() if "UTF-8" in line]) == 3, log
+
+
+@pytest.fixture(scope="module")
+def hub_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess]:
+    folder = tmp_path_factory.mktemp("hub")
+    hub = HubProcess(folder / "hub.db", folder / "hub.log")
+    try:
+        yield hub
+    finally:
+        hub.kill()
+
+
+def _handshake_answer(port: int, size: int, where: str) -> bytes:
+    """What the hub sends back (up to its close) to a handshake with a ``size``-byte token."""
+    bearer = "e" * size
+    target = f"/ws?token={bearer}" if where == "query" else "/ws"
+    header = f"Authorization: Bearer {bearer}\r\n" if where == "header" else ""
+    request = (
+        f"GET {target} HTTP/1.1\r\nHost: hub\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+        f"{header}\r\n"
+    )
+    answer = b""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request.encode())
+        while True:
+            chunk = sock.recv(65536)  # a timeout fails the test: silence is the defect
+            if not chunk:
+                return answer
+            answer += chunk
+            if answer.startswith(b"HTTP/1.1 101") and b"\x88" in answer.partition(b"\r\n\r\n")[2]:
+                return answer  # the close frame arrived
+
+
+@pytest.mark.parametrize("size", [8_000, 40_000, 100_000, 1_000_000])
+@pytest.mark.parametrize("where", ["header", "query"])
+def test_a_handshake_with_a_huge_token_is_answered(
+    hub_process: HubProcess, size: int, where: str
+) -> None:
+    answer = _handshake_answer(hub_process.port, size, where)
+    status = answer.partition(b"\r\n")[0]
+    if status.startswith(b"HTTP/1.1 101"):
+        frames = answer.partition(b"\r\n\r\n")[2]
+        assert frames[:1] == b"\x88" and int.from_bytes(frames[2:4], "big") == 4001, answer
+    else:
+        assert status in (
+            b"HTTP/1.1 431 Request Header Fields Too Large",
+            b"HTTP/1.1 414 Request-URI Too Long",
+        ), answer[:200]
