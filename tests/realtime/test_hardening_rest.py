@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -72,3 +74,75 @@ def test_a_lone_surrogate_sent_as_raw_bytes_is_not_utf8(http: httpx.Client) -> N
     response = http.put("/api/v1/patients/p9", content=body, headers=JSON)
     _assert_invalid_body(response, "UTF-8")
     _still_serves(http)
+
+
+def _param_schema(document: dict[str, Any], path: str, name: str) -> dict[str, Any]:
+    for param in document["paths"][path]["get"]["parameters"]:
+        if param["name"] == name:
+            schema: dict[str, Any] = param["schema"]
+            return schema
+    raise AssertionError(f"{path} documents no {name}")
+
+
+def _document_allows(schema: dict[str, Any], value: str) -> bool:
+    if "enum" in schema and value not in schema["enum"]:
+        return False
+    return "pattern" not in schema or re.search(schema["pattern"], value) is not None
+
+
+@pytest.mark.parametrize(
+    ("path", "name", "value"),
+    [
+        ("/api/v1/analytics/heatmap", "tz", ""),
+        ("/api/v1/analytics/heatmap", "tz", "Mars/Olympus"),
+        ("/api/v1/analytics/heatmap", "tz", "posixrules"),
+        ("/api/v1/analytics/heatmap", "tz", "localtime"),
+        ("/api/v1/analytics/heatmap", "tz", "Factory"),
+        ("/api/v1/analytics/overview", "tz", "posix/Europe/Berlin"),
+        ("/api/v1/analytics/sessions/trends", "tz", "0"),
+        ("/api/v1/analytics/compare", "patient_ids", ""),
+        ("/api/v1/analytics/compare", "patient_ids", "p1"),
+        ("/api/v1/analytics/compare", "patient_ids", ",,"),
+        ("/api/v1/analytics/compare", "patient_ids", ",".join(f"p{i}" for i in range(11))),
+    ],
+)
+def test_a_query_the_server_refuses_is_one_the_document_refuses(
+    http: httpx.Client, path: str, name: str, value: str
+) -> None:
+    response = http.get(path, params={name: value}, headers=SERVICE)
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == name
+    document = http.get("/openapi.json").json()
+    assert not _document_allows(_param_schema(document, path, name), value)
+
+
+def test_every_documented_zone_is_served(http: httpx.Client) -> None:
+    document = http.get("/openapi.json").json()
+    zones = _param_schema(document, "/api/v1/analytics/heatmap", "tz")["enum"]
+    assert "Europe/Berlin" in zones and "UTC" in zones
+    registered = document["components"]["schemas"]["PatientRegistration"]["properties"]
+    assert registered["timezone"]["enum"] == zones
+    for tz in zones[::25]:
+        response = http.get("/api/v1/analytics/heatmap", params={"tz": tz}, headers=SERVICE)
+        assert response.status_code == 200, (tz, response.text)
+
+
+@pytest.mark.parametrize("timezone", ["0", "", "posixrules", "localtime", "Factory", "right/UTC"])
+def test_a_registration_zone_that_is_no_location_is_422(http: httpx.Client, timezone: str) -> None:
+    response = http.put(
+        "/api/v1/patients/p7", json={"therapist_id": "t1", "timezone": timezone}, headers=SERVICE
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == "timezone"
+    document = http.get("/openapi.json").json()
+    registered = document["components"]["schemas"]["PatientRegistration"]["properties"]
+    assert timezone not in registered["timezone"]["enum"]
+
+
+def test_a_wrong_method_is_405_with_allow(http: httpx.Client) -> None:
+    response = http.get("/api/v1/events", headers=SERVICE)
+    assert response.status_code == 405
+    assert response.json()["code"] == "method_not_allowed"
+    assert response.headers["allow"] == "POST"
+    response = http.delete("/api/v1/patients/p1", headers=SERVICE)
+    assert response.status_code == 405 and response.headers["allow"] == "PUT"
