@@ -73,13 +73,15 @@ _BAD_FRAME_CODES: frozenset[ErrorCode] = frozenset({"bad_frame", "too_large", "u
 async def serve_websocket(websocket: WebSocket) -> None:
     """The ``/ws`` endpoint: authenticate, then run the connection until either side closes."""
     runtime: Runtime = websocket.app.state.runtime
-    token = websocket.query_params.get("token") or bearer_token(
-        websocket.headers.get("authorization")
-    )
+    in_query = websocket.query_params.get("token")
+    in_header = bearer_token(websocket.headers.get("authorization"))
     subprotocol = choose_subprotocol(list(websocket.scope.get("subprotocols", [])))
     await websocket.accept(subprotocol=subprotocol)
     try:
-        principal = verify_token(runtime.settings.secret, token)
+        if in_query and in_header and in_query != in_header:
+            # Two different identities: picking either would be a guess, so neither is used.
+            raise Unauthorized("conflicting tokens in query and header")
+        principal = verify_token(runtime.settings.secret, in_query or in_header)
     except Unauthorized as error:
         runtime.metrics.unauthorized.inc()
         log.info("event=ws_refused reason=%s", str(error).replace(" ", "_"))

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any
 
 import httpx
 import jwt
 import pytest
+import websockets
 
 from clients.hub_client import HubClient, HubClosed
-from tests.support import SECRET, LiveServer
+from tests.support import SECRET, LiveServer, token
 
 FAR_FUTURE = int(time.time()) + 10 * 365 * 86400
 
@@ -52,3 +54,37 @@ def test_a_numeric_exp_still_works(live_p1: LiveServer) -> None:
         headers={"Authorization": f"Bearer {_signed(exp=FAR_FUTURE, iat=time.time())}"},
     )
     assert response.status_code == 200, response.text
+
+
+def test_a_query_token_and_a_different_header_token_are_refused(live_p1: LiveServer) -> None:
+    admin, patient = token("admin", "ops"), token("patient", "p1")
+
+    async def handshake(query: str, header: str) -> int | None:
+        headers = {"Authorization": f"Bearer {header}"}
+        async with websockets.connect(
+            f"{live_p1.ws_url}?token={query}", additional_headers=headers
+        ) as websocket:
+            try:
+                first = json.loads(await asyncio.wait_for(websocket.recv(), 5))
+            except websockets.ConnectionClosed:
+                return websocket.close_code
+            assert first["type"] == "welcome" and first["sub"] == "ops"
+            return None
+
+    assert asyncio.run(handshake(admin, patient)) == 4001
+    assert asyncio.run(handshake(patient, admin)) == 4001
+    assert asyncio.run(handshake(admin, admin)) is None
+
+
+def test_rest_never_reads_a_token_from_the_url(live_p1: LiveServer) -> None:
+    admin = token("admin", "ops")
+    for method, path in (
+        ("GET", "/api/v1/analytics/topics"),
+        ("GET", "/api/v1/patients/p1/progress"),
+        ("POST", "/api/v1/events"),
+    ):
+        response = httpx.request(
+            method, f"{live_p1.http_url}{path}", params={"token": admin}, json={"events": []}
+        )
+        # 401 (no token in the header) or 422 (``token`` is no parameter of this endpoint).
+        assert response.status_code in (401, 422), (path, response.text)
