@@ -62,6 +62,10 @@ from domain.snapshot import progress_document
 from domain.state import restore_tracker, tracker_state
 
 STATE_CHANGED: Final = StateChanged()
+# The ids a tracker remembers, newest last. The hub never hands a tracker an id twice (the
+# store's key decides); the window only absorbs a snapshot's overlap with the replay after it
+# (events applied while the snapshot was being written), so memory stays flat per patient.
+SEEN_WINDOW: Final = 1024
 MARKS_VERSION: Final = 1
 
 
@@ -139,6 +143,8 @@ class PatientProgress(EventFolding):
         seen[event_id] = None  # one probe: a re-sent id leaves the size unchanged
         if len(seen) == known:
             return []
+        if known >= SEEN_WINDOW:
+            del seen[next(iter(seen))]
         ledger = self._ledger
         ledger.version += 1
         ledger.became_active = False
@@ -208,6 +214,8 @@ class PatientProgress(EventFolding):
             seen[event_id] = None
             if len(seen) == known:
                 continue
+            if known >= SEEN_WINDOW:
+                del seen[next(iter(seen))]
             ledger.version += 1
             ledger.became_active = False
             self._fold(event, event_id, now, effects)

@@ -56,6 +56,11 @@ class HubMetrics:
         self.frame_errors = Counter(
             "progress_hub_frame_errors", "Error frames sent, by code", ["code"], registry=registry
         )
+        self.events_unapplied = Gauge(
+            "progress_hub_events_unapplied",
+            "Stored events no tracker could fold: kept, left out of figures (each is a defect)",
+            registry=registry,
+        )
         self.writer_queued_rows = Gauge(
             "progress_hub_writer_queued_rows", "Rows waiting for the writer", registry=registry
         )

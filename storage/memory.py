@@ -14,6 +14,7 @@ from typing import Any
 from domain.events import Event
 from domain.patients import Patient
 from storage.errors import StorageClosed
+from storage.eventlog import Unreadable
 from storage.records import AlertRecord, AuditEntry, StoredState
 from storage.retention import RetentionRows
 from storage.snapshots import SnapshotRows
@@ -64,9 +65,14 @@ class MemoryStore:
             set(self._events) if event_ids else set(),
         )
 
-    async def events(self, after_seq: int = 0) -> AsyncIterator[Event]:
+    async def events(
+        self, after_seq: int = 0, *, on_unreadable: Unreadable | None = None
+    ) -> AsyncIterator[Event]:
         for event in list(self._events.values())[after_seq:]:
             yield event
+
+    async def known_event_ids(self, ids: Sequence[str]) -> set[str]:
+        return {event_id for event_id in ids if event_id in self._events}
 
     @property
     def snapshots(self) -> SnapshotRows | None:
