@@ -56,6 +56,7 @@ from realtime.protocol import (
 from realtime.ratelimit import TokenBucket
 from realtime.service.commits import AckResult
 from realtime.ws.ingest import fast_publish
+from realtime.ws.transport import CUT_OFF_EXTENSION
 
 if TYPE_CHECKING:
     from realtime.runtime import Runtime
@@ -202,12 +203,29 @@ class Connection:
         self.runtime.hub.detach_all(self)
         if self._sender is not None:
             self._sender.cancel()
+        if code == CLOSE_SLOW_CONSUMER and self._cut_off(reason):
+            return
         timeout = SLOW_CLOSE_TIMEOUT_S if code == CLOSE_SLOW_CONSUMER else CLOSE_TIMEOUT_S
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.websocket.close(code, reason), timeout)
         if self._receiver is not None and asyncio.current_task() is not self._receiver:
             # A peer that never answers the close must not keep the connection alive.
             self._receiver.cancel()
+
+    def _cut_off(self, reason: str) -> bool:
+        """Drop the queue and close with 4000 now, past the frames the peer has not read.
+
+        Returns whether the server could (``realtime.ws.transport``); otherwise the caller
+        closes the ASGI way.
+        """
+        extension = self.websocket.scope.get("extensions", {}).get(CUT_OFF_EXTENSION)
+        if extension is None:
+            return False
+        while not self._queue.empty():
+            self._queue.get_nowait()
+            self._queue.task_done()
+        extension["cut_off"](CLOSE_SLOW_CONSUMER, reason, SLOW_CLOSE_TIMEOUT_S)
+        return True
 
     async def _send_loop(self) -> None:
         websocket, queue = self.websocket, self._queue

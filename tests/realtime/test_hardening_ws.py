@@ -8,12 +8,22 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from websockets.frames import Frame, Opcode
 from websockets.sync.client import ClientConnection, connect
 
+from realtime.ws import connection
 from tests.hubprocess import HubProcess
-from tests.support import LiveServer, StalledClient, token, wait_until
+from tests.realtime.helpers import checkin, register
+from tests.support import (
+    LiveServer,
+    StalledClient,
+    settings_for,
+    start_server,
+    token,
+    wait_until,
+)
 
 LONE_SURROGATE_PING = '{"type":"ping","ref":"\\ud800"}'
 
@@ -138,3 +148,63 @@ def test_a_handshake_with_a_huge_token_is_answered(
             b"HTTP/1.1 431 Request Header Fields Too Large",
             b"HTTP/1.1 414 Request-URI Too Long",
         ), answer[:200]
+
+
+def _tcp_state(sock: socket.socket) -> int:
+    """The kernel's TCP state of ``sock`` (1 established, 7 closed, 8 close-wait)."""
+    return sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0]
+
+
+def _stall_until_cut_off(live: LiveServer) -> tuple[StalledClient, int]:
+    """A therapist client that stops reading while the hub floods its channel."""
+    register(live, "p1", "t1")
+    slow = StalledClient(live.settings.port, token("therapist", "t1"))
+    assert json.loads(slow.read_one())["type"] == "welcome"
+    slow.send_text('{"type": "subscribe", "channel": "therapist:t1"}')
+    assert json.loads(slow.read_one())["type"] == "subscribed"
+    service = {"Authorization": f"Bearer {token('service', 'platform')}"}
+    closes = live.runtime.metrics.slow_consumer_closes
+    sent = 0
+    with httpx.Client(base_url=live.http_url, headers=service, timeout=30) as http:
+        for batch in range(100):
+            crises = [checkin(f"c{batch}-{n}", "p1", "2026-11-20", score=1) for n in range(500)]
+            assert http.post("/api/v1/events", json={"events": crises}).status_code == 200
+            sent += len(crises)
+            if closes._value.get() >= 1:
+                return slow, sent
+    raise AssertionError("the stalled client was never cut off")
+
+
+@pytest.fixture
+def slow_hub(db_path: Path) -> Iterator[LiveServer]:
+    live = start_server(settings_for(db_path, send_queue_frames=300, coalesce_s=0.0))
+    try:
+        yield live
+    finally:
+        live.stop()
+
+
+def test_a_cut_off_consumer_gets_close_4000_right_behind_what_the_kernel_holds(
+    slow_hub: LiveServer,
+) -> None:
+    slow, sent = _stall_until_cut_off(slow_hub)
+    try:
+        assert slow.read_until_closed(timeout=20) == 4000
+        # The queue was dropped: only what was already in flight reached the client.
+        assert len(slow.received) < 1500, len(slow.received)
+    finally:
+        slow.close()
+
+
+def test_a_cut_off_consumer_that_never_reads_is_disconnected_on_a_deadline(
+    slow_hub: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(connection, "SLOW_CLOSE_TIMEOUT_S", 1.0)
+    slow, _ = _stall_until_cut_off(slow_hub)
+    try:
+        sock = slow._socket
+        # Nothing read: the hub cannot flush, so it must give up on the socket itself.
+        wait_until(lambda: _tcp_state(sock) != 1, 10, "the hub to drop the stalled socket")
+        assert not slow_hub.runtime.connections
+    finally:
+        slow.close()
