@@ -50,6 +50,10 @@ MOOD: Final = ON_MOOD[0]
 MOOD_RULE: Final = RULES_BY_CODE[MOOD]
 RECENT_MIN: Final = 32
 """Kept records are pruned at most once per this many (see ``_prune``)."""
+RECENT_MAX: Final = 512
+"""At most this many records outlive a prune: the newest by date. A patient with more
+day-bearing events within 48 h has the cutoff raised past the rest, so memory stays flat per
+patient; the hub dates zone changes at its clock, after every record a cap could drop."""
 
 
 class EventFolding:
@@ -254,6 +258,11 @@ class EventFolding:
     def _prune(self, now_ts: float) -> None:
         """Forget the records a zone change dated at ``now_ts`` or later can no longer move."""
         cutoff = now_ts - REZONE_WINDOW_S
+        recent = self._recent
+        if len(recent) > RECENT_MAX:
+            # Every record dated after the cutoff stays kept: raise it to the newest dropped.
+            stamps = sorted([item[0] for item in recent])
+            cutoff = max(cutoff, stamps[len(stamps) - RECENT_MAX - 1])
         if cutoff > self._recent_after:
             self._recent_after = cutoff
             self._recent = [item for item in self._recent if item[0] > cutoff]
