@@ -215,10 +215,11 @@ class CommitRounds:
                     )
                 self.events_failed += len(submission.fresh)
             else:
-                kept = [event for event in submission.fresh if event.id not in unapplied]
-                for event in submission.fresh if len(kept) < len(submission.fresh) else ():
-                    if event.id in unapplied:
-                        submission.result.reject(event.id, "invalid_event", UNAPPLIED_DETAIL)
+                kept = submission.fresh
+                if unapplied:  # rare: each is a defect (see realtime.service.quarantine)
+                    kept = [event for event in submission.fresh if event.id not in unapplied]
+                    for event_id in {event.id for event in submission.fresh} & unapplied:
+                        submission.result.reject(event_id, "invalid_event", UNAPPLIED_DETAIL)
                 submission.result.accepted.extend(event.id for event in kept)
                 self.events_accepted += len(kept)
                 self.events_failed += len(submission.fresh) - len(kept)

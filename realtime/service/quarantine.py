@@ -43,16 +43,15 @@ class Quarantine:
     def apply(
         self, tracker: PatientProgress, events: Sequence[Event], now: datetime
     ) -> tuple[list[Effect], list[str]]:
-        """Apply a patient's batch; on failure, each event alone. Returns effects, failed ids."""
+        """Apply a patient's batch, holding any event that raises. Returns effects, held ids."""
+        version = tracker.ledger.version
         try:
             return tracker.apply_many(events, now), []
-        except Exception:  # noqa: BLE001 - one bad event must not cost the others
-            pass
-        # A tracker ignores ids it has already folded, so events the batch got through before
-        # it failed are not counted twice.
+        except Exception as error:  # noqa: BLE001 - one bad event must not cost the others
+            rest = self._skip_culprit(tracker, events, version, error)
         effects: list[Effect] = []
-        failed: list[str] = []
-        for event in events:
+        failed = [] if rest is events else [events[len(events) - len(rest) - 1].id]
+        for event in rest:
             try:
                 effects.extend(tracker.apply(event, now))
             except Exception as error:  # noqa: BLE001 - see above
@@ -62,13 +61,31 @@ class Quarantine:
 
     def replay(self, tracker: PatientProgress, events: Sequence[Event], now: datetime) -> None:
         """``apply`` for start-up: no effects, and never raises."""
+        version = tracker.ledger.version
         try:
             tracker.replay(events, now)
             return
-        except Exception:  # noqa: BLE001 - start-up goes on whatever one event holds
-            pass
-        for event in events:
+        except Exception as error:  # noqa: BLE001 - start-up goes on whatever one event holds
+            rest = self._skip_culprit(tracker, events, version, error)
+        for event in rest:
             try:
                 tracker.replay((event,), now)
             except Exception as error:  # noqa: BLE001 - see above
                 self.hold(event.id, event.patient_id, type(error).__name__)
+
+    def _skip_culprit(
+        self, tracker: PatientProgress, events: Sequence[Event], version: int, error: Exception
+    ) -> Sequence[Event]:
+        """Hold the event a batch raised on; return the events after it, not yet folded.
+
+        A tracker counts each event it starts to fold (``ledger.version``), and the hub hands
+        it only ids it has not folded, so the count names the culprit. When it cannot (some
+        were already folded: a snapshot's overlap at start-up), every event is tried again
+        alone; those already folded are ignored by id.
+        """
+        folded = tracker.ledger.version - version
+        if not 1 <= folded <= len(events):
+            return events
+        culprit = events[folded - 1]
+        self.hold(culprit.id, culprit.patient_id, type(error).__name__)
+        return events[folded:]
