@@ -53,11 +53,30 @@ class RedactTokens(logging.Filter):
         return True
 
 
+class OneLinePeerErrors(logging.Filter):
+    """Turns uvicorn's traceback for a text frame that is not UTF-8 into one line.
+
+    The peer sent bad data (uvicorn closes with 1007, as documented); a traceback per frame
+    would let any client fill the log with six lines at a time.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if record.name.startswith("uvicorn") and isinstance(error, UnicodeDecodeError):
+            record.msg = "event=ws_invalid_utf8 close=1007 detail=text frame is not valid UTF-8"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 def configure_logging(level: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         logging.Formatter("%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")
     )
+    handler.addFilter(OneLinePeerErrors())
     handler.addFilter(RedactTokens())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -32,6 +32,7 @@ from domain.events import Event
 from realtime.errors import InternalError
 from realtime.protocol import AckFields, Rejection
 from realtime.service.eventlog import EventLog
+from realtime.service.quarantine import UNAPPLIED_DETAIL
 from storage.records import AlertRecord
 from storage.store import ProgressStore
 
@@ -73,6 +74,8 @@ class Applied:
 
     marks: Marks
     alerts: list[AlertRecord]
+    # Committed, but no tracker could fold them (see realtime.service.quarantine).
+    unapplied: set[str] = field(default_factory=set)
 
 
 @dataclass(slots=True)
@@ -112,6 +115,7 @@ class CommitRounds:
         self._background: set[asyncio.Task[None]] = set()
         self.events_accepted = 0
         self.events_failed = 0
+        self.events_duplicate = 0  # found in the log rather than in memory
 
     def in_flight(self, event_id: str) -> asyncio.Future[None] | None:
         """Done once the event's round has been answered; ``None`` when not in flight."""
@@ -139,6 +143,7 @@ class CommitRounds:
         assert current is not None
         events = [event for submission in current.submissions for event in submission.fresh]
         try:
+            events = await self._drop_known(current, events)
             await self._log.append(events, self._clock())
         except BaseException as error:
             self._forget(events)
@@ -156,7 +161,27 @@ class CommitRounds:
         if applied.marks or applied.alerts:
             await self._store_effects(current, events, applied)
         else:
-            self._finish(current, events, failed=False)
+            self._finish(current, events, failed=False, unapplied=applied.unapplied)
+
+    async def _drop_known(self, current: _Round, events: list[Event]) -> list[Event]:
+        """Take out the events the log already holds: their ids were accepted long ago.
+
+        The service keeps only recent ids in memory; the log's key answers for the rest. What
+        the log holds was applied when it was committed (or at start-up), so it is a duplicate.
+        """
+        known = await self._log.known_ids([event.id for event in events])
+        if not known:
+            return events
+        for submission in current.submissions:
+            fresh = [event for event in submission.fresh if event.id not in known]
+            submission.result.duplicates.extend(
+                event.id for event in submission.fresh if event.id in known
+            )
+            self.events_duplicate += len(submission.fresh) - len(fresh)
+            submission.fresh = fresh
+        for event_id in known:
+            self._in_flight.pop(event_id, None)
+        return [event for event in events if event.id not in known]
 
     async def _store_effects(self, current: _Round, events: list[Event], applied: Applied) -> None:
         # The alerts were pushed by the apply already (the events are durable); the marks and
@@ -173,9 +198,16 @@ class CommitRounds:
         except Exception as error:  # noqa: BLE001 - every publisher must get an answer
             log.error("event=effects_failed count=%d error=%s", len(events), error)
             failed = True
-        self._finish(current, events, failed=failed)
+        self._finish(current, events, failed=failed, unapplied=applied.unapplied)
 
-    def _finish(self, current: _Round, events: list[Event], *, failed: bool) -> None:
+    def _finish(
+        self,
+        current: _Round,
+        events: list[Event],
+        *,
+        failed: bool,
+        unapplied: set[str] | frozenset[str] = frozenset(),
+    ) -> None:
         # Only now: until applied (and its effects stored), an event counts as in flight.
         for event in events:
             self._in_flight.pop(event.id, None)
@@ -189,8 +221,14 @@ class CommitRounds:
                     )
                 self.events_failed += len(submission.fresh)
             else:
-                submission.result.accepted.extend(event.id for event in submission.fresh)
-                self.events_accepted += len(submission.fresh)
+                kept = submission.fresh
+                if unapplied:  # rare: each is a defect (see realtime.service.quarantine)
+                    kept = [event for event in submission.fresh if event.id not in unapplied]
+                    for event_id in {event.id for event in submission.fresh} & unapplied:
+                        submission.result.reject(event_id, "invalid_event", UNAPPLIED_DETAIL)
+                submission.result.accepted.extend(event.id for event in kept)
+                self.events_accepted += len(kept)
+                self.events_failed += len(submission.fresh) - len(kept)
             self.answer(submission)
 
     def answer(self, submission: Submission) -> None:
