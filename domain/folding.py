@@ -131,7 +131,7 @@ class EventFolding:
         if pre is not None:
             post = facts.mood_post
             if is_crisis(pre, pre, post):
-                self._crisis(crisis_reasons(pre, pre, post, "mood_pre"), effects)
+                self._crisis(crisis_reasons(pre, pre, post, "mood_pre"), event, effects)
             if ledger.in_trend_window(key):
                 self._check_mood(effects)
 
@@ -151,7 +151,7 @@ class EventFolding:
         if post is not None:
             pre = facts.mood_pre
             if is_crisis(post, pre, post):
-                self._crisis(crisis_reasons(post, pre, post, "mood_post"), effects)
+                self._crisis(crisis_reasons(post, pre, post, "mood_post"), event, effects)
             if ledger.in_trend_window(key):
                 codes = ON_MOOD
         if not completed:
@@ -200,7 +200,7 @@ class EventFolding:
         ledger.fold_checkin(score, key, day)
         self._touched[day] = None
         if score <= CRISIS_MOOD:
-            self._crisis(crisis_reasons(score, where="mood check-in"), effects)
+            self._crisis(crisis_reasons(score, where="mood check-in"), event, effects)
         self._count_active_day(day, key, effects)
         codes: tuple[str, ...] = ON_MOOD if ledger.in_trend_window(key) else ()
         if ledger.became_active and PACE not in self._insights_on:
@@ -260,9 +260,10 @@ class EventFolding:
         # Amortised: a prune at most every RECENT_MIN records, or as the kept ones double.
         self._recent_limit = max(RECENT_MIN, 2 * len(self._recent))
 
-    def _crisis(self, reasons: list[str], effects: list[Effect]) -> None:
+    def _crisis(self, reasons: list[str], event: Event, effects: list[Effect]) -> None:
         if reasons:
-            effects.append(AlertRaised("mood_crisis", "critical", "; ".join(reasons)))
+            detail = "; ".join(reasons)
+            effects.append(AlertRaised("mood_crisis", "critical", detail, event.id, event.at))
 
     def _observe_risk(self, today: int, effects: list[Effect], codes: tuple[str, ...]) -> None:
         score = dropout_score(self._ledger, today)

@@ -9,6 +9,7 @@ nothing, so ``realtime/protocol.py`` (and through it the clients) shares the sam
     ├── Unauthorized                  unauthorized      401   close 4001
     ├── Forbidden                     forbidden         403   error frame
     ├── UnknownPatient                unknown_patient   404   error frame
+    ├── UnknownAlert                  unknown_alert     404   (REST only; a WS ack skips it)
     ├── RateLimited                   rate_limited      429   error frame
     ├── InvalidEvent                  invalid_event     422   ack's ``rejected``
     ├── InternalError                 internal          500   error frame
@@ -85,6 +86,13 @@ class UnknownPatient(HubError):
     """No patient is registered under this id."""
 
     code = "unknown_patient"
+    status = 404
+
+
+class UnknownAlert(HubError):
+    """No alert has this id (said only to those who could read it if it existed)."""
+
+    code = "unknown_alert"
     status = 404
 
 

@@ -47,13 +47,17 @@ DEFAULT_MAX_EVENTS_PER_PUBLISH: Final = 500
 MAX_REF_LENGTH: Final = 128
 MAX_CHANNEL_LENGTH: Final = 160
 MAX_MILESTONE_IDS: Final = 500
+MAX_ALERT_IDS: Final = 500
+MAX_NOTE_LENGTH: Final = 2_000
 
 # -- wire shapes: what crosses the socket, typed once for the hub and its clients ----------
 
 E = TypeVar("E")
 
-ChannelKind = Literal["patient", "therapist"]
-CHANNEL_KINDS: Final[tuple[ChannelKind, ...]] = ("patient", "therapist")
+ChannelKind = Literal["patient", "therapist", "clinic"]
+CHANNEL_KINDS: Final[tuple[ChannelKind, ...]] = ("patient", "therapist", "clinic")
+ESCALATIONS_CHANNEL: Final = "clinic:escalations"
+"""Where every escalated critical alert also goes (readable by ``admin``)."""
 
 
 def patient_channel(patient_id: str) -> str:
@@ -176,9 +180,20 @@ def parse_channel(name: Any, ref: str | None = None) -> ChannelName:
     if not isinstance(name, str) or not name:
         raise BadFrame("channel: must be a non-empty string", ref)
     kind, _, owner = name.partition(":")
-    if kind not in CHANNEL_KINDS or not owner or len(name) > MAX_CHANNEL_LENGTH:
-        raise UnknownChannel(f"no channel {name!r}: use patient:{{id}} or therapist:{{id}}", ref)
-    return ChannelName("patient" if kind == "patient" else "therapist", owner)
+    if (
+        kind not in CHANNEL_KINDS
+        or not owner
+        or len(name) > MAX_CHANNEL_LENGTH
+        or (kind == "clinic" and name != ESCALATIONS_CHANNEL)
+    ):
+        raise UnknownChannel(
+            f"no channel {name!r}: use patient:{{id}}, therapist:{{id}} or {ESCALATIONS_CHANNEL}",
+            ref,
+        )
+    channel_kind: ChannelKind = (
+        "patient" if kind == "patient" else "therapist" if kind == "therapist" else "clinic"
+    )
+    return ChannelName(channel_kind, owner)
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,7 +232,29 @@ class Ping:
     ref: str | None
 
 
-ClientFrame = Publish | Subscribe | Unsubscribe | Celebrated | Ping
+@dataclass(frozen=True, slots=True)
+class AcknowledgeAlert:
+    """``acknowledge_alert`` (section 7): answered with ``ok`` and the ids it changed."""
+
+    ref: str | None
+    alert_ids: list[str]
+    note: str | None
+
+
+ClientFrame = Publish | Subscribe | Unsubscribe | Celebrated | Ping | AcknowledgeAlert
+
+
+def parse_note(note: Any, ref: str | None = None) -> str | None:
+    """An acknowledgement's optional note.
+
+    Raises:
+        FrameError: ``bad_frame`` when it is not a string of at most ``MAX_NOTE_LENGTH``.
+    """
+    if note is None:
+        return None
+    if not isinstance(note, str) or len(note) > MAX_NOTE_LENGTH:
+        raise BadFrame(f"note: must be a string of at most {MAX_NOTE_LENGTH} characters", ref)
+    return note
 
 
 def decode_error_ref(frame: Frame) -> str | None:
@@ -289,11 +326,21 @@ def parse_client_frame(
         return Celebrated(ref, ids)
     if kind == "ping":
         return Ping(ref)
+    if kind == "acknowledge_alert":
+        ids = frame.get("alert_ids")
+        if (
+            not isinstance(ids, list)
+            or not ids
+            or len(ids) > MAX_ALERT_IDS
+            or not all(isinstance(item, str) for item in ids)
+        ):
+            raise BadFrame(f"alert_ids: must be a list of 1 to {MAX_ALERT_IDS} strings", ref)
+        return AcknowledgeAlert(ref, ids, parse_note(frame.get("note"), ref))
     if kind is None:
         raise BadFrame("type: field required", ref)
     raise BadFrame(
         f"type: unknown frame type {str(kind)[:40]!r}; expected publish, subscribe, "
-        "unsubscribe, celebrated or ping",
+        "unsubscribe, celebrated, acknowledge_alert or ping",
         ref,
     )
 

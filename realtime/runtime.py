@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
+import sys
 from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
@@ -14,11 +16,14 @@ from prometheus_client import Counter
 from realtime.channels.bus import Bus
 from realtime.channels.fanout import Fanout
 from realtime.channels.hub import Hub
+from realtime.jobs.escalation import escalate_forever
 from realtime.jobs.retention import Purger
 from realtime.jobs.snapshots import TrackerSnapshots
+from realtime.jobs.webhooks import WebhookSender
 from realtime.metrics import HubMetrics
 from realtime.protocol import CLOSE_GOING_AWAY
 from realtime.ratelimit import RequestLimiter
+from realtime.service.alerts import AlertInbox
 from realtime.service.audit import AuditTrail
 from realtime.service.channels import ChannelService
 from realtime.service.eventlog import SqliteEventLog
@@ -28,6 +33,17 @@ from storage.errors import LogIncomplete
 from storage.store import ProgressStore
 
 log = logging.getLogger("progress_hub.runtime")
+
+EXIT_DIVERGED = 70
+"""The exit status when memory got ahead of the file (a commit failed after its apply)."""
+
+
+def halt_process(reason: str) -> None:
+    """Stop at once, without a snapshot or anything else that would store undurable state."""
+    log.critical("event=halt reason=%r", reason)
+    logging.shutdown()
+    sys.stderr.flush()
+    os._exit(EXIT_DIVERGED)
 
 
 class Client(Protocol):
@@ -44,6 +60,7 @@ class Runtime:
         store: persistence (opened by :meth:`start`, closed by :meth:`stop`).
         clock: the current instant; tests pass a controllable one.
         metrics: where to count; a fresh registry when omitted.
+        halt: stops the process when memory got ahead of the file.
     """
 
     def __init__(
@@ -52,6 +69,7 @@ class Runtime:
         store: ProgressStore,
         clock: Callable[[], datetime],
         metrics: HubMetrics,
+        halt: Callable[[str], None] = halt_process,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -63,13 +81,28 @@ class Runtime:
             history_max_bytes=settings.history.history_max_bytes,
         )
         self.fanout = Fanout(self.bus, clock, coalesce_s=settings.timers.coalesce_s)
+        self.alerts = AlertInbox(
+            lambda: store.alerts,
+            self.bus,
+            clock,
+            settings.alerting,
+            metrics,
+            self._therapist_of,
+        )
+        self.fanout.rewards = self.alerts
         self.service = ProgressService(
             store,
             SqliteEventLog(store),
             self.fanout,
             clock,
             max_future_skew_s=settings.limits.max_future_skew_s,
+            alerts=self.alerts,
+            halt=halt,
         )
+        self.webhooks = WebhookSender(
+            lambda: store.alerts, self.alerts, settings.alerting, metrics, clock
+        )
+        self.alerts.on_queued = self.webhooks.wake
         self.snapshots = TrackerSnapshots(self.service, store, settings.secret, clock)
         self.events_purged = Counter(
             "progress_hub_events_purged",
@@ -88,7 +121,8 @@ class Runtime:
             else None
         )
         self.audit = AuditTrail(store, clock)
-        self.channels = ChannelService(self.service, self.bus, self.audit, clock)
+        self.channels = ChannelService(self.service, self.bus, self.audit, clock, self.alerts)
+        self.alerts.on_release = self.channels.redeliver_celebrations
         self.request_limiter = RequestLimiter(
             settings.limits.rest_rate_per_s, settings.limits.rest_rate_burst
         )
@@ -99,6 +133,12 @@ class Runtime:
         self._ticker: asyncio.Task[None] | None = None
         self._snapshotter: asyncio.Task[None] | None = None
         self._purging: asyncio.Task[None] | None = None
+        self._escalating: asyncio.Task[None] | None = None
+        self._delivering: asyncio.Task[None] | None = None
+
+    def _therapist_of(self, patient_id: str) -> str | None:
+        patient = self.service.patient(patient_id)
+        return patient.therapist_id if patient is not None else None
 
     async def start(self) -> None:
         """Open the store and rebuild state; a second call does nothing.
@@ -122,6 +162,7 @@ class Runtime:
             restored = await self.snapshots.restore(patients)
             await self._check_log_is_enough(restored.through_seq if restored else None)
             await self.service.load(state, restored)
+            await self.alerts.load()
         except BaseException:
             await self.store.close()
             raise
@@ -137,6 +178,14 @@ class Runtime:
             )
         if self.purger is not None and self.settings.durability.purge_interval_s > 0:
             self._purging = asyncio.create_task(self._purge_forever(), name="progress-hub-purge")
+        after = self.settings.alerting.alert_escalate_after_s
+        self._escalating = asyncio.create_task(
+            escalate_forever(self.alerts, after), name="progress-hub-escalation"
+        )
+        if self.settings.alerting.webhooks:
+            self._delivering = asyncio.create_task(
+                self.webhooks.run(), name="progress-hub-webhooks"
+            )
 
     async def _check_log_is_enough(self, restored_through: int | None) -> None:
         # After a purge the log alone no longer gives every figure: replaying it from the start
@@ -201,7 +250,13 @@ class Runtime:
         if self.draining:
             return
         self.draining = True
-        for task in (self._ticker, self._snapshotter, self._purging):
+        for task in (
+            self._ticker,
+            self._snapshotter,
+            self._purging,
+            self._escalating,
+            self._delivering,
+        ):
             if task is not None:
                 task.cancel()
         self.fanout.flush_all()

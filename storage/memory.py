@@ -13,10 +13,12 @@ from typing import Any
 
 from domain.events import Event
 from domain.patients import Patient
+from storage.alerts import AlertRows
 from storage.errors import StorageClosed
 from storage.records import AlertRecord, AuditEntry, StoredState
 from storage.retention import RetentionRows
 from storage.snapshots import SnapshotRows
+from storage.writer import Step
 
 
 class MemoryStore:
@@ -44,7 +46,13 @@ class MemoryStore:
         if not self._open:
             raise StorageClosed("the store is closed")
 
-    async def append_events(self, events: Sequence[Event], received_at: datetime) -> None:
+    @property
+    def alerts(self) -> AlertRows | None:
+        return None  # the alert inbox needs SQLite
+
+    async def append_events(
+        self, events: Sequence[Event], received_at: datetime, together: Sequence[Step] = ()
+    ) -> None:
         self._check_open()
         for event in events:
             self._events.setdefault(event.id, event)

@@ -16,13 +16,19 @@ from typing import Protocol
 from domain.events import Event
 from storage.errors import StorageError
 from storage.store import ProgressStore
+from storage.writer import Step
 
 
 class EventLog(Protocol):
     """Where accepted events live, in the order they were accepted."""
 
-    async def append(self, events: Sequence[Event], received_at: datetime) -> None:
+    async def append(
+        self, events: Sequence[Event], received_at: datetime, together: Sequence[Step] = ()
+    ) -> None:
         """Return once the batch is durable (an ``ack`` may then be sent), all or nothing.
+
+        ``together`` holds what the events decided and must never be lost without them nor
+        kept without them (their alerts, webhook deliveries, marks): the same transaction.
 
         Raises:
             StorageError: nothing of the batch was kept; its events may be sent again.
@@ -48,8 +54,10 @@ class SqliteEventLog:
     def __init__(self, store: ProgressStore) -> None:
         self._store = store
 
-    async def append(self, events: Sequence[Event], received_at: datetime) -> None:
-        await self._store.append_events(events, received_at)
+    async def append(
+        self, events: Sequence[Event], received_at: datetime, together: Sequence[Step] = ()
+    ) -> None:
+        await self._store.append_events(events, received_at, together)
 
     async def position(self) -> int:
         rows = self._store.snapshots

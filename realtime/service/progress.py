@@ -15,17 +15,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from domain.effects import AlertRaised, Effect
+from domain.effects import Effect
 from domain.events import Event, RejectedEvent, parse_events
 from domain.patients import Patient
 from domain.progress import PatientProgress
 from realtime.auth import Principal
 from realtime.channels.fanout import Fanout
 from realtime.errors import Forbidden, InvalidEvent, UnknownPatient
+from realtime.service.alerts import AlertInbox
 from realtime.service.commits import AckResult, Applied, CommitRounds, Marks, Submission
 from realtime.service.eventlog import EventLog
-from storage.records import AlertRecord, StoredState
-from storage.store import ProgressStore
+from storage.alerts import Alert
+from storage.records import StoredState
+from storage.store import ProgressStore, marks_steps
 
 log = logging.getLogger("progress_hub.service")
 
@@ -66,7 +68,11 @@ class ProgressService:
         clock: Clock,
         *,
         max_future_skew_s: float,
+        alerts: AlertInbox,
+        halt: Callable[[str], None],
     ) -> None:
+        self._alerts = alerts
+        self._halt = halt
         self._store = store
         self._log = log
         self._fanout = fanout
@@ -76,7 +82,7 @@ class ProgressService:
         # therapist -> patients, so a practice is found without walking every patient.
         self._by_therapist: dict[str, set[str]] = {}
         self._seen: set[str] = set()
-        self._rounds = CommitRounds(store, log, clock, self._apply_round, self._forget)
+        self._rounds = CommitRounds(store, log, clock, self._apply_round, self._forget, halt)
         # What the store holds of each tracker's marks, to write them only when they change.
         self._persisted_marks: dict[str, dict[str, Any]] = {}
         self._screened_out = 0
@@ -307,39 +313,38 @@ class ProgressService:
         await self._rounds.settle()
 
     def _apply_round(self, events: list[Event], now: datetime) -> Applied:
-        touched = self._apply_committed(events, now)
-        return Applied(self._changed_marks(touched), self._alert_records(touched, now))
+        # Applied before the commit so that the alerts these events raise, with their webhook
+        # deliveries and the marks they changed, are stored in the events' own transaction.
+        touched = self._apply_events(events, now)
+        return self._outcome(touched, now)
 
-    def _apply_committed(self, events: list[Event], now: datetime) -> dict[str, list[Effect]]:
+    def _outcome(self, touched: dict[str, list[Effect]], now: datetime) -> Applied:
+        """What to store with a change (alerts, deliveries, marks) and what to push after."""
+        alerts: list[Alert] = []
+        for patient_id, effects in touched.items():
+            alerts += self._alerts.raised(self._trackers[patient_id].patient, effects, now)
+        steps = [
+            *self._alerts.steps_for(alerts, now),
+            *marks_steps(self._changed_marks(touched), now),
+        ]
+
+        def publish() -> None:
+            # Alerts first: nothing else a round sends is as urgent.
+            self._alerts.announce(alerts)
+            for patient_id, effects in touched.items():
+                self._fanout.patient_changed(self._trackers[patient_id], effects)
+
+        return Applied(steps, publish)
+
+    def _apply_events(self, events: list[Event], now: datetime) -> dict[str, list[Effect]]:
         by_patient: dict[str, list[Event]] = {}
         for event in events:
             by_patient.setdefault(event.patient_id, []).append(event)
         # One batch per patient: one StateChanged and one SeriesDelta per touched day.
-        touched: dict[str, list[Effect]] = {
+        return {
             patient_id: self._trackers[patient_id].apply_many(batch, now)
             for patient_id, batch in by_patient.items()
         }
-        for patient_id, effects in touched.items():
-            self._fanout.patient_changed(self._trackers[patient_id], effects)
-        return touched
-
-    def _alert_records(
-        self, effects_by_patient: dict[str, list[Effect]], now: datetime
-    ) -> list[AlertRecord]:
-        # Alerts are effects, not events: a replay cannot rebuild them, so each is kept.
-        return [
-            AlertRecord(
-                patient_id,
-                self._trackers[patient_id].patient.therapist_id,
-                effect.code,
-                effect.severity,
-                effect.detail,
-                now,
-            )
-            for patient_id, effects in effects_by_patient.items()
-            for effect in effects
-            if isinstance(effect, AlertRaised)
-        ]
 
     def _changed_marks(self, patient_ids: Iterable[str]) -> Marks:
         """The marks (alert state, celebrations) of these patients that the store lacks."""
@@ -350,13 +355,6 @@ class ProgressService:
                 self._persisted_marks[patient_id] = marks
                 changed.append((patient_id, marks))
         return changed
-
-    async def _record_alerts(
-        self, effects_by_patient: dict[str, list[Effect]], now: datetime
-    ) -> None:
-        records = self._alert_records(effects_by_patient, now)
-        if records:
-            await self._store.append_alerts(records)
 
     async def _persist_marks(self, patient_ids: Iterable[str]) -> None:
         """Store the marks (alert state, celebrations) of these patients where they changed."""
@@ -388,10 +386,19 @@ class ProgressService:
         for index, tracker in enumerate(list(self._trackers.values())):
             effects = tracker.tick(now)
             if effects:
-                self._fanout.patient_changed(tracker, effects)
                 changed[tracker.patient.patient_id] = effects
             if index % chunk == chunk - 1:
                 await asyncio.sleep(0)
-        await self._persist_marks(changed)
-        await self._record_alerts(changed, now)
+        outcome = self._outcome(changed, now)
+        if outcome.steps:
+            rows = self._store.alerts
+            try:
+                if rows is None:
+                    raise RuntimeError("the store is not open")
+                await rows.commit(outcome.steps)
+            except Exception as error:
+                log.critical("event=tick_commit_failed error=%s", error)
+                self._halt("a tick's alerts and marks could not be stored")
+                raise
+        outcome.publish()
         return len(changed)

@@ -44,6 +44,7 @@ from realtime.service.commits import AckResult
 from realtime.ws.ingest import fast_publish
 from realtime.ws.session import (
     Acknowledge,
+    AcknowledgeAlerts,
     Action,
     Close,
     Join,
@@ -286,6 +287,8 @@ class Connection:
                     self.send(unsubscribed_frame(ref, str(channel)))
                 case Acknowledge():
                     await self._celebrated(action)
+                case AcknowledgeAlerts():
+                    await self._acknowledge_alerts(action)
 
     async def _publish(self, ref: str | None, events: Sequence[Event | RejectedEvent]) -> None:
         session = self.session
@@ -352,3 +355,14 @@ class Connection:
             await self._refuse(error, acknowledge.ref)
             return
         self.send(ok_frame(acknowledge.ref, milestone_ids=marked))
+
+    async def _acknowledge_alerts(self, acknowledge: AcknowledgeAlerts) -> None:
+        # PROTOCOL.md section 7: ``ok`` lists the ids this frame changed.
+        try:
+            _, changed = await self.runtime.alerts.acknowledge(
+                self.principal, acknowledge.alert_ids, acknowledge.note, skip_unknown=True
+            )
+        except HubError as error:
+            await self._refuse(error, acknowledge.ref)
+            return
+        self.send(ok_frame(acknowledge.ref, alert_ids=[alert.alert_id for alert in changed]))

@@ -42,6 +42,7 @@ from realtime.protocol import (
     CLOSE_SLOW_CONSUMER,
     CLOSE_TOO_LARGE,
     CLOSE_TOO_MANY_BAD_FRAMES,
+    AcknowledgeAlert,
     Celebrated,
     ChannelName,
     ClientFrame,
@@ -124,7 +125,14 @@ class Acknowledge:
     milestone_ids: list[str]
 
 
-Action = Send | Close | SubmitPublish | Join | Leave | Acknowledge
+@dataclass(frozen=True, slots=True)
+class AcknowledgeAlerts:
+    ref: str | None
+    alert_ids: list[str]
+    note: str | None
+
+
+Action = Send | Close | SubmitPublish | Join | Leave | Acknowledge | AcknowledgeAlerts
 
 
 class Verdict(enum.Enum):
@@ -185,6 +193,8 @@ class Session:
                 return [Acknowledge(frame.ref, frame.milestone_ids)]
             case Ping():
                 return [Send(pong_frame(frame.ref))]
+            case AcknowledgeAlert():
+                return [AcknowledgeAlerts(frame.ref, frame.alert_ids, frame.note)]
 
     def refused(self, error: HubError, ref: str | None, now: float) -> list[Action]:
         """Answer a refusal; a peer that keeps breaking the contract is closed with 4008."""
