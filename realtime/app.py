@@ -17,6 +17,7 @@ from domain.errors import InvalidQuery
 from realtime.errors import HubError
 from realtime.metrics import HubMetrics
 from realtime.openapi import document as openapi
+from realtime.rest import alerts as api_alerts
 from realtime.rest import analytics as api_analytics
 from realtime.rest import events as api
 from realtime.rest import patients as api_patients
@@ -72,6 +73,7 @@ def create_app(
             *api.ROUTES,
             *api_patients.ROUTES,
             *api_analytics.ROUTES,
+            *api_alerts.ROUTES,
             Route("/", dashboard, methods=["GET"]),
             Route("/dashboard", dashboard, methods=["GET"]),
             Route("/openapi.json", openapi.openapi_json, methods=["GET"]),

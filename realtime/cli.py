@@ -19,13 +19,16 @@ from typing import Any
 
 from realtime.auth import DEFAULT_TOKEN_TTL_S, MAX_SUB_LENGTH, Role, issue_token
 from realtime.settings import (
+    DEFAULT_ALERT_ESCALATE_AFTER_S,
     DEFAULT_DB_PATH,
     DEFAULT_HOST,
     DEFAULT_PORT,
     RETENTION_ENV,
+    WEBHOOK_SECRET_ENV,
     ConfigError,
     Durability,
     Settings,
+    alerting_from,
     parse_retention_days,
     resolve_secret,
     retention_from_env,
@@ -94,6 +97,16 @@ def _retention_days(value: str) -> float:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _positive_seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {value!r}") from None
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be above 0, got {value!r}")
+    return seconds
+
+
 def _sub(value: str) -> str:
     if not value or len(value) > MAX_SUB_LENGTH:
         raise argparse.ArgumentTypeError(f"sub must be 1-{MAX_SUB_LENGTH} characters")
@@ -136,6 +149,30 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DAYS",
         help="purge raw events dated more than DAYS ago once a snapshot holds their figures "
         f"(default: ${RETENTION_ENV}, else keep every event); figures never change",
+    )
+    serve.add_argument(
+        "--alert-escalate-after",
+        type=_positive_seconds,
+        default=DEFAULT_ALERT_ESCALATE_AFTER_S,
+        metavar="SECONDS",
+        help="escalate a critical alert still open after SECONDS, again every SECONDS, "
+        f"at most 3 times (default {DEFAULT_ALERT_ESCALATE_AFTER_S:g})",
+    )
+    serve.add_argument(
+        "--webhook",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="POST every alert raised, escalated, acknowledged or resolved to URL "
+        f"(repeatable; signed with ${WEBHOOK_SECRET_ENV}, else a secret beside the database)",
+    )
+    serve.add_argument(
+        "--crisis-resources",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help='JSON {"message": ..., "resources": [{"name": ..., "contact": ...}]} sent to the '
+        "patient with every critical alert (default: local emergency services)",
     )
     serve.add_argument(
         "--log-level",
@@ -313,6 +350,12 @@ def run_serve(args: argparse.Namespace) -> int:
         retention_days = (
             args.retention_days if args.retention_days is not None else retention_from_env()
         )
+        alerting = alerting_from(
+            args.db,
+            escalate_after_s=args.alert_escalate_after,
+            webhooks=tuple(args.webhook),
+            crisis_resources=args.crisis_resources,
+        )
     except ConfigError as error:
         return _fail(str(error))
     settings = Settings(
@@ -321,6 +364,7 @@ def run_serve(args: argparse.Namespace) -> int:
         port=args.port,
         db_path=args.db,
         durability=Durability(synchronous=args.synchronous, retention_days=retention_days),
+        alerting=alerting,
     )
     if retention_days is not None:
         logging.getLogger("progress_hub.retention").info(

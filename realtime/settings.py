@@ -7,6 +7,7 @@ client may send (:class:`Limits`), what channels keep (:class:`History`), how ev
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from dataclasses import dataclass, fields, replace
@@ -265,3 +266,62 @@ def resolve_secret(
     with os.fdopen(descriptor, "w") as handle:
         handle.write(secret)
     return secret
+
+
+def parse_crisis_resources(text: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """A clinic's ``--crisis-resources`` file: ``{"message", "resources": [{"name", "contact"}]}``.
+
+    Raises:
+        ValueError: not that shape (a message of 1-1000 characters, 1-20 resources).
+    """
+    try:
+        data = json.loads(text)
+    except ValueError as error:
+        raise ValueError(f"not JSON: {error}") from None
+    if not isinstance(data, dict):
+        raise ValueError('expected {"message": ..., "resources": [...]}')
+    message = data.get("message", DEFAULT_SUPPORT_MESSAGE)
+    resources = data.get("resources")
+    if not isinstance(message, str) or not 0 < len(message) <= 1000:
+        raise ValueError("message: a string of 1 to 1000 characters")
+    if not isinstance(resources, list) or not 0 < len(resources) <= 20:
+        raise ValueError("resources: a list of 1 to 20 {name, contact} objects")
+    pairs = []
+    for item in resources:
+        name = item.get("name") if isinstance(item, dict) else None
+        contact = item.get("contact") if isinstance(item, dict) else None
+        if not isinstance(name, str) or not isinstance(contact, str) or not name or not contact:
+            raise ValueError("resources: each needs a non-empty name and contact")
+        pairs.append((name, contact))
+    return message, tuple(pairs)
+
+
+def alerting_from(
+    db_path: Path,
+    *,
+    escalate_after_s: float,
+    webhooks: tuple[str, ...],
+    crisis_resources: Path | None,
+) -> Alerting:
+    """The alert settings of ``progress-hub serve``; the webhook secret as the signing one.
+
+    Raises:
+        ConfigError: an unreadable or malformed resources file, a bad URL or secret.
+    """
+    for url in webhooks:
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError(f"--webhook {url!r}: must be an http:// or https:// URL")
+    values: dict[str, Any] = {"alert_escalate_after_s": escalate_after_s, "webhooks": webhooks}
+    if webhooks:
+        values["webhook_secret"] = resolve_secret(
+            db_path, create=True, env=WEBHOOK_SECRET_ENV, suffix=".webhook-secret"
+        )
+    if crisis_resources is not None:
+        try:
+            message, resources = parse_crisis_resources(crisis_resources.read_text("utf-8"))
+        except OSError as error:
+            raise ConfigError(f"cannot read {crisis_resources}: {error.strerror}") from None
+        except ValueError as error:
+            raise ConfigError(f"{crisis_resources}: {error}") from None
+        values.update(support_message=message, crisis_resources=resources)
+    return Alerting(**values)
