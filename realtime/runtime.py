@@ -27,6 +27,7 @@ from realtime.service.alerts import AlertInbox
 from realtime.service.audit import AuditTrail
 from realtime.service.channels import ChannelService
 from realtime.service.eventlog import SqliteEventLog
+from realtime.service.outbox import WebhookOutbox
 from realtime.service.progress import ProgressService
 from realtime.settings import Settings
 from storage.errors import LogIncomplete
@@ -81,6 +82,7 @@ class Runtime:
             history_max_bytes=settings.history.history_max_bytes,
         )
         self.fanout = Fanout(self.bus, clock, coalesce_s=settings.timers.coalesce_s)
+        self.outbox = WebhookOutbox(settings.alerting, metrics)
         self.alerts = AlertInbox(
             lambda: store.alerts,
             self.bus,
@@ -88,6 +90,7 @@ class Runtime:
             settings.alerting,
             metrics,
             self._therapist_of,
+            self.outbox,
         )
         self.fanout.rewards = self.alerts
         self.service = ProgressService(
@@ -100,7 +103,7 @@ class Runtime:
             halt=halt,
         )
         self.webhooks = WebhookSender(
-            lambda: store.alerts, self.alerts, settings.alerting, metrics, clock
+            lambda: store.alerts, self.outbox, settings.alerting, metrics, clock
         )
         self.alerts.on_queued = self.webhooks.wake
         self.snapshots = TrackerSnapshots(self.service, store, settings.secret, clock)

@@ -25,7 +25,7 @@ from typing import Final
 import httpx
 
 from realtime.metrics import HubMetrics
-from realtime.service.alerts import AlertInbox
+from realtime.service.outbox import WebhookOutbox
 from realtime.settings import Alerting
 from storage.alerts import AlertRows, Delivery
 
@@ -48,13 +48,13 @@ class WebhookSender:
     def __init__(
         self,
         rows: Callable[[], AlertRows | None],
-        inbox: AlertInbox,
+        outbox: WebhookOutbox,
         settings: Alerting,
         metrics: HubMetrics,
         clock: Callable[[], datetime],
     ) -> None:
         self._rows = rows
-        self._inbox = inbox
+        self._outbox = outbox
         self._settings = settings
         self._metrics = metrics
         self._clock = clock
@@ -114,8 +114,7 @@ class WebhookSender:
         self._metrics.webhook_deliveries.labels(outcome).inc()
         if outcome == "delivered":
             await rows.delivered(item.delivery_id)
-            self._inbox.outbox_depth = max(0, self._inbox.outbox_depth - 1)
-            self._metrics.webhook_queue_depth.set(self._inbox.outbox_depth)
+            self._outbox.delivered()
             return
         attempts = item.attempts + 1
         backoff = min(self._settings.webhook_max_backoff_s, float(2 ** min(attempts, 20)) / 2)

@@ -16,8 +16,6 @@ escalation and the gamification hold never read the database; listings page thro
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import secrets
 from collections.abc import Callable, Iterable, Sequence
@@ -32,8 +30,10 @@ from realtime.channels.bus import Bus, Payload
 from realtime.errors import Forbidden, InternalError, UnknownAlert
 from realtime.metrics import HubMetrics
 from realtime.protocol import ESCALATIONS_CHANNEL, patient_channel, therapist_channel
+from realtime.service.outbox import WebhookOutbox
+from realtime.service.unresolved import UnresolvedAlerts
 from realtime.settings import Alerting
-from storage.alerts import Alert, AlertPage, AlertRows, Delivery, event_alert_id
+from storage.alerts import Alert, AlertPage, AlertRows, event_alert_id
 from storage.records import AuditEntry
 from storage.store import audit_steps
 from storage.writer import Step
@@ -53,6 +53,7 @@ class AlertInbox:
         settings: escalation, webhooks, support.
         metrics: open alerts, time to acknowledge, escalations, outbox depth.
         therapist_of: a patient's current therapist (``None`` when unknown).
+        outbox: the webhook deliveries each change queues.
     """
 
     def __init__(
@@ -63,18 +64,19 @@ class AlertInbox:
         settings: Alerting,
         metrics: HubMetrics,
         therapist_of: Callable[[str], str | None],
+        outbox: WebhookOutbox,
     ) -> None:
+        self._outbox = outbox
         self._rows = rows
         self._bus = bus
         self._clock = clock
         self._settings = settings
         self._metrics = metrics
         self._therapist_of = therapist_of
-        self._unresolved: dict[str, Alert] = {}
+        self._unresolved = UnresolvedAlerts()
         self._held_insights: dict[str, list[Payload]] = {}
         # Patients something was held back from (celebrations stay pending in the tracker).
         self._holding: set[str] = set()
-        self.outbox_depth = 0
         self.on_release: Callable[[str], None] = lambda patient_id: None
         self.on_queued: Callable[[], None] = lambda: None
 
@@ -89,8 +91,9 @@ class AlertInbox:
         rows = self._rows()
         if rows is None:
             return
-        self._unresolved = {alert.alert_id: alert for alert in await rows.unresolved()}
-        self.outbox_depth = await rows.depth()
+        for alert in await rows.unresolved():
+            self._unresolved.put(alert)
+        self._outbox.set_depth(await rows.depth())
         self._count()
 
     # -- raising, inside a commit round -----------------------------------------------------
@@ -126,7 +129,7 @@ class AlertInbox:
         """The rows to commit with the events: the alerts and their webhook deliveries."""
         if not alerts:
             return []
-        deliveries = self._deliveries("alert.raised", alerts)
+        deliveries = self._outbox.deliveries("alert.raised", alerts)
         return [*AlertRows.raise_steps(alerts), *AlertRows.outbox_steps(deliveries, now)]
 
     def announce(self, alerts: Sequence[Alert]) -> None:
@@ -134,7 +137,7 @@ class AlertInbox:
         for alert in alerts:
             if alert.alert_id in self._unresolved:
                 continue
-            self._unresolved[alert.alert_id] = alert
+            self._unresolved.put(alert)
             self._bus.publish(therapist_channel(alert.therapist_id), alert_message(alert))
             if is_critical(alert.severity):
                 self._bus.publish(patient_channel(alert.patient_id), self.support_message())
@@ -152,51 +155,18 @@ class AlertInbox:
             ],
         }
 
-    def _deliveries(self, kind: str, alerts: Sequence[Alert]) -> list[Delivery]:
-        urls = self._settings.webhooks
-        if not urls or not alerts:
-            return []
-        wanted = len(urls) * len(alerts)
-        room = self._settings.webhook_max_queued - self.outbox_depth
-        if wanted > room:
-            # Bounded: a receiver down for days must not fill the disk. Said loudly.
-            self._metrics.webhook_deliveries.labels("dropped").inc(wanted - max(room, 0))
-            log.error(
-                "event=webhook_queue_full queued=%d cap=%d dropped=%d type=%s",
-                self.outbox_depth,
-                self._settings.webhook_max_queued,
-                wanted - max(room, 0),
-                kind,
-            )
-        deliveries: list[Delivery] = []
-        for alert in alerts:
-            wire = alert.to_wire()
-            for url in urls:
-                if len(deliveries) >= room:
-                    break
-                # Fixed as queued: the same id for every retry, so receivers can drop repeats.
-                key = f"{alert.alert_id}\x00{kind}\x00{alert.escalations}\x00{url}"
-                delivery_id = "dl_" + hashlib.sha256(key.encode()).hexdigest()[:24]
-                body = {"type": kind, "delivery_id": delivery_id, "alert": wire}
-                deliveries.append(
-                    Delivery(delivery_id, url, json.dumps(body, separators=(",", ":")))
-                )
-        self.outbox_depth += len(deliveries)
-        self._metrics.webhook_queue_depth.set(self.outbox_depth)
-        return deliveries
-
     # -- reading ---------------------------------------------------------------------------
 
     def open_alerts(self, therapist_id: str) -> list[Alert]:
         """The open (unacknowledged) alerts of a therapist's current patients, oldest first."""
         return [
             alert
-            for alert in self._unresolved.values()
+            for alert in self._unresolved
             if alert.state == "open" and self._owner(alert) == therapist_id
         ]
 
     def escalated_alerts(self) -> list[Alert]:
-        return [alert for alert in self._unresolved.values() if alert.escalations]
+        return [alert for alert in self._unresolved if alert.escalations]
 
     def redeliver(self, therapist_id: str) -> None:
         """Publish every open alert of the therapist again, oldest first (on subscribe)."""
@@ -312,15 +282,12 @@ class AlertInbox:
         steps = [
             *AlertRows.update_steps(changed),
             *audit_steps(entries),
-            *AlertRows.outbox_steps(self._deliveries(kind, changed), now),
+            *AlertRows.outbox_steps(self._outbox.deliveries(kind, changed), now),
         ]
         await self._store().commit(steps)
         patients = set()
         for alert in changed:
-            if alert.state == "resolved":
-                self._unresolved.pop(alert.alert_id, None)
-            else:
-                self._unresolved[alert.alert_id] = alert
+            self._unresolved.put(alert)
             self._bus.publish(
                 therapist_channel(self._owner(alert)), alert_message(alert, "alert_updated")
             )
@@ -336,7 +303,7 @@ class AlertInbox:
         after = self._settings.alert_escalate_after_s
         due = [
             alert.escalated()
-            for alert in self._unresolved.values()
+            for alert in self._unresolved
             if alert.state == "open"
             and is_critical(alert.severity)
             and alert.escalations < self._settings.max_escalations
@@ -346,14 +313,14 @@ class AlertInbox:
             return 0
         steps = [
             *AlertRows.update_steps(due),
-            *AlertRows.outbox_steps(self._deliveries("alert.escalated", due), now),
+            *AlertRows.outbox_steps(self._outbox.deliveries("alert.escalated", due), now),
         ]
         await self._store().commit(steps)
         for alert in due:
             current = self._unresolved.get(alert.alert_id)
             if current is None or current.state != "open":
                 continue  # acknowledged while the escalation was being stored
-            self._unresolved[alert.alert_id] = alert
+            self._unresolved.put(alert)
             message = alert_message(alert, "alert_escalated")
             self._bus.publish(therapist_channel(self._owner(alert)), message)
             self._bus.publish(ESCALATIONS_CHANNEL, message)
@@ -373,11 +340,8 @@ class AlertInbox:
         """Whether a critical alert raised in the last 24 h is still open for the patient."""
         since = now - timedelta(seconds=self._settings.gamification_hold_s)
         return any(
-            alert.patient_id == patient_id
-            and alert.state == "open"
-            and is_critical(alert.severity)
-            and alert.raised_at > since
-            for alert in self._unresolved.values()
+            alert.state == "open" and is_critical(alert.severity) and alert.raised_at > since
+            for alert in self._unresolved.of_patient(patient_id)
         )
 
     def hold_celebrations(self, patient_id: str) -> bool:
@@ -411,11 +375,7 @@ class AlertInbox:
             self.release_if_free(patient_id, now)
 
     def _count(self) -> None:
-        counts = {"critical": 0, "warning": 0}
-        for alert in self._unresolved.values():
-            if alert.state == "open":
-                counts[alert.severity] = counts.get(alert.severity, 0) + 1
-        for severity, count in counts.items():
+        for severity, count in self._unresolved.open_by_severity.items():
             self._metrics.alerts_open.labels(severity).set(count)
 
 
