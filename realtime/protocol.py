@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Final, Generic, Literal, NotRequired, Protocol, TypeVar
+from typing import Annotated, Any, Final, Generic, Literal, NotRequired, Protocol, TypeVar, cast
 
 from annotated_types import MaxLen, MinLen
 from typing_extensions import TypedDict
@@ -180,20 +180,13 @@ def parse_channel(name: Any, ref: str | None = None) -> ChannelName:
     if not isinstance(name, str) or not name:
         raise BadFrame("channel: must be a non-empty string", ref)
     kind, _, owner = name.partition(":")
-    if (
-        kind not in CHANNEL_KINDS
-        or not owner
-        or len(name) > MAX_CHANNEL_LENGTH
-        or (kind == "clinic" and name != ESCALATIONS_CHANNEL)
-    ):
-        raise UnknownChannel(
-            f"no channel {name!r}: use patient:{{id}}, therapist:{{id}} or {ESCALATIONS_CHANNEL}",
-            ref,
-        )
-    channel_kind: ChannelKind = (
-        "patient" if kind == "patient" else "therapist" if kind == "therapist" else "clinic"
-    )
-    return ChannelName(channel_kind, owner)
+    known = {"patient": "patient", "therapist": "therapist", "clinic": "clinic"}.get(kind)
+    if known is None or not owner or len(name) > MAX_CHANNEL_LENGTH or (
+        known == "clinic" and name != ESCALATIONS_CHANNEL
+    ):  # fmt: skip
+        use = f"patient:{{id}}, therapist:{{id}} or {ESCALATIONS_CHANNEL}"
+        raise UnknownChannel(f"no channel {name!r}: use {use}", ref)
+    return ChannelName(cast(ChannelKind, known), owner)
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,11 +238,7 @@ ClientFrame = Publish | Subscribe | Unsubscribe | Celebrated | Ping | Acknowledg
 
 
 def parse_note(note: Any, ref: str | None = None) -> str | None:
-    """An acknowledgement's optional note.
-
-    Raises:
-        FrameError: ``bad_frame`` when it is not a string of at most ``MAX_NOTE_LENGTH``.
-    """
+    """An acknowledgement's optional note; ``bad_frame`` unless a string up to the limit."""
     if note is None:
         return None
     if not isinstance(note, str) or len(note) > MAX_NOTE_LENGTH:
@@ -270,6 +259,17 @@ def _ref_of(frame: Frame) -> str | None:
     if not isinstance(ref, str) or len(ref) > MAX_REF_LENGTH:
         raise BadFrame(f"ref: must be a string of at most {MAX_REF_LENGTH}")
     return ref
+
+
+def _ids(frame: Frame, name: str, most: int, least: int, ref: str | None) -> list[str]:
+    ids = frame.get(name)
+    if (
+        not isinstance(ids, list)
+        or not least <= len(ids) <= most
+        or not all(isinstance(item, str) for item in ids)
+    ):
+        raise BadFrame(f"{name}: must be a list of {least} to {most} strings", ref)
+    return ids
 
 
 def _since_of(value: Any, ref: str | None) -> Since | None:
@@ -313,28 +313,11 @@ def parse_client_frame(
     if kind == "unsubscribe":
         return Unsubscribe(ref, parse_channel(frame.get("channel"), ref))
     if kind == "celebrated":
-        ids = frame.get("milestone_ids")
-        if (
-            not isinstance(ids, list)
-            or len(ids) > MAX_MILESTONE_IDS
-            or not all(isinstance(item, str) for item in ids)
-        ):
-            raise BadFrame(
-                f"milestone_ids: must be a list of at most {MAX_MILESTONE_IDS} strings",
-                ref,
-            )
-        return Celebrated(ref, ids)
+        return Celebrated(ref, _ids(frame, "milestone_ids", MAX_MILESTONE_IDS, 0, ref))
     if kind == "ping":
         return Ping(ref)
     if kind == "acknowledge_alert":
-        ids = frame.get("alert_ids")
-        if (
-            not isinstance(ids, list)
-            or not ids
-            or len(ids) > MAX_ALERT_IDS
-            or not all(isinstance(item, str) for item in ids)
-        ):
-            raise BadFrame(f"alert_ids: must be a list of 1 to {MAX_ALERT_IDS} strings", ref)
+        ids = _ids(frame, "alert_ids", MAX_ALERT_IDS, 1, ref)
         return AcknowledgeAlert(ref, ids, parse_note(frame.get("note"), ref))
     if kind is None:
         raise BadFrame("type: field required", ref)

@@ -100,10 +100,6 @@ class MemoryStore:
         ]
         return entries[:limit]
 
-    async def append_alerts(self, alerts: Sequence[AlertRecord]) -> None:
-        self._check_open()
-        self._alerts.extend(alerts)
-
     async def read_alerts(
         self, patient_id: str, start: datetime, end: datetime
     ) -> list[AlertRecord]:

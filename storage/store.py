@@ -25,6 +25,7 @@ from storage.records import AlertRecord, AuditEntry, StoredState
 from storage.retention import RetentionRows
 from storage.schema import migrate, refuse_newer
 from storage.snapshots import SnapshotRows
+from storage.together import audit_steps, marks_steps
 from storage.writer import BUSY_TIMEOUT_MS, GroupCommitWriter, Step
 
 Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
@@ -42,33 +43,6 @@ _UPSERT_PATIENT = (
     "ON CONFLICT (patient_id) DO UPDATE SET therapist_id = excluded.therapist_id, "
     "zone_history = excluded.zone_history, updated_at = excluded.updated_at"
 )
-_INSERT_AUDIT = (
-    "INSERT INTO audit (at, role, sub, action, patient_id, scope) VALUES (?, ?, ?, ?, ?, ?)"
-)
-_INSERT_ALERT = (
-    "INSERT INTO alerts (patient_id, therapist_id, code, severity, detail, raised_at) "
-    "VALUES (?, ?, ?, ?, ?, ?)"
-)
-_UPSERT_MARKS = (
-    "INSERT INTO marks (patient_id, body, updated_at) VALUES (?, ?, ?) "
-    "ON CONFLICT (patient_id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at"
-)
-
-
-def marks_steps(marks: Sequence[tuple[str, dict[str, Any]]], now: datetime) -> list[Step]:
-    """The rows that store these patients' marks, to commit with something else."""
-    at = now.astimezone(UTC).isoformat()
-    rows = [(patient_id, json.dumps(body, sort_keys=True), at) for patient_id, body in marks]
-    return [(_UPSERT_MARKS, rows)] if rows else []
-
-
-def audit_steps(entries: Sequence[AuditEntry]) -> list[Step]:
-    """The rows that record these audit entries, to commit with what they record."""
-    rows = [
-        (e.at.astimezone(UTC).isoformat(), e.role, e.sub, e.action, e.patient_id, e.scope)
-        for e in entries
-    ]
-    return [(_INSERT_AUDIT, rows)] if rows else []
 
 
 class ProgressStore(Protocol):
@@ -93,8 +67,6 @@ class ProgressStore(Protocol):
     async def read_audit(
         self, *, limit: int, before_seq: int | None, patient_id: str | None
     ) -> list[AuditEntry]: ...
-
-    async def append_alerts(self, alerts: Sequence[AlertRecord]) -> None: ...
 
     async def read_alerts(
         self, patient_id: str, start: datetime, end: datetime
@@ -295,11 +267,8 @@ class SqliteStore:
         await self.writer.write_together(marks_steps([(patient_id, marks)], now))
 
     async def append_audit(self, entries: Sequence[AuditEntry]) -> None:
-        rows = [
-            (e.at.astimezone(UTC).isoformat(), e.role, e.sub, e.action, e.patient_id, e.scope)
-            for e in entries
-        ]
-        await self.writer.write(_INSERT_AUDIT, rows)
+        if entries:
+            await self.writer.write_together(audit_steps(entries))
 
     async def read_audit(
         self, *, limit: int, before_seq: int | None, patient_id: str | None
@@ -323,20 +292,6 @@ class SqliteStore:
                 AuditEntry(datetime.fromisoformat(at), role, sub, action, patient, scope, seq)
                 async for seq, at, role, sub, action, patient, scope in cursor
             ]
-
-    async def append_alerts(self, alerts: Sequence[AlertRecord]) -> None:
-        rows = [
-            (
-                a.patient_id,
-                a.therapist_id,
-                a.code,
-                a.severity,
-                a.detail,
-                a.raised_at.astimezone(UTC).isoformat(),
-            )
-            for a in alerts
-        ]
-        await self.writer.write(_INSERT_ALERT, rows)
 
     async def read_alerts(
         self, patient_id: str, start: datetime, end: datetime

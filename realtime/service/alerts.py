@@ -35,7 +35,7 @@ from realtime.service.unresolved import UnresolvedAlerts
 from realtime.settings import Alerting
 from storage.alerts import Alert, AlertPage, AlertRows, event_alert_id
 from storage.records import AuditEntry
-from storage.store import audit_steps
+from storage.together import audit_steps
 from storage.writer import Step
 
 log = logging.getLogger("progress_hub.alerts")
@@ -124,6 +124,10 @@ class AlertInbox:
                 )
             )
         return alerts
+
+    async def commit(self, steps: list[Step]) -> None:
+        """Commit rows that go together (a tick's alerts, deliveries and marks)."""
+        await self._store().commit(steps)
 
     def steps_for(self, alerts: Sequence[Alert], now: datetime) -> list[Step]:
         """The rows to commit with the events: the alerts and their webhook deliveries."""

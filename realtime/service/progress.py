@@ -27,7 +27,8 @@ from realtime.service.commits import AckResult, Applied, CommitRounds, Marks, Su
 from realtime.service.eventlog import EventLog
 from storage.alerts import Alert
 from storage.records import StoredState
-from storage.store import ProgressStore, marks_steps
+from storage.store import ProgressStore
+from storage.together import marks_steps
 
 log = logging.getLogger("progress_hub.service")
 
@@ -356,23 +357,14 @@ class ProgressService:
                 changed.append((patient_id, marks))
         return changed
 
-    async def _persist_marks(self, patient_ids: Iterable[str]) -> None:
-        """Store the marks (alert state, celebrations) of these patients where they changed."""
-        now = self._clock()
-        changed = self._changed_marks(patient_ids)
-        if changed:
-            await asyncio.gather(
-                *(self._store.put_marks(patient_id, marks, now) for patient_id, marks in changed)
-            )
-
     async def celebrate(self, patient_id: str, milestone_ids: list[str]) -> list[str]:
         """Mark the patient's celebrations shown, durably; returns the ids newly marked."""
         tracker = self._trackers.get(patient_id)
         if tracker is None:
             raise UnknownPatient(f"no patient {patient_id!r}")
         marked = tracker.mark_celebrated(milestone_ids)
-        if marked:
-            await self._persist_marks([patient_id])
+        for changed, marks in self._changed_marks([patient_id]):
+            await self._store.put_marks(changed, marks, self._clock())
         return marked
 
     async def tick(self, *, chunk: int = TICK_CHUNK_PATIENTS) -> int:
@@ -391,11 +383,8 @@ class ProgressService:
                 await asyncio.sleep(0)
         outcome = self._outcome(changed, now)
         if outcome.steps:
-            rows = self._store.alerts
             try:
-                if rows is None:
-                    raise RuntimeError("the store is not open")
-                await rows.commit(outcome.steps)
+                await self._alerts.commit(outcome.steps)
             except Exception as error:
                 log.critical("event=tick_commit_failed error=%s", error)
                 self._halt("a tick's alerts and marks could not be stored")
