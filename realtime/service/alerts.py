@@ -93,6 +93,8 @@ class AlertInbox:
             return
         for alert in await rows.unresolved():
             self._unresolved.put(alert)
+            if alert.state == "open" and is_critical(alert.severity):
+                self._holding.add(alert.patient_id)  # its celebrations wait, as before the restart
         self._outbox.set_depth(await rows.depth())
         self._count()
 
@@ -144,6 +146,7 @@ class AlertInbox:
             self._unresolved.put(alert)
             self._bus.publish(therapist_channel(alert.therapist_id), alert_message(alert))
             if is_critical(alert.severity):
+                self._holding.add(alert.patient_id)
                 self._bus.publish(patient_channel(alert.patient_id), self.support_message())
         if alerts:
             self._count()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
@@ -212,12 +211,18 @@ async def test_webhooks_are_signed_retried_through_failures_and_a_restart_with_o
     server = start_server(settings)
     try:
         wait_until(lambda: len(receiver.received) > tries, 10, "delivery after restart")
-        await asyncio.sleep(0)
         metrics = httpx.get(f"{server.http_url}/metrics").text
+        raised = [body for body, _, _ in receiver.received]
+        alert_id = raised[0]["alert"]["alert_id"]
+        httpx.post(f"{server.http_url}/api/v1/alerts/{alert_id}/acknowledge", headers=T1)
+        wait_until(lambda: len(receiver.received) > len(raised), 10, "the acknowledgement")
     finally:
         server.stop()
         receiver.close()
-    bodies = [body for body, _, _ in receiver.received]
+    told = receiver.received[-1][0]
+    assert told["type"] == "alert.acknowledged" and told["alert"]["state"] == "acknowledged"
+    assert told["delivery_id"] != raised[0]["delivery_id"]
+    bodies = raised
     assert {body["delivery_id"] for body in bodies} == {bodies[0]["delivery_id"]}
     assert {body["type"] for body in bodies} == {"alert.raised"}
     assert bodies[0]["alert"]["event_id"] == "e1"
