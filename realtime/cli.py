@@ -277,7 +277,7 @@ async def _import(args: argparse.Namespace) -> int:
         print(f"{PROG}: {problem}", file=sys.stderr)
     print(
         f"{PROG}: imported {report.patients} patients, {report.events} events "
-        f"({report.duplicates} duplicates skipped), {report.marks} marks; "
+        f"({report.duplicates} duplicates skipped), {report.marks} marks, {report.alerts} alerts; "
         f"{len(report.errors)} lines rejected",
         file=sys.stderr,
     )

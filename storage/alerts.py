@@ -144,6 +144,56 @@ class Alert:
         )
 
 
+def alert_from_wire(data: Any) -> Alert:
+    """An alert object as written on the wire (an export), back into an alert.
+
+    Raises:
+        ValueError: not an alert object (a field missing or of the wrong type).
+    """
+    if not isinstance(data, dict):
+        raise ValueError("alert: must be an alert object")
+    texts = ("alert_id", "patient_id", "therapist_id", "code", "severity", "detail", "raised_at")
+    for name in texts:
+        if not isinstance(data.get(name), str) or not data[name]:
+            raise ValueError(f"alert.{name}: must be a non-empty string")
+    state = data.get("state")
+    if state not in STATES:
+        raise ValueError(f"alert.state: must be one of {', '.join(STATES)}")
+    escalations = data.get("escalations")
+    if not isinstance(escalations, int) or isinstance(escalations, bool) or escalations < 0:
+        raise ValueError("alert.escalations: must be an integer >= 0")
+
+    def instant(name: str) -> datetime | None:
+        value = data.get(name)
+        if value is None:
+            return None
+        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
+        if parsed is None or parsed.tzinfo is None:
+            raise ValueError(f"alert.{name}: must be an RFC 3339 instant or null")
+        return parsed
+
+    acknowledged_at = instant("acknowledged_at")
+    raised_at = instant("raised_at")
+    assert raised_at is not None
+    return Alert(
+        data["alert_id"],
+        data["patient_id"],
+        data["therapist_id"],
+        data["code"],
+        data["severity"],
+        data["detail"],
+        data.get("event_id") if isinstance(data.get("event_id"), str) else None,
+        instant("event_at"),
+        raised_at,
+        state,
+        data.get("acknowledged_by") if isinstance(data.get("acknowledged_by"), str) else None,
+        acknowledged_at,
+        data.get("note") if isinstance(data.get("note"), str) else None,
+        escalations,
+        acknowledged_at if state == "resolved" else None,
+    )
+
+
 def _alert(row: Sequence[Any]) -> Alert:
     return Alert(
         row[0],
@@ -231,6 +281,13 @@ class AlertRows:
         """Every alert still open or acknowledged, oldest first (start-up loads them)."""
         rows = await self._connection.execute_fetchall(
             f"SELECT {_COLUMNS} FROM alerts WHERE state != 'resolved' ORDER BY seq"
+        )
+        return [_alert(row) for row in rows]
+
+    async def every(self) -> list[Alert]:
+        """Every alert, oldest first (an export)."""
+        rows = await self._connection.execute_fetchall(
+            f"SELECT {_COLUMNS} FROM alerts ORDER BY seq"
         )
         return [_alert(row) for row in rows]
 

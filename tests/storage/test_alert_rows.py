@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
 from domain.events import parse_event
+from domain.patients import Patient
 from storage.alerts import Alert, AlertRows, event_alert_id
+from storage.backup import export_jsonl, import_jsonl
 from storage.schema import MIGRATIONS, SCHEMA_VERSION
 from storage.store import SqliteStore
 
@@ -69,3 +72,30 @@ async def test_alerts_from_before_the_inbox_are_kept_open_with_ids(tmp_path: Pat
     assert (alert.alert_id, alert.state, alert.event_id) == ("al_1", "open", None)
     with sqlite3.connect(db) as connection:
         assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+async def test_alerts_travel_through_export_and_import_as_they_are(tmp_path: Path) -> None:
+    source = SqliteStore(tmp_path / "a.db")
+    await source.open()
+    event = parse_event(
+        {"id": "e1", "kind": "mood_checkin", "patient_id": "p1", "at": "2026-11-21T08:30:00Z",
+         "score": 1}
+    )  # fmt: skip
+    acknowledged = crisis("e1").acknowledged("t1", NOW, "called")
+    await source.put_patient(Patient.register("p1", "t1", "UTC", NOW), NOW)
+    await source.append_events([event], NOW, AlertRows.raise_steps([acknowledged]))
+    dump = io.StringIO()
+    await export_jsonl(source, dump)
+    await source.close()
+    target = SqliteStore(tmp_path / "b.db")
+    await target.open()
+    try:
+        report = await import_jsonl(target, dump.getvalue().splitlines())
+        again = await import_jsonl(target, dump.getvalue().splitlines())
+        rows = target.alerts
+        assert rows is not None
+        copied = await rows.every()
+    finally:
+        await target.close()
+    assert (report.alerts, report.errors, again.alerts) == (1, [], 1)
+    assert copied == [acknowledged]
