@@ -16,6 +16,7 @@ escalation and the gamification hold never read the database; listings page thro
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import Callable, Iterable, Sequence
@@ -74,6 +75,9 @@ class AlertInbox:
         self._metrics = metrics
         self._therapist_of = therapist_of
         self._unresolved = UnresolvedAlerts()
+        # One change at a time (acknowledge, resolve, escalate): each reads the alert, commits
+        # and publishes before the next reads it, so none can store a state another replaced.
+        self._changing = asyncio.Lock()
         self._held_insights: dict[str, list[Payload]] = {}
         # Patients something was held back from (celebrations stay pending in the tracker).
         self._holding: set[str] = set()
@@ -244,18 +248,21 @@ class AlertInbox:
             Forbidden: any of them is not the principal's to acknowledge (nothing changes).
             UnknownAlert: (admin only) an id names no alert, unless ``skip_unknown``.
         """
-        found = []
-        for alert_id in dict.fromkeys(alert_ids):
-            try:
-                found.append(await self._readable(principal, alert_id))
-            except UnknownAlert:
-                if not skip_unknown:
-                    raise
-        now = self._clock()
-        changed = [
-            alert.acknowledged(principal.sub, now, note) for alert in found if alert.state == "open"
-        ]
-        await self._change(principal, changed, "alert.acknowledged", "alert_acknowledge", now)
+        async with self._changing:
+            found = []
+            for alert_id in dict.fromkeys(alert_ids):
+                try:
+                    found.append(await self._readable(principal, alert_id))
+                except UnknownAlert:
+                    if not skip_unknown:
+                        raise
+            now = self._clock()
+            changed = [
+                alert.acknowledged(principal.sub, now, note)
+                for alert in found
+                if alert.state == "open"
+            ]
+            await self._change(principal, changed, "alert.acknowledged", "alert_acknowledge", now)
         for alert in changed:
             waited = (now - alert.raised_at).total_seconds()
             self._metrics.alert_time_to_acknowledge.observe(max(waited, 0.0))
@@ -269,13 +276,14 @@ class AlertInbox:
             Forbidden: not the principal's alert.
             UnknownAlert: (admin only) no such alert.
         """
-        alert = await self._readable(principal, alert_id)
-        if alert.state == "resolved":
-            return alert
-        now = self._clock()
-        resolved = alert.resolved(principal.sub, now, note)
-        await self._change(principal, [resolved], "alert.resolved", "alert_resolve", now)
-        return resolved
+        async with self._changing:
+            alert = await self._readable(principal, alert_id)
+            if alert.state == "resolved":
+                return alert
+            now = self._clock()
+            resolved = alert.resolved(principal.sub, now, note)
+            await self._change(principal, [resolved], "alert.resolved", "alert_resolve", now)
+            return resolved
 
     async def _change(
         self, principal: Principal, changed: list[Alert], kind: str, action: str, now: datetime
@@ -306,40 +314,38 @@ class AlertInbox:
 
     async def escalate_due(self) -> int:
         """Escalate every critical alert left open too long; returns how many."""
-        now = self._clock()
-        after = self._settings.alert_escalate_after_s
-        due = [
-            alert.escalated()
-            for alert in self._unresolved
-            if alert.state == "open"
-            and is_critical(alert.severity)
-            and alert.escalations < self._settings.max_escalations
-            and now >= alert.raised_at + timedelta(seconds=after * (alert.escalations + 1))
-        ]
-        if not due:
-            return 0
-        steps = [
-            *AlertRows.update_steps(due),
-            *AlertRows.outbox_steps(self._outbox.deliveries("alert.escalated", due), now),
-        ]
-        await self._store().commit(steps)
-        for alert in due:
-            current = self._unresolved.get(alert.alert_id)
-            if current is None or current.state != "open":
-                continue  # acknowledged while the escalation was being stored
-            self._unresolved.put(alert)
-            message = alert_message(alert, "alert_escalated")
-            self._bus.publish(therapist_channel(self._owner(alert)), message)
-            self._bus.publish(ESCALATIONS_CHANNEL, message)
-            log.warning(
-                "event=alert_escalated alert=%s patient=%s escalations=%d",
-                alert.alert_id,
-                alert.patient_id,
-                alert.escalations,
-            )
-        self._metrics.alert_escalations.inc(len(due))
-        self.on_queued()
-        return len(due)
+        async with self._changing:
+            now = self._clock()
+            after = self._settings.alert_escalate_after_s
+            due = [
+                alert.escalated()
+                for alert in self._unresolved
+                if alert.state == "open"
+                and is_critical(alert.severity)
+                and alert.escalations < self._settings.max_escalations
+                and now >= alert.raised_at + timedelta(seconds=after * (alert.escalations + 1))
+            ]
+            if not due:
+                return 0
+            steps = [
+                *AlertRows.update_steps(due),
+                *AlertRows.outbox_steps(self._outbox.deliveries("alert.escalated", due), now),
+            ]
+            await self._store().commit(steps)
+            for alert in due:
+                self._unresolved.put(alert)
+                message = alert_message(alert, "alert_escalated")
+                self._bus.publish(therapist_channel(self._owner(alert)), message)
+                self._bus.publish(ESCALATIONS_CHANNEL, message)
+                log.warning(
+                    "event=alert_escalated alert=%s patient=%s escalations=%d",
+                    alert.alert_id,
+                    alert.patient_id,
+                    alert.escalations,
+                )
+            self._metrics.alert_escalations.inc(len(due))
+            self.on_queued()
+            return len(due)
 
     # -- gamification apart ----------------------------------------------------------------
 
