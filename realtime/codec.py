@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import msgpack
@@ -68,3 +69,8 @@ def choose_subprotocol(offered: list[str]) -> str | None:
         if name in SUBPROTOCOLS:
             return name
     return None
+
+
+def utc_instant(instant: datetime) -> str:
+    """How the hub writes every instant: RFC 3339 in UTC with a ``Z`` (contract section 7)."""
+    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")

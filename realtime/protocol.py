@@ -31,6 +31,7 @@ from realtime.codec import SUBPROTOCOLS as SUBPROTOCOLS
 from realtime.codec import Codec as Codec
 from realtime.codec import Frame as Frame
 from realtime.codec import choose_subprotocol as choose_subprotocol
+from realtime.codec import utc_instant as utc_instant
 from realtime.errors import ERROR_CODES as ERROR_CODES
 from realtime.errors import BadFrame, TooLarge, UnknownChannel
 from realtime.errors import ErrorCode as ErrorCode
@@ -152,7 +153,7 @@ def milestone_to_wire(milestone: MilestoneLike) -> MilestoneWire:
         "id": milestone.id,
         "rule": milestone.rule,
         "title": milestone.title,
-        "achieved_at": milestone.achieved_at.isoformat(),
+        "achieved_at": utc_instant(milestone.achieved_at),
     }
 
 
