@@ -2,10 +2,6 @@
 
 Run: ``python bench/bench_domain.py [--patients N] [--events-per-patient N] [--repeat N]``.
 
-It measures the domain that ``import domain`` finds and says which (``domain.build()``): pure
-Python in the editable install; ``make bench`` (or ``PYTHONPATH=build/compiled:.`` after
-``make test``) measures the mypyc-compiled domain a wheel installs.
-
 The workload is a live stream: patients with a zone each, sessions (scheduled, started with a
 mood, ended completed / cancelled / no-show with a mood and topics), exercises, mood check-ins,
 markers, goal and action-item updates; about 10% of events arrive out of order and 5% twice.
@@ -330,7 +326,7 @@ def measure_apply(args: argparse.Namespace) -> None:
     rate_baseline = count / baseline_s
     rate_parse = len(raw) / parse_s
     print(f"workload: {args.patients} patients, {count} events in arrival order")
-    print(f"domain build: {domain.build()} ({Path(domain.__file__).parent}); `uptime`: {_load()}")
+    print(f"domain: {Path(domain.__file__).parent}; `uptime`: {_load()}")
     clock = "wall clock" if args.wall else "process CPU time"
     print(f"corpus frozen for the GC: {not args.no_freeze}; {clock}; best of {args.repeat} runs")
     print(

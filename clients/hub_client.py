@@ -123,6 +123,11 @@ class HubClient:
     def close_code(self) -> int | None:
         return self._websocket.close_code
 
+    @property
+    def closed_task(self) -> asyncio.Task[None]:
+        """Done once the connection has closed (await it to learn when)."""
+        return self._reader
+
     async def _read(self) -> None:
         try:
             async for data in self._websocket:
@@ -153,8 +158,17 @@ class HubClient:
         ref = f"r{next(self._refs)}"
         waiter: asyncio.Future[Frame] = asyncio.get_running_loop().create_future()
         self._waiting[ref] = waiter
-        await self._send(self._codec.encode({**frame, "ref": ref}))
-        reply = await asyncio.wait_for(waiter, timeout)
+        try:
+            await self._send(self._codec.encode({**frame, "ref": ref}))
+            reply = await asyncio.wait_for(waiter, timeout)
+        finally:
+            # A failed send or a timeout leaves nobody to read the waiter: drop it.
+            if (
+                self._waiting.pop(ref, None) is not None
+                and waiter.done()
+                and not waiter.cancelled()
+            ):
+                waiter.exception()
         if reply.get("type") == "error":
             raise HubClientError(reply)
         return reply
@@ -165,6 +179,15 @@ class HubClient:
         except ConnectionClosed:
             self._closed = HubClosed(self._websocket.close_code, self._websocket.close_reason or "")
             raise self._closed from None
+
+    async def send(self, frame: Frame) -> None:
+        """Send a frame without waiting for a reply: a reply without ``ref`` (or with one no
+        request waits for) arrives through :meth:`next_message`, in order with the messages.
+
+        Raises:
+            HubClosed: the connection is closed.
+        """
+        await self._send(self._codec.encode(frame))
 
     async def send_raw(self, data: str | bytes) -> None:
         """Send arbitrary data (for testing how the hub copes with bad frames).

@@ -56,10 +56,10 @@ class MilestoneBook:
 
     def reach(self, ledger: Ledger, metric: Metric, effects: list[Effect]) -> None:
         """Reach every rule of ``metric`` its value now meets, each once."""
-        value = metric_value(ledger, metric)
+        value = metric_value(ledger.ever, metric)
         for rule in RULES_BY_METRIC[metric]:
             if rule.threshold <= value and rule.rule not in self.reached:
-                key = reached_key(ledger, rule)
+                key = reached_key(ledger.ever, rule)
                 if key is None:  # cannot happen while metrics and keys agree; be safe
                     continue
                 self.reached[rule.rule] = _instant(key)
@@ -90,7 +90,7 @@ class MilestoneBook:
         for order, rule in enumerate(MILESTONE_RULES):
             if rule.rule not in self.reached:
                 continue
-            key = reached_key(ledger, rule)
+            key = reached_key(ledger.ever, rule)
             achieved_at = _instant(key) if key is not None else self.reached[rule.rule]
             rows.append((achieved_at, order, self.milestone(rule.rule, achieved_at)))
         milestones = [item for _, _, item in sorted(rows, key=lambda row: row[:2])]

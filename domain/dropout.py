@@ -25,6 +25,7 @@ patient's local days, so the score rises at local midnight while a patient stays
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
@@ -96,9 +97,7 @@ def level_of(score: float) -> RiskLevel:
 
 
 def _contribution(name: str, value: float) -> float:
-    clamped = _clamp(value)
-    # Most factors are 0 most of the time: skip round(), a call by name in compiled code.
-    return round(WEIGHTS[name] * clamped, 3) if clamped else 0.0
+    return round(WEIGHTS[name] * _clamp(value), 3)
 
 
 def _silence(ledger: Ledger, today: int) -> tuple[float, int | None, float | None]:
@@ -136,12 +135,9 @@ def _frequency(ledger: Ledger, today: int) -> tuple[float, int, float]:
 
 def _missed(ledger: Ledger) -> tuple[float, int, int]:
     """(value, missed sessions among the last ended ones, how many ended ones were read)."""
-    order = ledger.ended_order
-    read = min(len(order), MISSED_WINDOW)
-    missed = 0
-    for index in range(len(order) - read, len(order)):  # no slice: this runs per missed session
-        if order[index][2]:
-            missed += 1
+    last = ledger.ended_order[-MISSED_WINDOW:]
+    read = len(last)
+    missed = sum(1 for _, _, was_missed in last if was_missed)
     return (missed / read if read else 0.0, missed, read)
 
 
@@ -158,33 +154,16 @@ def _shorter(ledger: Ledger) -> tuple[float, float | None, float | None]:
     earlier_count = min(count - SHORT_RECENT, SHORT_EARLIER)
     if earlier_count < SHORT_RECENT:
         return (0.0, None, None)
-    # Left to right from 0, as sum() adds: the same floats.
-    recent_total = 0.0
-    for index in range(count - SHORT_RECENT, count):
-        recent_total += order[index][2]
-    earlier_total = 0.0
-    for index in range(count - SHORT_RECENT - earlier_count, count - SHORT_RECENT):
-        earlier_total += order[index][2]
-    recent_mean = recent_total / SHORT_RECENT
-    earlier_mean = earlier_total / earlier_count
+    recent = order[count - SHORT_RECENT :]
+    earlier = order[count - SHORT_RECENT - earlier_count : count - SHORT_RECENT]
+    recent_mean = sum(seconds for _, _, seconds in recent) / SHORT_RECENT
+    earlier_mean = sum(seconds for _, _, seconds in earlier) / earlier_count
     value = (earlier_mean - recent_mean) / earlier_mean if earlier_mean > 0 else 0.0
     return (value, recent_mean, earlier_mean)
 
 
 def _minutes(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds / 60, 2)
-
-
-def dropout_score(ledger: Ledger, today: int) -> float:
-    """Just the score of :func:`dropout_risk` (the same number), without the explanation."""
-    total = (
-        _contribution("silence", _silence(ledger, today)[0])
-        + _contribution("frequency_decline", _frequency(ledger, today)[0])
-        + _contribution("missed_sessions", _missed(ledger)[0])
-        + _contribution("falling_mood", _mood(ledger)[0])
-        + _contribution("shorter_sessions", _shorter(ledger)[0])
-    )
-    return round(min(1.0, total), 3)
 
 
 def dropout_risk(ledger: Ledger, today: int) -> DropoutRisk:
@@ -224,9 +203,25 @@ def dropout_risk(ledger: Ledger, today: int) -> DropoutRisk:
             {"recent_minutes": _minutes(recent_s), "earlier_minutes": _minutes(earlier_s)},
         ),
     )
-    total = sum(factor.contribution for factor in factors)
-    score = round(min(1.0, total), 3)
+    score = _score(factor.contribution for factor in factors)
     return DropoutRisk(score, level_of(score), factors)
+
+
+def dropout_score(ledger: Ledger, today: int) -> float:
+    """The score of :func:`dropout_risk` without the explanation (the hub re-scores often)."""
+    values = (
+        _silence(ledger, today)[0],
+        _frequency(ledger, today)[0],
+        _missed(ledger)[0],
+        _mood(ledger)[0],
+        _shorter(ledger)[0],
+    )
+    return _score(_contribution(name, value) for name, value in zip(WEIGHTS, values, strict=True))
+
+
+def _score(contributions: Iterable[float]) -> float:
+    """The factors' contributions (in ``WEIGHTS`` order) summed and capped at 1."""
+    return round(min(1.0, sum(contributions)), 3)
 
 
 @dataclass(slots=True)

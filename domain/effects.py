@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from mypy_extensions import mypyc_attr
-
 from domain.days import ChartSums, chart_values
 
 
@@ -15,7 +13,7 @@ class StateChanged:
     """The patient's figures changed; subscribers should get a fresh ``state``."""
 
 
-@mypyc_attr(acyclic=True)  # one per touched day per apply: skip the collector's bookkeeping
+@dataclass(frozen=True, slots=True)
 class SeriesDelta:
     """One daily chart bucket's new values (a mood is None on a day without one).
 
@@ -24,11 +22,8 @@ class SeriesDelta:
     they were, and turns them into a ``date`` and the values dict only when read.
     """
 
-    __slots__ = ("day", "sums")
-
-    def __init__(self, day: int, sums: ChartSums) -> None:
-        self.day = day  # a local day ordinal
-        self.sums = sums  # activity, millis, pre_sum, pre_n, post_sum, post_n
+    day: int  # a local day ordinal
+    sums: ChartSums  # activity, millis, pre_sum, pre_n, post_sum, post_n
 
     @property
     def bucket(self) -> date:
@@ -39,14 +34,6 @@ class SeriesDelta:
     def values(self) -> dict[str, float | None]:
         """The bucket's chart values (``domain.days.chart_values``)."""
         return chart_values(self.sums)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, SeriesDelta):
-            return NotImplemented
-        return self.day == other.day and self.sums == other.sums
-
-    def __hash__(self) -> int:
-        return hash((self.day, self.sums))
 
     def __repr__(self) -> str:
         return f"SeriesDelta(bucket={self.bucket!r}, values={self.values!r})"

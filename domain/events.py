@@ -24,15 +24,20 @@ from pydantic import (
     StrictInt,
     TypeAdapter,
     ValidationError,
+    ValidationInfo,
+    field_validator,
 )
 
 from domain.errors import InvalidEvent
+from domain.instruments import INSTRUMENTS, item_problems
 
 MAX_ID_LENGTH = 64
 MAX_PATIENT_ID_LENGTH = 128
 MAX_TAG_LENGTH = 48
 MAX_TOPICS_PER_SESSION = 20
 TAG_PATTERN = r"^[a-z0-9][a-z0-9_./-]*$"
+MAX_MEASURE_ITEMS = 100
+"""Bounds the validation of ``items`` before its length is checked against the instrument."""
 
 
 def _parse_instant(value: Any) -> datetime:
@@ -150,6 +155,32 @@ class ActionItemUpdated(_EventBase):
     status: ActionItemStatus
 
 
+def _known_instrument(name: str) -> str:
+    if name not in INSTRUMENTS:
+        raise ValueError(f"must be one of {', '.join(INSTRUMENTS)}")
+    return name
+
+
+class MeasureCompleted(_EventBase):
+    kind: Literal["measure_completed"]
+    session_id: RefId | None = None
+    instrument: Annotated[str, Field(strict=True), AfterValidator(_known_instrument)]
+    items: Annotated[tuple[StrictInt, ...], Field(max_length=MAX_MEASURE_ITEMS)]
+
+    @field_validator("items")
+    @classmethod
+    def _answers_the_instrument(
+        cls, items: tuple[int, ...], info: ValidationInfo
+    ) -> tuple[int, ...]:
+        # An unknown instrument is reported on its own field; its items cannot be judged.
+        name = info.data.get("instrument")
+        if name is not None:
+            problems = item_problems(INSTRUMENTS[name], items)
+            if problems:
+                raise ValueError(", ".join(problems))
+        return items
+
+
 Event = (
     SessionScheduled
     | SessionStarted
@@ -159,6 +190,7 @@ Event = (
     | MoodCheckin
     | GoalUpdated
     | ActionItemUpdated
+    | MeasureCompleted
 )
 EVENT_KINDS: tuple[str, ...] = (
     "session_scheduled",
@@ -169,6 +201,7 @@ EVENT_KINDS: tuple[str, ...] = (
     "mood_checkin",
     "goal_updated",
     "action_item_updated",
+    "measure_completed",
 )
 
 TaggedEvent = Annotated[Event, Field(discriminator="kind")]

@@ -53,7 +53,7 @@ class Figures:
         if self._today is None:
             if self._now is None:
                 raise ValueError("Figures needs today or now")
-            self._today = self._ledger.today(self._now)
+            self._today = self._ledger.clock.today(self._now)
         return self._today
 
     @property

@@ -10,10 +10,12 @@ that folding the same events in any order leaves the same facts behind:
   the larger key wins, so the winner never depends on arrival order;
 - a winner's contribution to the sums (day buckets, months, status counts, sorted indexes) is
   added when it wins and withdrawn exactly when a later-keyed event supersedes it;
-- *ever* facts (:mod:`domain.everfacts`), used by milestones, only grow: a session once
-  reported completed, a day once active, a skill once acquired. Milestones are never taken
-  back, so they are computed from facts that never shrink, which keeps them monotone and
-  order-independent.
+- *ever* facts (:class:`~domain.everfacts.EverFacts`, the ledger's ``ever``), used by
+  milestones, only grow: a session once reported completed, a day once active, a skill once
+  acquired. Milestones are never taken back, so they are computed from facts that never
+  shrink, which keeps them monotone and order-independent.
+
+Local days come from the ledger's :class:`~domain.zoneclock.ZoneClock` (``clock``).
 
 Folding is O(log n) per event at worst (sorted indexes use ``bisect``); nothing derived is
 recomputed here. :mod:`domain.figures` and friends derive figures lazily from these facts.
@@ -22,146 +24,93 @@ recomputed here. :mod:`domain.figures` and friends derive figures lazily from th
 from __future__ import annotations
 
 from bisect import bisect_left, insort
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
-from domain.days import QUARTER_HOUR_S, DayBucket, month_key, timestamp
+from domain.days import QUARTER_HOUR_S, DayBucket, month_key
 from domain.events import (
     ActionItemUpdated,
     GoalUpdated,
     ProgressMarker,
     SessionEnded,
+    SessionStarted,
 )
 from domain.everfacts import EverFacts
 from domain.patients import Patient
 from domain.sessions import Key, SessionFacts
+from domain.zoneclock import ZoneClock
 
 MINDFULNESS_PREFIX: Final = "mindfulness/"
 TREND_WINDOW: Final = 6
 """The mood trend compares the mean of the last 6 readings with the 6 before."""
 
 
-def to_millis(seconds: float) -> int:
-    """Durations are summed as integer milliseconds so that any order gives the same total.
-
-    Exactly ``round(seconds * 1000)`` (halves to even), spelled out: compiled code calls the
-    ``round`` builtin through a module lookup, a third of an exercise's fold.
-    """
-    scaled = seconds * 1000
-    if scaled < 0:
-        return -to_millis(-seconds)
-    whole = int(scaled)
-    rest = scaled - whole  # exact: whole is scaled's integer part
-    if rest > 0.5 or (rest == 0.5 and whole % 2 == 1):
-        whole += 1
-    return whole
-
-
-def _insert(index: list[Any], item: Any) -> None:
-    """``insort`` with a fast path: live events arrive in order and land at the end.
-
-    Comparing tuples costs a few dozen nanoseconds each; one comparison instead of a binary
-    search over a long index is most of an event's indexing cost.
-    """
-    if not index or item >= index[-1]:
-        index.append(item)
-    else:
-        insort(index, item)
-
-
-def _insert_day(days: list[int], day: int) -> None:
-    """``_insert`` for day ordinals, compared as machine ints in compiled code."""
-    if not days or day >= days[-1]:
-        days.append(day)
-    else:
-        insort(days, day)
-
-
-def _remove(index: list[tuple[float, str, float]], item: tuple[float, str, float]) -> None:
+def _remove(index: list[Any], item: object) -> None:
+    """Remove ``item`` from the sorted ``index``."""
     del index[bisect_left(index, item)]
 
 
-class Ledger(EverFacts):
+def _status_counts() -> dict[str, int]:
+    return {"completed": 0, "cancelled": 0, "no_show": 0}
+
+
+def _marker_count() -> dict[str, int]:
+    return {"SKILL_ACQUIRED": 0, "INSIGHT_GAINED": 0, "GOAL_PROGRESS": 0, "BREAKTHROUGH": 0}
+
+
+@dataclass(slots=True, eq=False)
+class Ledger:
     """The fact store behind :class:`~domain.progress.PatientProgress`.
 
-    Attributes are read by the figure functions; only the ``fold_*`` methods change them. The
-    zone handling (:class:`~domain.zoneclock.ZoneClock`) and the ever facts
-    (:class:`~domain.everfacts.EverFacts`) are its bases, in a chain: compiled classes have one
-    native base.
+    Attributes are read by the figure functions; only the ``fold_*`` and ``redate_*`` methods
+    change them.
     """
 
-    __slots__ = (
-        "version",
-        "became_active",
-        "sessions",
-        "days",
-        "active_days",
-        "last_activity_qh",
-        "activity_qh",
-        "completed_days",
-        "ended_order",
-        "completed_order",
-        "reading_keys",
-        "reading_scores",
-        "mindful_days",
-        "months",
-        "by_status",
-        "completed_ms",
-        "change_sum",
-        "change_n",
-        "exercises",
-        "exercise_ms",
-        "markers",
-        "topics",
-        "goals",
-        "items",
-        "upcoming",
-    )
+    clock: ZoneClock
+    ever: EverFacts = field(default_factory=EverFacts)
+    version: int = 0  # bumped by every fold: caches of derived figures compare it
+    became_active: bool = False  # whether the event being folded added activity to a day
+    sessions: dict[str, SessionFacts] = field(default_factory=dict)
+    days: dict[int, DayBucket] = field(default_factory=dict)
+    # month -> [pre_sum, pre_n, post_sum, post_n]; the same lists hang off each DayBucket
+    months: dict[int, list[int]] = field(default_factory=dict)
+    active_days: list[int] = field(default_factory=list)  # sorted days with current activity
+    last_activity_qh: int | None = None  # latest quarter-hour with activity
+    activity_qh: dict[int, int] = field(default_factory=dict)  # UTC quarter-hour -> count
+    completed_days: list[int] = field(default_factory=list)  # sorted, one per completed session
+    ended_order: list[tuple[float, str, float]] = field(default_factory=list)  # 1.0 if missed
+    completed_order: list[tuple[float, str, float]] = field(default_factory=list)  # duration_s
+    # Every pre, post and check-in mood in event-time order, as parallel lists so the trend
+    # can sum a tail slice of plain ints.
+    reading_keys: list[Key] = field(default_factory=list)
+    reading_scores: list[int] = field(default_factory=list)
+    mindful_days: list[int] = field(default_factory=list)  # sorted, one per mindful exercise
+    by_status: dict[str, int] = field(default_factory=_status_counts)
+    completed_ms: int = 0  # integer ms: sums are exact in any order
+    change_sum: int = 0
+    change_n: int = 0
+    exercises: int = 0
+    exercise_ms: int = 0
+    markers: dict[str, int] = field(default_factory=_marker_count)
+    topics: dict[str, int] = field(default_factory=dict)
+    goals: dict[str, tuple[Key, str]] = field(default_factory=dict)
+    items: dict[str, tuple[Key, str]] = field(default_factory=dict)
+    upcoming: dict[str, float] = field(default_factory=dict)  # session -> scheduled_for
 
-    def __init__(self, patient: Patient) -> None:
-        super().__init__(patient)
-        self.version = 0
-        self.became_active = False
-        self.sessions: dict[str, SessionFacts] = {}
-        self.days: dict[int, DayBucket] = {}
-        self.active_days: list[int] = []  # sorted distinct days with current activity
-        self.last_activity_qh: int | None = None  # latest quarter-hour with activity
-        self.activity_qh: dict[int, int] = {}  # UTC quarter-hour -> activity count
-        self.completed_days: list[int] = []  # sorted, one entry per completed session
-        self.ended_order: list[tuple[float, str, float]] = []  # (ts, id, 1.0 if missed)
-        self.completed_order: list[tuple[float, str, float]] = []  # (ts, id, duration_s)
-        # Every pre, post and check-in mood in event-time order, as parallel lists so the trend
-        # can sum a tail slice of plain ints.
-        self.reading_keys: list[Key] = []
-        self.reading_scores: list[int] = []
-        self.mindful_days: list[int] = []  # sorted, one entry per mindfulness exercise
-
-        # month -> [pre_sum, pre_n, post_sum, post_n]; the same lists hang off each DayBucket
-        self.months: dict[int, list[int]] = {}
-        self.by_status = {"completed": 0, "cancelled": 0, "no_show": 0}
-        self.completed_ms = 0  # integer ms: sums are exact in any order
-        self.change_sum = 0
-        self.change_n = 0
-        self.exercises = 0
-        self.exercise_ms = 0
-        self.markers = {"SKILL_ACQUIRED": 0, "INSIGHT_GAINED": 0, "GOAL_PROGRESS": 0}
-        self.markers["BREAKTHROUGH"] = 0
-        self.topics: dict[str, int] = {}
-        self.goals: dict[str, tuple[Key, str]] = {}
-        self.items: dict[str, tuple[Key, str]] = {}
-        self.upcoming: dict[str, float] = {}  # session -> scheduled_for timestamp
+    @property
+    def patient(self) -> Patient:
+        """The patient's current registration."""
+        return self.clock.patient
 
     def _day(self, day: int) -> DayBucket:
         bucket = self.days.get(day)
-        return bucket if bucket is not None else self._new_day(day)
-
-    def _new_day(self, day: int) -> DayBucket:
-        month = month_key(day)
-        sums = self.months.get(month)
-        if sums is None:
-            sums = self.months[month] = [0, 0, 0, 0]
-        bucket = self.days[day] = DayBucket(sums)
+        if bucket is None:
+            month = self.months.setdefault(month_key(day), [0, 0, 0, 0])
+            bucket = self.days[day] = DayBucket(month)
         return bucket
+
+    # -- mood readings -----------------------------------------------------------------------
 
     def in_trend_window(self, key: Key) -> bool:
         """Whether a mood reading keyed ``key`` is among the latest ones the trend reads.
@@ -169,19 +118,12 @@ class Ledger(EverFacts):
         A reading further back moves no reading in or out of the trend's two windows.
         """
         keys = self.reading_keys
-        if keys and keys[-1] is key:  # the reading just added, in order: the usual case
-            return True
         span = 2 * TREND_WINDOW
         return len(keys) <= span or keys[-span] <= key
 
     def _add_reading(self, key: Key, score: int) -> None:
-        keys = self.reading_keys
-        if not keys or key > keys[-1]:  # live events arrive in order: skip the search
-            keys.append(key)
-            self.reading_scores.append(score)
-            return
-        index = bisect_left(keys, key)
-        keys.insert(index, key)
+        index = bisect_left(self.reading_keys, key)
+        self.reading_keys.insert(index, key)
         self.reading_scores.insert(index, score)
 
     def _remove_reading(self, key: Key) -> None:
@@ -192,17 +134,14 @@ class Ledger(EverFacts):
     # -- current activity ----------------------------------------------------------------
 
     def _add_activity(self, ts: float, day: int, millis: int) -> DayBucket:
-        bucket = self.days.get(day)
-        if bucket is None:
-            bucket = self._new_day(day)
+        bucket = self._day(day)
         bucket.activity += 1
         bucket.millis += millis
         if bucket.activity == 1:
-            _insert_day(self.active_days, day)
+            insort(self.active_days, day)
             self.became_active = True
         qh = int(ts // QUARTER_HOUR_S)
-        quarters = self.activity_qh
-        quarters[qh] = quarters.get(qh, 0) + 1
+        self.activity_qh[qh] = self.activity_qh.get(qh, 0) + 1
         if self.last_activity_qh is None or qh > self.last_activity_qh:
             self.last_activity_qh = qh
         return bucket
@@ -212,7 +151,7 @@ class Ledger(EverFacts):
         bucket.activity -= 1
         bucket.millis -= millis
         if bucket.activity == 0:
-            del self.active_days[bisect_left(self.active_days, day)]
+            _remove(self.active_days, day)
         qh = int(ts // QUARTER_HOUR_S)
         left = self.activity_qh[qh] - 1
         if left:
@@ -238,8 +177,8 @@ class Ledger(EverFacts):
             and facts.ended_key is None
         ):
             self.upcoming[session_id] = facts.scheduled_for
-        elif session_id in self.upcoming:
-            del self.upcoming[session_id]
+        else:
+            self.upcoming.pop(session_id, None)
 
     def _pair(self, facts: SessionFacts, sign: int) -> None:
         change = facts.mood_change()
@@ -252,7 +191,7 @@ class Ledger(EverFacts):
         facts = self._session(session_id)
         if facts.scheduled_key is None or key > facts.scheduled_key:
             facts.scheduled_key = key
-            facts.scheduled_for = timestamp(scheduled_for)
+            facts.scheduled_for = scheduled_for.timestamp()
         self._refresh_upcoming(session_id, facts)
 
     def _started(self, facts: SessionFacts, sign: int) -> None:
@@ -270,24 +209,23 @@ class Ledger(EverFacts):
             self._remove_reading(key)
 
     def fold_started(
-        self, session_id: str, key: Key, day: int, mood_pre: int | None, touched: dict[int, None]
+        self, started: SessionStarted, key: Key, day: int, touched: dict[int, None]
     ) -> SessionFacts:
         """A session began (perhaps with a pre-session mood); marks the days it touched.
 
-        The fields come from the caller, which read them off the event once. Returns the
-        session's facts after the fold.
+        Returns the session's facts after the fold.
         """
-        facts = self._session(session_id)
+        facts = self._session(started.session_id)
         if facts.started_key is not None:
             if key < facts.started_key:
                 return facts
             touched[facts.started_day] = None
         self._started(facts, -1)
         self._pair(facts, -1)
-        facts.started_key, facts.started_day, facts.mood_pre = key, day, mood_pre
+        facts.started_key, facts.started_day, facts.mood_pre = key, day, started.mood_pre
         self._started(facts, 1)
         self._pair(facts, 1)
-        self._refresh_upcoming(session_id, facts)
+        self._refresh_upcoming(started.session_id, facts)
         touched[day] = None
         return facts
 
@@ -301,23 +239,24 @@ class Ledger(EverFacts):
         key = facts.ended_key
         if key is None:
             return
-        ts, day, status = key[0], facts.ended_day, facts.status
+        (ts, event_id), day, status = key, facts.ended_day, facts.status
         self.by_status[status] += sign
-        missed = (ts, key[1], 0.0 if status == "completed" else 1.0)
+        missed = (ts, event_id, 0.0 if status == "completed" else 1.0)
         if sign > 0:
-            _insert(self.ended_order, missed)
+            insort(self.ended_order, missed)
         else:
             _remove(self.ended_order, missed)
         if status == "completed":
-            millis = to_millis(facts.duration_s)
+            millis = round(facts.duration_s * 1000)
+            completed = (ts, event_id, facts.duration_s)
             if sign > 0:
                 bucket = self._add_activity(ts, day, millis)
-                _insert_day(self.completed_days, day)
-                _insert(self.completed_order, (ts, key[1], facts.duration_s))
+                insort(self.completed_days, day)
+                insort(self.completed_order, completed)
             else:
                 bucket = self._remove_activity(ts, day, millis)
-                del self.completed_days[bisect_left(self.completed_days, day)]
-                _remove(self.completed_order, (ts, key[1], facts.duration_s))
+                _remove(self.completed_days, day)
+                _remove(self.completed_order, completed)
             bucket.sessions += sign
             self.completed_ms += sign * millis
             for topic in facts.topics:
@@ -339,32 +278,28 @@ class Ledger(EverFacts):
                 self._remove_reading(key)
 
     def fold_ended(
-        self,
-        session_id: str,
-        key: Key,
-        day: int,
-        status: str,
-        mood_post: int | None,
-        ended: SessionEnded,
-        touched: dict[int, None],
+        self, ended: SessionEnded, key: Key, day: int, touched: dict[int, None]
     ) -> SessionFacts:
         """A session ended; marks the days whose buckets it touched.
 
-        ``status`` and ``mood_post`` are ``ended``'s, read once by the caller. Returns the
-        session's facts after the fold.
+        Returns the session's facts after the fold.
         """
-        facts = self._session(session_id)
+        facts = self._session(ended.session_id)
         if facts.ended_key is not None:
             if key < facts.ended_key:
                 return facts
             touched[facts.ended_day] = None
         self._ended(facts, -1)
         self._pair(facts, -1)
-        facts.ended_key, facts.ended_day, facts.status = key, day, status
-        facts.duration_s, facts.mood_post, facts.topics = ended.duration_s, mood_post, ended.topics
+        facts.ended_key, facts.ended_day, facts.status = key, day, ended.status
+        facts.duration_s, facts.mood_post, facts.topics = (
+            ended.duration_s,
+            ended.mood_post,
+            ended.topics,
+        )
         self._ended(facts, 1)
         self._pair(facts, 1)
-        self._refresh_upcoming(session_id, facts)
+        self._refresh_upcoming(ended.session_id, facts)
         touched[day] = None
         return facts
 
@@ -383,7 +318,7 @@ class Ledger(EverFacts):
         self.exercise_ms += millis
         if mindful:
             bucket.mindfulness += 1
-            _insert_day(self.mindful_days, day)
+            insort(self.mindful_days, day)
 
     def fold_checkin(self, score: int, key: Key, day: int) -> None:
         """A mood check-in: an active day and a mood reading."""
@@ -392,27 +327,25 @@ class Ledger(EverFacts):
         bucket.checkin_n += 1
         self._add_reading(key, score)
 
-    def fold_marker(self, event: ProgressMarker, key: Key) -> None:
+    def fold_marker(self, marker: ProgressMarker, key: Key) -> None:
         """A progress marker; ``SKILL_ACQUIRED`` ones count toward skill milestones."""
-        self.markers[event.marker] += 1
-        if event.marker == "SKILL_ACQUIRED":
-            self.skills.append(key)
+        self.markers[marker.marker] += 1
+        if marker.marker == "SKILL_ACQUIRED":
+            self.ever.skills.append(key)
 
-    def fold_goal(self, event: GoalUpdated, key: Key) -> None:
+    def fold_goal(self, update: GoalUpdated, key: Key) -> None:
         """The latest update of each goal (by event time) gives its status."""
-        current = self.goals.get(event.goal_id)
+        current = self.goals.get(update.goal_id)
         if current is None or key > current[0]:
-            self.goals[event.goal_id] = (key, event.status)
-        if event.status == "completed":
-            first = self.ever_goals.get(event.goal_id)
-            if first is None or key < first:
-                self.ever_goals[event.goal_id] = key
+            self.goals[update.goal_id] = (key, update.status)
+        if update.status == "completed":
+            self.ever.add_goal(update.goal_id, key)
 
-    def fold_item(self, event: ActionItemUpdated, key: Key) -> None:
+    def fold_item(self, update: ActionItemUpdated, key: Key) -> None:
         """The latest update of each action item (by event time) gives its status."""
-        current = self.items.get(event.item_id)
+        current = self.items.get(update.item_id)
         if current is None or key > current[0]:
-            self.items[event.item_id] = (key, event.status)
+            self.items[update.item_id] = (key, update.status)
 
     # -- a zone change moves a few facts to other days (see domain.rezone) -------------------
 
@@ -421,11 +354,11 @@ class Ledger(EverFacts):
         bucket = self._remove_activity(ts, old, millis)
         if mindful:
             bucket.mindfulness -= 1
-            del self.mindful_days[bisect_left(self.mindful_days, old)]
+            _remove(self.mindful_days, old)
         bucket = self._add_activity(ts, new, millis)
         if mindful:
             bucket.mindfulness += 1
-            _insert_day(self.mindful_days, new)
+            insort(self.mindful_days, new)
 
     def redate_checkin(self, ts: float, score: int, old: int, new: int) -> None:
         """Move one check-in's contribution from local day ``old`` to ``new``."""

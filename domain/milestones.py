@@ -1,8 +1,9 @@
 """Milestones as a declared catalog, and when (in event time) each one was reached.
 
-A rule is data: a metric and a threshold. Every metric is computed from the ledger's *ever*
-facts, which only grow, so a milestone once reached stays reached (a later correction never
-takes a celebration back) and the set of milestones is the same whatever the arrival order.
+A rule is data: a metric and a threshold. Every metric is computed from the *ever* facts
+(:mod:`domain.everfacts`), which only grow, so a milestone once reached stays reached (a later
+correction never takes a celebration back) and the set of milestones is the same whatever the
+arrival order.
 
 ``achieved_at`` is the instant of the event that reached the milestone when the events are
 taken in event-time order ``(at, id)``: for a count metric the k-th smallest key; for a streak,
@@ -19,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from domain.ledger import Ledger
+from domain.everfacts import EverFacts
 from domain.sessions import Key
 
 Metric = Literal["completed_sessions", "streak_days", "skills_acquired", "goals_completed"]
@@ -72,15 +73,15 @@ def milestone_id(patient_id: str, rule: str) -> str:
     return "ms_" + digest.hexdigest()[:16]
 
 
-def metric_value(ledger: Ledger, metric: Metric) -> int:
+def metric_value(ever: EverFacts, metric: Metric) -> int:
     """The metric's current (monotone) value."""
     if metric == "completed_sessions":
-        return len(ledger.ever_sessions)
+        return len(ever.ever_sessions)
     if metric == "streak_days":
-        return ledger.longest_ever_run
+        return ever.longest_ever_run
     if metric == "skills_acquired":
-        return len(ledger.skills)
-    return len(ledger.ever_goals)
+        return len(ever.skills)
+    return len(ever.ever_goals)
 
 
 def _kth(keys: Iterable[Key], k: int) -> Key | None:
@@ -110,12 +111,12 @@ def _streak_key(days: dict[int, Key], length: int) -> Key | None:
     return best
 
 
-def reached_key(ledger: Ledger, rule: MilestoneRule) -> Key | None:
+def reached_key(ever: EverFacts, rule: MilestoneRule) -> Key | None:
     """The event-time key of the event that reached ``rule``; None when not reached."""
     if rule.metric == "completed_sessions":
-        return _kth(ledger.ever_sessions.values(), rule.threshold)
+        return _kth(ever.ever_sessions.values(), rule.threshold)
     if rule.metric == "streak_days":
-        return _streak_key(ledger.ever_days, rule.threshold)
+        return _streak_key(ever.ever_days, rule.threshold)
     if rule.metric == "skills_acquired":
-        return _kth(ledger.skills, rule.threshold)
-    return _kth(ledger.ever_goals.values(), rule.threshold)
+        return _kth(ever.skills, rule.threshold)
+    return _kth(ever.ever_goals.values(), rule.threshold)

@@ -21,13 +21,6 @@ TREND_THRESHOLD: Final = 0.5
 MoodTrend = Literal["improving", "stable", "worsening"]
 
 
-def is_crisis(score: int, pre: int | None, post: int | None) -> bool:
-    """The cheap test :func:`crisis_reasons` explains: a low mood or a steep in-session fall."""
-    return score <= CRISIS_MOOD or (
-        pre is not None and post is not None and pre - post >= CRISIS_DROP
-    )
-
-
 def crisis_reasons(
     score: int | None, pre: int | None = None, post: int | None = None, where: str = "mood"
 ) -> list[str]:
@@ -54,14 +47,12 @@ def mood_delta(ledger: Ledger) -> float | None:
     """
     scores = ledger.reading_scores
     count = len(scores)
-    # A conditional, not min(), and loops, not slices and sum(): this runs on every mood event.
-    window = TREND_WINDOW if count >= 2 * TREND_WINDOW else count // 2
+    window = min(TREND_WINDOW, count // 2)
     if window < TREND_MIN_WINDOW:
         return None
-    change = 0
-    for index in range(count - window, count):
-        change += scores[index] - scores[index - window]
-    return change / window
+    latest = sum(scores[count - window :])
+    before = sum(scores[count - 2 * window : count - window])
+    return (latest - before) / window
 
 
 def trend_label(delta: float | None) -> MoodTrend:

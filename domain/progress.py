@@ -9,7 +9,8 @@ and decides the effects the shell must carry out:
   a ``SeriesDelta`` per touched day bucket, ``AlertRaised`` for a mood crisis (at once, every
   time) or a dropout risk crossing into high, ``MilestoneReached`` when a milestone is newly
   reached and ``InsightRaised`` when an insight becomes true. Only the checks an event can
-  affect run (:mod:`domain.folding`); nothing else is recomputed. ``apply_many(events, now)``
+  affect run (:class:`~domain.folding.EventFolding`, the tracker's part that holds the facts
+  and effect state); nothing else is recomputed. ``apply_many(events, now)``
   folds a batch with the same result and one ``StateChanged`` and ``SeriesDelta`` per day;
   ``replay(events, now)`` folds without building effects.
 - ``snapshot(now)``, ``series(now)`` and ``milestones()`` derive the figures lazily.
@@ -22,7 +23,7 @@ and decides the effects the shell must carry out:
 
 The tracker does not keep its events. A zone change only moves events dated after it to other
 days, and the hub dates zone changes at its own clock, so only recent and future-dated events
-can move: their compact records (``_recent``, see :mod:`domain.rezone`) are all it keeps.
+can move: their compact records (:class:`~domain.rezone.RecentEvents`) are all it keeps.
 
 No clock is read and no I/O is done: ``now`` is always passed in.
 """
@@ -31,75 +32,68 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from math import inf
 from typing import Any, Final
 
 from domain.achievements import MilestoneBook
-from domain.days import timestamp
 from domain.dropout import DropoutAlertGate
-from domain.effects import (
-    Effect,
-    Milestone,
-    SeriesDelta,
-    StateChanged,
-)
-from domain.events import (
-    Event,
-)
+from domain.effects import Effect, Milestone, SeriesDelta, StateChanged
+from domain.errors import StateFormatError
+from domain.events import Event
 from domain.figures import Figures
-from domain.folding import RECENT_MIN, EventFolding
-from domain.insights import (
-    INSIGHT_RULES,
-    ON_RISK,
-)
+from domain.folding import EventFolding
+from domain.insights import INSIGHT_RULES, ON_RISK, RULES_BY_CODE
 from domain.ledger import Ledger
 from domain.patients import Patient
-from domain.rezone import (
-    rezone,
-)
+from domain.rezone import RecentEvents, RecentRecord, rezone
 from domain.series import DEFAULT_SERIES_DAYS, daily_series
 from domain.snapshot import progress_document
-from domain.state import restore_tracker, tracker_state
+from domain.state import (
+    STATE_FORMAT,
+    book_state,
+    ledger_state,
+    patient_state,
+    read_state,
+    restore_book,
+    restore_ledger,
+)
+from domain.zoneclock import ZoneClock
 
 STATE_CHANGED: Final = StateChanged()
 MARKS_VERSION: Final = 1
 
 
-class PatientProgress(EventFolding):
+class PatientProgress:
     """Everything the hub knows about one patient's progress.
 
     Args:
         patient: the registration (therapist, time zone history).
     """
 
-    __slots__ = ()  # the fields are declared by EventFolding
+    __slots__ = ("_folding", "_seen", "_published_at", "_baseline")
 
     def __init__(self, patient: Patient) -> None:
-        self._ledger = Ledger(patient)
-        # A dict of str keys and None values is never tracked by the cyclic collector (a set
-        # always is, and a full collection walks every id in it).
-        self._seen = {}
-        # Day-bearing events dated after ``_recent_after``, all of them: a zone change can move
-        # only those to another day (domain.rezone). Pruned as ``now`` passes them.
-        self._recent = []
-        self._recent_after = -inf
-        self._recent_limit = RECENT_MIN
-        self._touched = {}  # day buckets the batch being applied changed
-        self._book = MilestoneBook(patient.patient_id)
-        self._gate = DropoutAlertGate()
-        self._insights_on = set()
-        self._published_at = None  # ``now`` of the last apply
-        self._baseline = None  # snapshot at the last tick
+        self._folding = EventFolding(
+            Ledger(ZoneClock(patient)),
+            RecentEvents(),
+            MilestoneBook(patient.patient_id),
+            DropoutAlertGate(),
+            set(),
+        )
+        # The ids of the events applied. A dict of str keys and None values is never tracked
+        # by the cyclic collector (a set always is, and a full collection walks every id in it).
+        self._seen: dict[str, None] = {}
+        self._published_at: datetime | None = None  # ``now`` of the last apply
+        self._baseline: dict[str, Any] | None = None  # snapshot at the last tick
 
     @property
     def patient(self) -> Patient:
         """The current registration."""
-        return self._ledger.patient
+        return self._folding.ledger.patient
 
     @property
     def ledger(self) -> Ledger:
         """The fact store, for practice analytics; treat it as read-only."""
-        return self._ledger
+        return self._folding.ledger
 
     # -- registration -----------------------------------------------------------------------
 
@@ -113,11 +107,12 @@ class PatientProgress(EventFolding):
         """
         effects: list[Effect] = [STATE_CHANGED]
         self._baseline = None
-        if patient.zone_history == self._ledger.patient.zone_history:
-            self._ledger.reassigned(patient)
+        folding = self._folding
+        if patient.zone_history == folding.ledger.patient.zone_history:
+            folding.ledger.clock.reassigned(patient)
             return effects
-        self._recent = rezone(self._ledger, patient, self._recent, self._recent_after)
-        self._book.reach(self._ledger, "streak_days", effects)
+        rezone(folding.ledger, patient, folding.recent)
+        folding.book.reach(folding.ledger, "streak_days", effects)
         return effects
 
     # -- events -----------------------------------------------------------------------------
@@ -132,23 +127,7 @@ class PatientProgress(EventFolding):
         Returns:
             The effects for the shell; empty when the event was already applied.
         """
-        # apply_many((event,), now), spelled out: this is the per-event hot path.
-        event_id = event.id
-        seen = self._seen
-        known = len(seen)
-        seen[event_id] = None  # one probe: a re-sent id leaves the size unchanged
-        if len(seen) == known:
-            return []
-        ledger = self._ledger
-        ledger.version += 1
-        ledger.became_active = False
-        self._published_at = now
-        self._baseline = None
-        effects: list[Effect] = [STATE_CHANGED]
-        self._fold(event, event_id, now, effects)
-        if self._touched:
-            self._insert_deltas(effects)
-        return effects
+        return self.apply_many((event,), now)
 
     def apply_many(self, events: Iterable[Event], now: datetime) -> list[Effect]:
         """Fold a batch of this patient's events that arrived together (one ``now``).
@@ -164,53 +143,25 @@ class PatientProgress(EventFolding):
         effects: list[Effect] = [STATE_CHANGED]
         if not self._fold_all(events, now, effects):
             return []
-        if self._touched:
-            self._insert_deltas(effects)
-        return effects
-
-    def _insert_deltas(self, effects: list[Effect]) -> None:
-        """Put a ``SeriesDelta`` per touched day right after the leading ``StateChanged``."""
-        touched = self._touched
-        days = self._ledger.days
-        at = 1
-        for day in touched:
-            bucket = days.get(day)
-            if bucket is not None:
-                effects.insert(
-                    at,
-                    SeriesDelta(
-                        day,
-                        (
-                            bucket.activity,
-                            bucket.millis,
-                            bucket.pre_sum,
-                            bucket.pre_n,
-                            bucket.post_sum,
-                            bucket.post_n,
-                        ),
-                    ),
-                )
-                at += 1
+        days = self.ledger.days
+        touched = self._folding.touched
+        effects[1:1] = [SeriesDelta(day, days[day].chart_sums()) for day in touched if day in days]
         touched.clear()
+        return effects
 
     def replay(self, events: Iterable[Event], now: datetime) -> None:
         """``apply_many`` without building effects: start-up replays the log this way."""
-        if self._fold_all(events, now, []):
-            self._touched.clear()
+        self._fold_all(events, now, [])
+        self._folding.touched.clear()
 
     def _fold_all(self, events: Iterable[Event], now: datetime, effects: list[Effect]) -> bool:
-        seen = self._seen
-        ledger = self._ledger
+        """Fold the events not seen before; whether there was any."""
         applied = False
         for event in events:
-            event_id = event.id
-            known = len(seen)
-            seen[event_id] = None
-            if len(seen) == known:
+            if event.id in self._seen:
                 continue
-            ledger.version += 1
-            ledger.became_active = False
-            self._fold(event, event_id, now, effects)
+            self._seen[event.id] = None
+            self._folding.fold(event, now, effects)
             applied = True
         if applied:
             self._published_at = now
@@ -228,8 +179,9 @@ class PatientProgress(EventFolding):
             ``InsightRaised`` for insights that became true.
         """
         effects: list[Effect] = []
-        if self._recent:
-            self._prune(timestamp(now))
+        folding = self._folding
+        if folding.recent.records:
+            folding.recent.prune(now.timestamp())
         current = self.snapshot(now)
         baseline = self._baseline
         if baseline is None and self._published_at is not None:
@@ -238,19 +190,19 @@ class PatientProgress(EventFolding):
         if baseline is not None and baseline != current:
             effects.append(STATE_CHANGED)
         self._baseline = current
-        today = self._ledger.today(now)
         codes = tuple(rule.code for rule in INSIGHT_RULES if rule.code not in ON_RISK)
-        self._observe_risk(today, effects, codes)
+        folding.observe_risk(folding.ledger.clock.today(now), effects, codes)
         return effects
 
     # -- reading ----------------------------------------------------------------------------
 
     def snapshot(self, now: datetime) -> dict[str, Any]:
         """The patient's progress document (REST ``progress``, WebSocket ``state``)."""
-        today = self._ledger.today(now)
-        document = progress_document(self._ledger, today)
-        figures = Figures(self._ledger, today, document["dropout_risk"]["score"])
-        document["milestones"] = [self._book.to_wire(item) for item in self.milestones()]
+        ledger = self.ledger
+        today = ledger.clock.today(now)
+        document = progress_document(ledger, today)
+        figures = Figures(ledger, today, document["dropout_risk"]["score"])
+        document["milestones"] = [self._folding.book.to_wire(item) for item in self.milestones()]
         document["insights"] = [
             {"code": rule.code, "message": rule.message}
             for rule in INSIGHT_RULES
@@ -264,7 +216,7 @@ class PatientProgress(EventFolding):
         Raises:
             InvalidQuery: (a ``ValueError``) when ``days`` is outside ``1..366``.
         """
-        return daily_series(self._ledger, self._ledger.today(now), days)
+        return daily_series(self.ledger, self.ledger.clock.today(now), days)
 
     def insights(self, now: datetime) -> list[dict[str, str]]:
         """The recommendations that hold now: ``[{"code", "message"}]``."""
@@ -275,7 +227,7 @@ class PatientProgress(EventFolding):
 
     def milestones(self) -> list[Milestone]:
         """Every milestone reached, oldest first; ``achieved_at`` is in event-time order."""
-        return self._book.milestones(self._ledger)
+        return self._folding.book.milestones(self.ledger)
 
     def mark_celebrated(self, milestone_ids: Iterable[str]) -> list[str]:
         """Record that the patient's app showed these celebrations.
@@ -283,11 +235,11 @@ class PatientProgress(EventFolding):
         Returns:
             The ids newly marked, in the order given; unknown or already marked ids are skipped.
         """
-        return self._book.mark_celebrated(self._ledger, milestone_ids)
+        return self._folding.book.mark_celebrated(self.ledger, milestone_ids)
 
     def pending_celebrations(self) -> list[Milestone]:
         """Milestones reached and not yet celebrated, oldest first."""
-        celebrated = self._book.celebrated
+        celebrated = self._folding.book.celebrated
         return [item for item in self.milestones() if item.id not in celebrated]
 
     # -- marks (what events cannot rebuild) -----------------------------------------------------
@@ -296,17 +248,17 @@ class PatientProgress(EventFolding):
         """JSON-ready state not derivable from events; persist it whenever it changes."""
         return {
             "version": MARKS_VERSION,
-            "celebrated": sorted(self._book.celebrated),
-            "dropout_alert": {"armed": self._gate.armed},
+            "celebrated": sorted(self._folding.book.celebrated),
+            "dropout_alert": {"armed": self._folding.gate.armed},
         }
 
     def restore_marks(self, marks: dict[str, Any]) -> None:
         """Adopt persisted marks after replaying the events (unknown keys are ignored)."""
         celebrated = marks.get("celebrated", [])
-        self._book.celebrated = {item for item in celebrated if isinstance(item, str)}
+        self._folding.book.celebrated = {item for item in celebrated if isinstance(item, str)}
         alert = marks.get("dropout_alert", {})
         armed = alert.get("armed", True) if isinstance(alert, dict) else True
-        self._gate.armed = armed if isinstance(armed, bool) else True
+        self._folding.gate.armed = armed if isinstance(armed, bool) else True
         self._baseline = None
 
     # -- state (snapshots) ---------------------------------------------------------------------
@@ -317,7 +269,23 @@ class PatientProgress(EventFolding):
         The result shares no mutable container with the tracker, so it can be serialised later
         while the tracker goes on applying events.
         """
-        return tracker_state(self)
+        folding = self._folding
+        published = self._published_at
+        return {
+            "format": STATE_FORMAT,
+            "patient": patient_state(folding.ledger.patient),
+            "ledger": ledger_state(folding.ledger),
+            "seen": set(self._seen),
+            "recent": [tuple(record) for record in folding.recent.records],
+            "recent_after": folding.recent.after,
+            "book": book_state(folding.book),
+            "dropout_alert_armed": folding.gate.armed,
+            "insights_on": set(folding.insights_on),
+            "published_at": None if published is None else published.isoformat(),
+            # The last tick's document (JSON-ready, never mutated): ticks after a restore
+            # report StateChanged exactly when the live tracker would.
+            "baseline": self._baseline,
+        }
 
     @classmethod
     def from_state(cls, patient: Patient, state: object) -> PatientProgress:
@@ -327,16 +295,45 @@ class PatientProgress(EventFolding):
             patient: the current registration; when it differs from the state's (re-registered
                 since), the tracker is reassigned to it, as ``reassign`` would (its effects are
                 not returned: milestones it reaches show up as pending celebrations).
-            state: the saved state.
+            state: the saved state, as storage read it.
 
         Raises:
             StateFormatError: (a ``ValueError``) for another ``format``, another patient, or a
                 garbled state.
         """
-        # A fresh tracker, then overwritten: compiled classes (mypyc) cannot be made bare.
-        tracker = restore_tracker(cls(patient), patient, state)
+        fields, saved = read_state(state, patient)
+        try:
+            tracker = cls._restored(patient if saved == patient else saved, fields)
+        except StateFormatError as error:
+            raise StateFormatError(f"tracker state garbled: {error}") from None
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
+            raise StateFormatError(f"tracker state garbled: {error!r}") from None
         if patient != tracker.patient:
             tracker.reassign(patient)
+        return tracker
+
+    @classmethod
+    def _restored(cls, patient: Patient, state: dict[str, Any]) -> PatientProgress:
+        armed = state["dropout_alert_armed"]
+        if not isinstance(armed, bool):
+            raise StateFormatError("dropout_alert_armed: expected a bool")
+        baseline = state["baseline"]
+        if baseline is not None and not isinstance(baseline, dict):
+            raise StateFormatError("baseline: expected a dict or None")
+        published = state["published_at"]
+        tracker = cls(patient)
+        tracker._folding = EventFolding(
+            restore_ledger(ZoneClock(patient), state["ledger"]),
+            RecentEvents(
+                [RecentRecord(*item) for item in state["recent"]], float(state["recent_after"])
+            ),
+            restore_book(patient.patient_id, state["book"]),
+            DropoutAlertGate(armed),
+            {code for code in state["insights_on"] if code in RULES_BY_CODE},
+        )
+        tracker._seen = dict.fromkeys(state["seen"])
+        tracker._published_at = None if published is None else datetime.fromisoformat(published)
+        tracker._baseline = baseline
         return tracker
 
     # -- analytics helpers -----------------------------------------------------------------------
@@ -344,4 +341,4 @@ class PatientProgress(EventFolding):
     def upcoming_after(self, now: datetime) -> int:
         """Sessions scheduled for after ``now`` that have neither started nor ended."""
         limit = now.timestamp()
-        return sum(1 for when in self._ledger.upcoming.values() if when > limit)
+        return sum(1 for when in self.ledger.upcoming.values() if when > limit)

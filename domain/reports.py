@@ -96,7 +96,7 @@ def period_figures(tracker: PatientProgress, first: int, last: int) -> PeriodFig
 
 
 def _local_ordinal(tracker: PatientProgress, timestamp: float) -> int:
-    return tracker.ledger.local_day(datetime.fromtimestamp(timestamp, UTC))
+    return tracker.ledger.clock.local_day(datetime.fromtimestamp(timestamp, UTC))
 
 
 def streak_ending(active_days: Sequence[int], day: int) -> int:
@@ -126,7 +126,7 @@ def compare_patients(
     """
     entries = []
     for tracker in trackers:
-        today = tracker.ledger.today(now)
+        today = tracker.ledger.clock.today(now)
         current = period_figures(tracker, today - days + 1, today)
         previous = period_figures(tracker, today - 2 * days + 1, today - days)
         snapshot = tracker.snapshot(now)
@@ -187,6 +187,7 @@ def effectiveness_report(
         if early.avg_mood is not None and late.avg_mood is not None
         else None
     )
+    clock = tracker.ledger.clock
     milestones = [
         {
             "id": m.id,
@@ -195,12 +196,12 @@ def effectiveness_report(
             "achieved_at": m.achieved_at.isoformat().replace("+00:00", "Z"),
         }
         for m in tracker.milestones()
-        if first <= tracker.ledger.local_day(m.achieved_at) <= last
+        if first <= clock.local_day(m.achieved_at) <= last
     ]
     alert_list = [
         alert
         for alert in alerts
-        if first <= tracker.ledger.local_day(datetime.fromisoformat(alert["raised_at"])) <= last
+        if first <= clock.local_day(datetime.fromisoformat(alert["raised_at"])) <= last
     ]
     findings = _findings(figures, session_change, across, milestones, alert_list)
     return {

@@ -26,36 +26,11 @@ whose key is older keeps it (no kept record can carry a smaller key).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Final, NamedTuple, cast
+from math import inf
+from typing import Final, NamedTuple
 
 from domain.ledger import Ledger
 from domain.patients import Patient
-from domain.sessions import event_key
-
-
-class RecentRecord(NamedTuple):
-    """``(timestamp, event id, kind, session id or "", value, local day)`` of one kept event.
-
-    ``value``: 1 when a session end reports it completed (else 0); an exercise's duration in
-    integer ms; a check-in's score; 0 for a session start. Records are plain tuples (builtins
-    only: they are part of the state), made by :func:`recent_record` and read by index; the
-    NamedTuple keeps them boxed in compiled code (see ``domain.sessions.Key``).
-    """
-
-    ts: float
-    event_id: str
-    kind: int
-    ref: str
-    value: int
-    day: int
-
-
-def recent_record(
-    ts: float, event_id: str, kind: int, ref: str, value: int, day: int
-) -> RecentRecord:
-    """The record of one kept event (see :class:`RecentRecord`)."""
-    return cast(RecentRecord, (ts, event_id, kind, ref, value, day))
-
 
 STARTED: Final = 0
 ENDED: Final = 1
@@ -65,66 +40,106 @@ CHECKIN: Final = 4
 
 REZONE_WINDOW_S: Final = 48 * 3600.0
 """How far before the latest ``now`` a zone change can be dated and still move events exactly."""
+RECENT_MIN: Final = 32
+"""Kept records are pruned at most once per this many (see :meth:`RecentEvents.prune`)."""
 
 
-def _makes_active(record: RecentRecord) -> bool:
-    kind = record[2]
-    return kind != STARTED and (kind != ENDED or record[4] == 1)
+class RecentRecord(NamedTuple):
+    """What a zone change needs of one kept day-bearing event."""
+
+    ts: float
+    event_id: str
+    kind: int  # STARTED, ENDED, EXERCISE, MINDFUL_EXERCISE or CHECKIN
+    ref: str  # the session id of a session start or end, else ""
+    # 1 when a session end reports it completed (else 0); an exercise's duration in integer
+    # ms; a check-in's score; 0 for a session start.
+    value: int
+    day: int  # the local day it is counted on
+
+    def makes_active(self) -> bool:
+        """Whether the event made its day an active day."""
+        return self.kind != STARTED and (self.kind != ENDED or self.value == 1)
 
 
-def rezone(
-    ledger: Ledger, patient: Patient, recent: list[RecentRecord], cutoff: float
-) -> list[RecentRecord]:
+class RecentEvents:
+    """Every day-bearing event dated after ``after``: those a zone change can still move.
+
+    ``after`` trails the latest ``now`` by ``REZONE_WINDOW_S``; records fall out as it passes
+    them.
+    """
+
+    __slots__ = ("records", "after", "_prune_at")
+
+    def __init__(self, records: list[RecentRecord] | None = None, after: float = -inf) -> None:
+        self.records = records if records is not None else []
+        self.after = after
+        self._prune_at = max(RECENT_MIN, 2 * len(self.records))
+
+    def keep(self, record: RecentRecord, now: datetime) -> None:
+        """Keep ``record`` if a zone change could move it."""
+        if record.ts > self.after:
+            self.records.append(record)
+            if len(self.records) >= self._prune_at:
+                self.prune(now.timestamp())
+
+    def prune(self, now_ts: float) -> None:
+        """Forget the records a zone change dated at ``now_ts`` or later can no longer move."""
+        cutoff = now_ts - REZONE_WINDOW_S
+        if cutoff > self.after:
+            self.after = cutoff
+            self.records = [record for record in self.records if record.ts > cutoff]
+        # Amortised: a prune at most every RECENT_MIN records, or as the kept ones double.
+        self._prune_at = max(RECENT_MIN, 2 * len(self.records))
+
+
+def rezone(ledger: Ledger, patient: Patient, recent: RecentEvents) -> None:
     """Adopt ``patient``'s zone history, moving kept events whose local day changed.
 
     Args:
         ledger: the facts, changed in place.
         patient: the new registration.
-        recent: every day-bearing event dated after ``cutoff``.
-        cutoff: see the module docstring.
-
-    Returns:
-        ``recent`` with each record's new local day.
+        recent: every day-bearing event a zone change can move; each record gets its new day.
     """
-    ledger.reassigned(patient)
+    ledger.clock.reassigned(patient)
     ledger.version += 1
     moved: list[RecentRecord] = []
     any_moved = False
-    for record in recent:
-        ts, event_id, kind, ref, value, old = record
-        new = ledger.local_day(datetime.fromtimestamp(ts, UTC))
+    for record in recent.records:
+        new = ledger.clock.local_day(datetime.fromtimestamp(record.ts, UTC))
+        old = record.day
         if new == old:
             moved.append(record)
             continue
         any_moved = True
-        moved.append(recent_record(ts, event_id, kind, ref, value, new))
-        key = event_key(ts, event_id)
-        if kind == STARTED:
-            facts = ledger.sessions.get(ref)
+        moved.append(record._replace(day=new))
+        key = (record.ts, record.event_id)
+        if record.kind == STARTED:
+            facts = ledger.sessions.get(record.ref)
             if facts is not None and facts.started_key == key:
                 ledger.redate_started(facts, new)
-        elif kind == ENDED:
-            facts = ledger.sessions.get(ref)
+        elif record.kind == ENDED:
+            facts = ledger.sessions.get(record.ref)
             if facts is not None and facts.ended_key == key:
                 ledger.redate_ended(facts, new)
-        elif kind == CHECKIN:
-            ledger.redate_checkin(ts, value, old, new)
+        elif record.kind == CHECKIN:
+            ledger.redate_checkin(record.ts, record.value, old, new)
         else:
-            ledger.redate_exercise(ts, value, kind == MINDFUL_EXERCISE, old, new)
+            ledger.redate_exercise(
+                record.ts, record.value, record.kind == MINDFUL_EXERCISE, old, new
+            )
+    recent.records = moved
     if any_moved:
-        _recount_ever_days(ledger, moved, cutoff)
-    return moved
+        _recount_ever_days(ledger, moved, recent.after)
 
 
 def _recount_ever_days(ledger: Ledger, recent: list[RecentRecord], cutoff: float) -> None:
-    ever = ledger.ever_days
+    ever = ledger.ever.ever_days
     for day in [day for day, key in ever.items() if key[0] > cutoff]:
         del ever[day]
     for record in recent:
-        if _makes_active(record):
-            key = event_key(record[0], record[1])
-            day = record[5]
-            first = ever.get(day)
+        if record.makes_active():
+            key = (record.ts, record.event_id)
+            first = ever.get(record.day)
             if first is None or key < first:
-                ever[day] = key
-    ledger.rebuild_runs()
+                ever[record.day] = key
+    ledger.ever.rebuild_runs()

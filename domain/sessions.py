@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import NamedTuple, cast
+from dataclasses import dataclass, fields
+from operator import attrgetter
 
-from mypy_extensions import mypyc_attr
+Key = tuple[float, str]
+"""Event-time precedence ``(POSIX timestamp, event id)``: the larger key is the later fact.
 
-
-class Key(NamedTuple):
-    """Event-time precedence: ``(timestamp, event id)``; the larger key is the later fact.
-
-    Keys are plain tuples, made by :func:`event_key` and read by index (the state holds them as
-    builtins). Declared as a NamedTuple because mypyc keeps NamedTuple values boxed: a plain
-    ``tuple[float, str]`` is unboxed in compiled code and boxed anew at every store, identity
-    test and comparison, several allocations per event instead of one.
-    """
-
-    ts: float
-    event_id: str
+A plain tuple, so that a tracker's saved state holds keys as builtins.
+"""
 
 
-def event_key(ts: float, event_id: str) -> Key:
-    """The key of the event with id ``event_id`` dated ``ts`` (a POSIX timestamp)."""
-    return cast(Key, (ts, event_id))
-
-
-# Acyclic: holds only keys, numbers and strings, so compiled facts skip the cyclic collector.
-@mypyc_attr(acyclic=True)
 @dataclass(slots=True)
 class SessionFacts:
     """What the winning scheduled/started/ended event of one session said, with their keys.
@@ -52,3 +36,7 @@ class SessionFacts:
         """Post minus pre mood when both are known."""
         pre, post = self.mood_pre, self.mood_post
         return None if pre is None or post is None else post - pre
+
+
+session_row = attrgetter(*(field.name for field in fields(SessionFacts)))
+"""A session's facts as a tuple in declaration order (``SessionFacts(*row)`` rebuilds them)."""

@@ -1,11 +1,12 @@
 """A tracker's whole state as builtins: versioned, compact, independent of class layouts.
 
-``PatientProgress.to_state()`` returns a dict made only of ``str``, ``int``, ``float``,
-``bool``, ``None``, ``list``, ``tuple``, ``dict`` and ``set``, so it pickles with no class
-reference (a restricted unpickler that refuses every global can read it) and survives any
-refactoring that keeps the format. ``STATE_FORMAT`` is bumped whenever the meaning or shape of
-any field changes; ``from_state`` refuses any other number with :class:`StateFormatError` (the
-caller then replays events instead). The layout is documented in docs/domain.md, section 12.
+``PatientProgress.to_state()`` assembles its state from the parts built here: a dict made
+only of ``str``, ``int``, ``float``, ``bool``, ``None``, ``list``, ``tuple``, ``dict`` and
+``set``, so it pickles with no class reference (a restricted unpickler that refuses every
+global can read it) and survives any refactoring that keeps the format. ``STATE_FORMAT`` is
+bumped whenever the meaning or shape of any field changes; ``from_state`` refuses any other
+number with :class:`StateFormatError` (the caller then replays events instead). The layout is
+documented in docs/domain.md, section 12.
 
 Tuples matter: event-time keys are ``(timestamp, event id)`` tuples compared with ``<``, and
 day and month keys are ints. A round trip through JSON (lists, string keys) is not supported.
@@ -18,60 +19,57 @@ what it wrote.
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from domain.achievements import MilestoneBook
 from domain.days import DayBucket
-from domain.dropout import DropoutAlertGate
 from domain.errors import StateFormatError
-from domain.folding import RECENT_MIN
-from domain.insights import RULES_BY_CODE
+from domain.everfacts import EverFacts
 from domain.ledger import Ledger
 from domain.patients import Patient, ZoneChange
-from domain.rezone import recent_record
-from domain.sessions import SessionFacts
-
-if TYPE_CHECKING:
-    from domain.progress import PatientProgress
+from domain.sessions import SessionFacts, session_row
+from domain.zoneclock import ZoneClock
 
 STATE_FORMAT: Final = 1
 """The version of the layout ``to_state`` writes; bumped on any change to it."""
 
-SESSION_FIELDS: Final = 11
-_LEDGER_LISTS: Final = (
-    "active_days",
-    "completed_days",
-    "ended_order",
-    "completed_order",
-    "reading_keys",
-    "reading_scores",
-    "mindful_days",
-    "skills",
-)
-_LEDGER_DICTS: Final = (
-    "activity_qh",
-    "by_status",
-    "markers",
-    "topics",
-    "goals",
-    "items",
-    "upcoming",
-    "ever_sessions",
-    "ever_days",
-    "run_end",
-    "run_start",
-    "ever_goals",
-)
-_LEDGER_NUMBERS: Final = (
-    "version",
-    "completed_ms",
-    "change_sum",
-    "change_n",
-    "exercises",
-    "exercise_ms",
-    "longest_ever_run",
-)
+SESSION_FIELDS: Final = len(fields(SessionFacts))
+
+# The plain fields saved under their own names, with their type (copied on the way out and in).
+_LEDGER_FIELDS: Final[dict[str, type]] = {
+    "active_days": list,
+    "completed_days": list,
+    "ended_order": list,
+    "completed_order": list,
+    "reading_keys": list,
+    "reading_scores": list,
+    "mindful_days": list,
+    "activity_qh": dict,
+    "by_status": dict,
+    "markers": dict,
+    "topics": dict,
+    "goals": dict,
+    "items": dict,
+    "upcoming": dict,
+    "version": int,
+    "completed_ms": int,
+    "change_sum": int,
+    "change_n": int,
+    "exercises": int,
+    "exercise_ms": int,
+}
+_EVER_FIELDS: Final[dict[str, type]] = {
+    "skills": list,
+    "ever_sessions": dict,
+    "ever_days": dict,
+    "run_end": dict,
+    "run_start": dict,
+    "ever_goals": dict,
+    "longest_ever_run": int,
+}
+_ARTICLE: Final = {list: "a list", dict: "a dict", int: "an int"}
 
 
 def patient_state(patient: Patient) -> dict[str, Any]:
@@ -93,26 +91,11 @@ def restore_patient(data: dict[str, Any]) -> Patient:
 
 def ledger_state(ledger: Ledger) -> dict[str, Any]:
     """The ledger's facts as builtins (copies: the ledger keeps changing)."""
-    state: dict[str, Any] = {name: list(getattr(ledger, name)) for name in _LEDGER_LISTS}
-    state.update((name, dict(getattr(ledger, name))) for name in _LEDGER_DICTS)
-    state.update((name, getattr(ledger, name)) for name in _LEDGER_NUMBERS)
-    state["run_end"], state["run_start"] = ledger.runs()  # with the run kept open
+    state = {name: kind(getattr(ledger, name)) for name, kind in _LEDGER_FIELDS.items()}
+    state.update((name, kind(getattr(ledger.ever, name))) for name, kind in _EVER_FIELDS.items())
     state["last_activity_qh"] = ledger.last_activity_qh
     state["sessions"] = {
-        session_id: (
-            facts.scheduled_key,
-            facts.scheduled_for,
-            facts.started_key,
-            facts.started_day,
-            facts.mood_pre,
-            facts.ended_key,
-            facts.ended_day,
-            facts.status,
-            facts.duration_s,
-            facts.mood_post,
-            facts.topics,
-        )
-        for session_id, facts in ledger.sessions.items()
+        session_id: session_row(facts) for session_id, facts in ledger.sessions.items()
     }
     # Day buckets share their month's mood sums: keep them grouped so a restore re-links them
     # without a calendar conversion per day.
@@ -126,33 +109,26 @@ def ledger_state(ledger: Ledger) -> dict[str, Any]:
     return state
 
 
-def restore_ledger(patient: Patient, state: dict[str, Any]) -> Ledger:
+def _copied(state: dict[str, Any], types: dict[str, type]) -> dict[str, Any]:
+    copies = {}
+    for name, kind in types.items():
+        value = state[name]
+        if not isinstance(value, kind):
+            raise StateFormatError(f"ledger.{name}: expected {_ARTICLE[kind]}")
+        copies[name] = kind(value)
+    return copies
+
+
+def restore_ledger(clock: ZoneClock, state: dict[str, Any]) -> Ledger:
     """A ledger holding the facts of ``state`` (see :func:`ledger_state`)."""
-    ledger = Ledger(patient)
-    for name in _LEDGER_LISTS:
-        value = state[name]
-        if not isinstance(value, list):
-            raise StateFormatError(f"ledger.{name}: expected a list")
-        setattr(ledger, name, list(value))
-    for name in _LEDGER_DICTS:
-        value = state[name]
-        if not isinstance(value, dict):
-            raise StateFormatError(f"ledger.{name}: expected a dict")
-        setattr(ledger, name, dict(value))
-    ledger.restore_runs(ledger.run_end, ledger.run_start)
-    for name in _LEDGER_NUMBERS:
-        value = state[name]
-        if not isinstance(value, int):
-            raise StateFormatError(f"ledger.{name}: expected an int")
-        setattr(ledger, name, value)
+    ever = EverFacts(**_copied(state, _EVER_FIELDS))
+    plain = _copied(state, _LEDGER_FIELDS)
     last = state["last_activity_qh"]
     if last is not None and not isinstance(last, int):
         raise StateFormatError("ledger.last_activity_qh: expected an int or None")
-    ledger.last_activity_qh = last
     rows = state["sessions"]
     if any(len(row) != SESSION_FIELDS for row in rows.values()):
         raise StateFormatError(f"ledger.sessions: expected rows of {SESSION_FIELDS} fields")
-    ledger.sessions = {session_id: SessionFacts(*row) for session_id, row in rows.items()}
     months: dict[int, list[int]] = {}
     days: dict[int, DayBucket] = {}
     for month_key, (sums, month_days) in state["months"].items():
@@ -161,9 +137,15 @@ def restore_ledger(patient: Patient, state: dict[str, Any]) -> Ledger:
             raise StateFormatError("ledger.months: expected four sums per month")
         for day, counts in month_days.items():
             days[day] = DayBucket(month, *counts)
-    ledger.months = months
-    ledger.days = days
-    return ledger
+    return Ledger(
+        clock,
+        ever,
+        sessions={session_id: SessionFacts(*row) for session_id, row in rows.items()},
+        days=days,
+        months=months,
+        last_activity_qh=last,
+        **plain,
+    )
 
 
 def book_state(book: MilestoneBook) -> dict[str, Any]:
@@ -182,35 +164,14 @@ def restore_book(patient_id: str, state: dict[str, Any]) -> MilestoneBook:
     return book
 
 
-# The tracker's own fields are read and written here, its one friend: progress.py stays about
-# events and effects.
+def read_state(state: object, patient: Patient) -> tuple[dict[str, Any], Patient]:
+    """Check a saved tracker state's format and patient; the state and its registration.
 
+    ``state`` is typed ``object``: it comes from storage, and anything else than this code's
+    format must be refused clearly.
 
-def tracker_state(tracker: PatientProgress) -> dict[str, Any]:
-    """``PatientProgress.to_state``."""
-    published = tracker._published_at
-    return {
-        "format": STATE_FORMAT,
-        "patient": patient_state(tracker._ledger.patient),
-        "ledger": ledger_state(tracker._ledger),
-        "seen": set(tracker._seen),
-        "recent": list(tracker._recent),
-        "recent_after": tracker._recent_after,
-        "book": book_state(tracker._book),
-        "dropout_alert_armed": tracker._gate.armed,
-        "insights_on": set(tracker._insights_on),
-        "published_at": None if published is None else published.isoformat(),
-        # The last tick's document (JSON-ready, never mutated): ticks after a restore report
-        # StateChanged exactly when the live tracker would.
-        "baseline": tracker._baseline,
-    }
-
-
-def restore_tracker(tracker: PatientProgress, patient: Patient, state: object) -> PatientProgress:
-    """Overwrite a fresh ``tracker`` with ``state`` (``PatientProgress.from_state``).
-
-    ``state`` is typed ``object``: it comes from storage, and the compiled domain checks
-    declared types at the call, so a garbled state must get here to be refused clearly.
+    Raises:
+        StateFormatError: for another ``format`` or another patient, or a garbled patient.
     """
     if not isinstance(state, dict):
         raise StateFormatError("tracker state: expected a dict")
@@ -227,31 +188,4 @@ def restore_tracker(tracker: PatientProgress, patient: Patient, state: object) -
         raise StateFormatError(
             f"tracker state: it is patient {saved.patient_id!r}'s, not {patient.patient_id!r}'s"
         )
-    try:
-        _restore_fields(tracker, patient if saved == patient else saved, state)
-    except StateFormatError as error:
-        raise StateFormatError(f"tracker state garbled: {error}") from None
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
-        raise StateFormatError(f"tracker state garbled: {error!r}") from None
-    return tracker
-
-
-def _restore_fields(tracker: PatientProgress, patient: Patient, state: dict[str, Any]) -> None:
-    tracker._ledger = restore_ledger(patient, state["ledger"])
-    tracker._seen = dict.fromkeys(state["seen"])
-    tracker._recent = [recent_record(*item) for item in state["recent"]]
-    tracker._recent_after = float(state["recent_after"])
-    tracker._recent_limit = max(RECENT_MIN, 2 * len(tracker._recent))
-    tracker._touched = {}
-    tracker._book = restore_book(patient.patient_id, state["book"])
-    armed = state["dropout_alert_armed"]
-    if not isinstance(armed, bool):
-        raise StateFormatError("dropout_alert_armed: expected a bool")
-    tracker._gate = DropoutAlertGate(armed)
-    tracker._insights_on = {code for code in state["insights_on"] if code in RULES_BY_CODE}
-    published = state["published_at"]
-    tracker._published_at = None if published is None else datetime.fromisoformat(published)
-    baseline = state["baseline"]
-    if baseline is not None and not isinstance(baseline, dict):
-        raise StateFormatError("baseline: expected a dict or None")
-    tracker._baseline = baseline
+    return state, saved

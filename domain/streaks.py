@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -27,37 +26,8 @@ class Streak:
         }
 
 
-def runs(active_days: Iterable[date]) -> list[tuple[date, int]]:
-    """Each maximal run of consecutive days as ``(last_day, length)``, oldest first."""
-    ordinals = sorted({day.toordinal() for day in active_days})
-    result: list[tuple[date, int]] = []
-    length = 0
-    for index, ordinal in enumerate(ordinals):
-        length = length + 1 if index and ordinal == ordinals[index - 1] + 1 else 1
-        if index + 1 == len(ordinals) or ordinals[index + 1] != ordinal + 1:
-            result.append((date.fromordinal(ordinal), length))
-    return result
-
-
-def streak_of(active_days: Iterable[date], today: date) -> Streak:
-    """The streak as of ``today`` given every day the patient was active."""
-    days = set(active_days)
-    all_runs = runs(days)
-    if not all_runs:
-        return Streak(0, 0, None)
-    longest = max(length for _, length in all_runs)
-    # Days after today (a skewed client clock) neither extend nor break the current streak.
-    past = runs(day for day in days if day <= today)
-    current = 0
-    if past:
-        last, length = past[-1]
-        if today.toordinal() - last.toordinal() <= 1:
-            current = length
-    return Streak(current, longest, all_runs[-1][0])
-
-
 def streak_from_ordinals(active: list[int], today: int) -> Streak:
-    """:func:`streak_of` over a sorted list of distinct day ordinals (the ledger's index).
+    """The streak as of ``today`` given every day the patient was active.
 
     Args:
         active: sorted, distinct local day ordinals on which the patient was active.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from importlib import resources
 
@@ -11,7 +11,8 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 
 from domain.errors import InvalidQuery
 from realtime.errors import HubError
@@ -35,6 +36,32 @@ def _utc_now() -> datetime:
 async def dashboard(request: Request) -> Response:
     page = resources.files("clients").joinpath("dashboard/index.html").read_text("utf-8")
     return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+
+
+# The whole HTTP surface in one table (PROTOCOL.md section 5): method, path, endpoint.
+_REST: tuple[tuple[str, str, Callable[[Request], Awaitable[Response]]], ...] = (
+    ("PUT", "/api/v1/patients/{patient_id}", api.put_patient),
+    ("POST", "/api/v1/events", api.post_events),
+    ("GET", "/api/v1/audit", api.get_audit),
+    ("GET", "/healthz", api.healthz),
+    ("GET", "/metrics", api.metrics),
+    ("GET", "/api/v1/patients/{patient_id}/report", api_patients.get_report),
+    ("GET", "/api/v1/patients/{patient_id}/progress", api_patients.get_progress),
+    ("GET", "/api/v1/patients/{patient_id}/series", api_patients.get_series),
+    ("GET", "/api/v1/patients/{patient_id}/milestones", api_patients.get_milestones),
+    ("GET", "/api/v1/patients/{patient_id}/insights", api_patients.get_insights),
+    ("GET", "/api/v1/analytics/compare", api_analytics.get_compare),
+    ("GET", "/api/v1/analytics/overview", api_analytics.get_overview),
+    ("GET", "/api/v1/analytics/sessions/trends", api_analytics.get_trends),
+    ("GET", "/api/v1/analytics/topics", api_analytics.get_topics),
+    ("GET", "/api/v1/analytics/heatmap", api_analytics.get_heatmap),
+    ("GET", "/api/v1/alerts", api_alerts.list_alerts),
+    ("POST", "/api/v1/alerts/{alert_id}/acknowledge", api_alerts.acknowledge_alert),
+    ("POST", "/api/v1/alerts/{alert_id}/resolve", api_alerts.resolve_alert),
+    ("GET", "/", dashboard),
+    ("GET", "/dashboard", dashboard),
+    ("GET", "/openapi.json", openapi.openapi_json),
+)
 
 
 def create_app(
@@ -70,13 +97,9 @@ def create_app(
 
     app = Starlette(
         routes=[
-            *api.ROUTES,
-            *api_patients.ROUTES,
-            *api_analytics.ROUTES,
-            *api_alerts.ROUTES,
-            Route("/", dashboard, methods=["GET"]),
-            Route("/dashboard", dashboard, methods=["GET"]),
-            Route("/openapi.json", openapi.openapi_json, methods=["GET"]),
+            *(Route(path, endpoint, methods=[method]) for method, path, endpoint in _REST),
+            # The dashboard's ES modules and styles, shipped as package data of clients/.
+            Mount("/static", StaticFiles(packages=[("clients", "static")]), name="static"),
             WebSocketRoute("/ws", serve_websocket),
         ],
         exception_handlers={

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import logging
 import re
@@ -18,17 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from realtime.auth import DEFAULT_TOKEN_TTL_S, MAX_SUB_LENGTH, Role, issue_token
+from realtime.cli_alerts import add_alert_arguments, alerting_of
 from realtime.settings import (
-    DEFAULT_ALERT_ESCALATE_AFTER_S,
     DEFAULT_DB_PATH,
     DEFAULT_HOST,
     DEFAULT_PORT,
     RETENTION_ENV,
-    WEBHOOK_SECRET_ENV,
     ConfigError,
     Durability,
     Settings,
-    alerting_from,
     parse_retention_days,
     resolve_secret,
     retention_from_env,
@@ -97,16 +96,6 @@ def _retention_days(value: str) -> float:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def _positive_seconds(value: str) -> float:
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {value!r}") from None
-    if not 0 < seconds < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be above 0, got {value!r}")
-    return seconds
-
-
 def _sub(value: str) -> str:
     if not value or len(value) > MAX_SUB_LENGTH:
         raise argparse.ArgumentTypeError(f"sub must be 1-{MAX_SUB_LENGTH} characters")
@@ -150,30 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="purge raw events dated more than DAYS ago once a snapshot holds their figures "
         f"(default: ${RETENTION_ENV}, else keep every event); figures never change",
     )
-    serve.add_argument(
-        "--alert-escalate-after",
-        type=_positive_seconds,
-        default=DEFAULT_ALERT_ESCALATE_AFTER_S,
-        metavar="SECONDS",
-        help="escalate a critical alert still open after SECONDS, again every SECONDS, "
-        f"at most 3 times (default {DEFAULT_ALERT_ESCALATE_AFTER_S:g})",
-    )
-    serve.add_argument(
-        "--webhook",
-        action="append",
-        default=[],
-        metavar="URL",
-        help="POST every alert raised, escalated, acknowledged or resolved to URL "
-        f"(repeatable; signed with ${WEBHOOK_SECRET_ENV}, else a secret beside the database)",
-    )
-    serve.add_argument(
-        "--crisis-resources",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help='JSON {"message": ..., "resources": [{"name": ..., "contact": ...}]} sent to the '
-        "patient with every critical alert (default: local emergency services)",
-    )
+    add_alert_arguments(serve)
     serve.add_argument(
         "--log-level",
         choices=("debug", "info", "warning", "error"),
@@ -220,6 +186,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     restore.add_argument("file", help="the export to read ('-' for stdin)")
     restore.add_argument("--db", type=Path, default=DEFAULT_DB_PATH, metavar="PATH")
+    simulate = commands.add_parser(
+        "simulate",
+        help="stream a simulated practice to a hub (docs/clients.md)",
+        description="Register simulated patients of a therapist and stream their events.",
+    )
+    simulate.add_argument("--url", default=f"ws://{DEFAULT_HOST}:{DEFAULT_PORT}/ws")
+    simulate.add_argument("--therapist", required=True, type=_sub, metavar="ID")
+    simulate.add_argument("--patients", type=int, default=8, metavar="N")
+    simulate.add_argument("--rate", type=float, default=5.0, metavar="EVENTS_PER_S")
+    simulate.add_argument("--seconds", type=float, default=None, metavar="S")
+    simulate.add_argument("--seed", type=int, default=None)
+    simulate.add_argument("--token", default=None, help="a service token (default: sign one)")
+    simulate.add_argument("--db", type=Path, default=DEFAULT_DB_PATH, metavar="PATH")
     return parser
 
 
@@ -350,12 +329,7 @@ def run_serve(args: argparse.Namespace) -> int:
         retention_days = (
             args.retention_days if args.retention_days is not None else retention_from_env()
         )
-        alerting = alerting_from(
-            args.db,
-            escalate_after_s=args.alert_escalate_after,
-            webhooks=tuple(args.webhook),
-            crisis_resources=args.crisis_resources,
-        )
+        alerting = alerting_of(args)
     except ConfigError as error:
         return _fail(str(error))
     settings = Settings(
@@ -381,8 +355,35 @@ def run_serve(args: argparse.Namespace) -> int:
     return result
 
 
+def run_simulate(args: argparse.Namespace) -> int:
+    from clients.simulator import Simulation, simulate
+
+    if args.patients < 1 or not args.rate > 0 or (args.seconds is not None and args.seconds <= 0):
+        print(f"{PROG}: error: --patients, --rate and --seconds must be above 0", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        token = args.token or issue_token(
+            resolve_secret(args.db, create=True),
+            Role.SERVICE,
+            "simulator",
+            86_400,
+            datetime.now(UTC),
+        )
+    except ConfigError as error:
+        return _fail(str(error))
+    simulation = Simulation(
+        url=args.url, token=token, therapist_id=args.therapist, patients=args.patients,
+        rate=args.rate, seconds=args.seconds, seed=args.seed,
+    )  # fmt: skip
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(simulate(simulation))
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "simulate":
+        return run_simulate(args)
     if args.command == "token":
         return run_token(args)
     if args.command == "export":

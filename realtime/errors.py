@@ -23,7 +23,7 @@ nothing, so ``realtime/protocol.py`` (and through it the clients) shares the sam
 
 from __future__ import annotations
 
-from typing import ClassVar, Final, Literal
+from typing import ClassVar, Final, Literal, get_args
 
 ErrorCode = Literal[
     "bad_frame",
@@ -37,16 +37,7 @@ ErrorCode = Literal[
 ]
 """The codes of the WebSocket ``error`` frame and of an ack's ``rejected`` entries."""
 
-ERROR_CODES: Final[tuple[ErrorCode, ...]] = (
-    "bad_frame",
-    "invalid_event",
-    "unknown_patient",
-    "forbidden",
-    "unknown_channel",
-    "rate_limited",
-    "too_large",
-    "internal",
-)
+ERROR_CODES: Final[tuple[ErrorCode, ...]] = get_args(ErrorCode)
 
 
 class HubError(Exception):
@@ -61,6 +52,13 @@ class HubError(Exception):
     code: ClassVar[str]
     status: ClassVar[int]
 
+    def __init_subclass__(cls, *, code: str = "", status: int = 0) -> None:
+        super().__init_subclass__()
+        if code:
+            cls.code = code
+        if status:
+            cls.status = status
+
     def __init__(self, detail: str, ref: str | None = None, *, field: str | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
@@ -68,92 +66,57 @@ class HubError(Exception):
         self.field = field
 
 
-class Unauthorized(HubError):
+class Unauthorized(HubError, code="unauthorized", status=401):
     """The token is missing, expired or badly signed."""
 
-    code = "unauthorized"
-    status = 401
 
-
-class Forbidden(HubError):
+class Forbidden(HubError, code="forbidden", status=403):
     """The principal may not do this."""
 
-    code = "forbidden"
-    status = 403
 
-
-class UnknownPatient(HubError):
+class UnknownPatient(HubError, code="unknown_patient", status=404):
     """No patient is registered under this id."""
 
-    code = "unknown_patient"
-    status = 404
 
-
-class UnknownAlert(HubError):
+class UnknownAlert(HubError, code="unknown_alert", status=404):
     """No alert has this id (said only to those who could read it if it existed)."""
 
-    code = "unknown_alert"
-    status = 404
 
-
-class RateLimited(HubError):
+class RateLimited(HubError, code="rate_limited", status=429):
     """The caller must slow down (REST answers say when, in ``Retry-After``)."""
-
-    code = "rate_limited"
-    status = 429
 
     def __init__(self, detail: str, retry_after_s: float = 1.0, ref: str | None = None) -> None:
         super().__init__(detail, ref)
         self.retry_after_s = retry_after_s
 
 
-class InvalidEvent(HubError):
+class InvalidEvent(HubError, code="invalid_event", status=422):
     """An event the contract does not allow; answered per event, never for the whole batch."""
 
-    code = "invalid_event"
-    status = 422
 
-
-class InternalError(HubError):
+class InternalError(HubError, code="internal", status=500):
     """The hub failed; the caller's data was not taken and may be sent again."""
 
-    code = "internal"
-    status = 500
 
-
-class InvalidRequest(HubError):
+class InvalidRequest(HubError, code="invalid", status=422):
     """A REST query parameter or body field out of its documented range."""
 
-    code = "invalid"
-    status = 422
 
-
-class BadRequest(InvalidRequest):
+class BadRequest(InvalidRequest, code="bad_request"):
     """A REST body the hub cannot use at all (not JSON, no events)."""
-
-    code = "bad_request"
 
 
 class FrameError(HubError):
     """The peer sent something the contract does not allow; repeated, it ends the connection."""
 
 
-class BadFrame(FrameError):
+class BadFrame(FrameError, code="bad_frame", status=400):
     """Undecodable data, an unknown frame type, missing or wrong fields."""
 
-    code = "bad_frame"
-    status = 400
 
-
-class UnknownChannel(FrameError):
+class UnknownChannel(FrameError, code="unknown_channel", status=404):
     """A channel name of no known kind."""
 
-    code = "unknown_channel"
-    status = 404
 
-
-class TooLarge(FrameError):
+class TooLarge(FrameError, code="too_large", status=413):
     """More than a limit allows: events in one publish, bytes in one body."""
-
-    code = "too_large"
-    status = 413

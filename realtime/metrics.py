@@ -19,52 +19,36 @@ class HubMetrics:
     """Every metric the hub exports at ``/metrics``."""
 
     def __init__(self) -> None:
-        self.registry = CollectorRegistry()
-        registry = self.registry
-        self.connections = Gauge(
-            "progress_hub_connections", "Open WebSocket connections", ["role"], registry=registry
-        )
-        self.events = Counter(
-            "progress_hub_events", "Events by outcome", ["outcome"], registry=registry
-        )
-        self.ack_latency = Histogram(
-            "progress_hub_ack_latency_seconds",
+        self.registry = registry = CollectorRegistry()
+
+        def gauge(name: str, doc: str, labels: tuple[str, ...] = ()) -> Gauge:
+            return Gauge(f"progress_hub_{name}", doc, labels, registry=registry)
+
+        def counter(name: str, doc: str, labels: tuple[str, ...] = ()) -> Counter:
+            return Counter(f"progress_hub_{name}", doc, labels, registry=registry)
+
+        def histogram(name: str, doc: str, buckets: tuple[float, ...]) -> Histogram:
+            return Histogram(f"progress_hub_{name}", doc, buckets=buckets, registry=registry)
+
+        self.connections = gauge("connections", "Open WebSocket connections", ("role",))
+        self.events = counter("events", "Events by outcome", ("outcome",))
+        self.ack_latency = histogram(
+            "ack_latency_seconds",
             "From a publish frame to its ack (includes the durable commit)",
-            buckets=_ACK_BUCKETS,
-            registry=registry,
+            _ACK_BUCKETS,
         )
-        self.messages_pushed = Gauge(
-            "progress_hub_messages_pushed", "Channel messages published", registry=registry
+        self.messages_pushed = gauge("messages_pushed", "Channel messages published")
+        self.frames_delivered = gauge("frames_delivered", "Frames queued to subscribers")
+        self.queue_depth = histogram(
+            "send_queue_depth", "Send queue depth seen when a frame is queued", _QUEUE_BUCKETS
         )
-        self.frames_delivered = Gauge(
-            "progress_hub_frames_delivered", "Frames queued to subscribers", registry=registry
-        )
-        self.queue_depth = Histogram(
-            "progress_hub_send_queue_depth",
-            "Send queue depth seen when a frame is queued",
-            buckets=_QUEUE_BUCKETS,
-            registry=registry,
-        )
-        self.slow_consumer_closes = Counter(
-            "progress_hub_slow_consumer_closes", "Connections closed with 4000", registry=registry
-        )
-        self.unauthorized = Counter(
-            "progress_hub_unauthorized", "Connections refused with 4001", registry=registry
-        )
-        self.rate_limited = Counter(
-            "progress_hub_rate_limited", "Frames refused as rate_limited", registry=registry
-        )
-        self.frame_errors = Counter(
-            "progress_hub_frame_errors", "Error frames sent, by code", ["code"], registry=registry
-        )
-        self.writer_queued_rows = Gauge(
-            "progress_hub_writer_queued_rows", "Rows waiting for the writer", registry=registry
-        )
-        self.writer_batch_rows = Histogram(
-            "progress_hub_writer_batch_rows",
-            "Rows per committed transaction",
-            buckets=_BATCH_BUCKETS,
-            registry=registry,
+        self.slow_consumer_closes = counter("slow_consumer_closes", "Connections closed with 4000")
+        self.unauthorized = counter("unauthorized", "Connections refused with 4001")
+        self.rate_limited = counter("rate_limited", "Frames refused as rate_limited")
+        self.frame_errors = counter("frame_errors", "Error frames sent, by code", ("code",))
+        self.writer_queued_rows = gauge("writer_queued_rows", "Rows waiting for the writer")
+        self.writer_batch_rows = histogram(
+            "writer_batch_rows", "Rows per committed transaction", _BATCH_BUCKETS
         )
 
         self.alerts_open = Gauge(

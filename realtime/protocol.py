@@ -20,11 +20,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Final, Generic, Literal, NotRequired, Protocol, TypeVar, cast
+from typing import Annotated, Any, Final, Generic, Literal, NotRequired, Protocol, TypeVar
 
 from annotated_types import MaxLen, MinLen
 from typing_extensions import TypedDict
 
+from realtime.channelname import CHANNEL_KINDS as CHANNEL_KINDS
+from realtime.channelname import ESCALATIONS_CHANNEL as ESCALATIONS_CHANNEL
+from realtime.channelname import MAX_CHANNEL_LENGTH as MAX_CHANNEL_LENGTH
+from realtime.channelname import ChannelKind as ChannelKind
+from realtime.channelname import ChannelName as ChannelName
+from realtime.channelname import parse_channel as parse_channel
+from realtime.channelname import patient_channel as patient_channel
+from realtime.channelname import therapist_channel as therapist_channel
 from realtime.codec import SUBPROTOCOL_JSON as SUBPROTOCOL_JSON
 from realtime.codec import SUBPROTOCOL_MSGPACK as SUBPROTOCOL_MSGPACK
 from realtime.codec import SUBPROTOCOLS as SUBPROTOCOLS
@@ -33,7 +41,7 @@ from realtime.codec import Frame as Frame
 from realtime.codec import choose_subprotocol as choose_subprotocol
 from realtime.codec import utc_instant as utc_instant
 from realtime.errors import ERROR_CODES as ERROR_CODES
-from realtime.errors import BadFrame, TooLarge, UnknownChannel
+from realtime.errors import BadFrame, TooLarge
 from realtime.errors import ErrorCode as ErrorCode
 from realtime.errors import FrameError as FrameError
 
@@ -46,7 +54,6 @@ CLOSE_TOO_MANY_BAD_FRAMES: Final = 4008
 
 DEFAULT_MAX_EVENTS_PER_PUBLISH: Final = 500
 MAX_REF_LENGTH: Final = 128
-MAX_CHANNEL_LENGTH: Final = 160
 MAX_MILESTONE_IDS: Final = 500
 MAX_ALERT_IDS: Final = 500
 MAX_NOTE_LENGTH: Final = 2_000
@@ -54,19 +61,6 @@ MAX_NOTE_LENGTH: Final = 2_000
 # -- wire shapes: what crosses the socket, typed once for the hub and its clients ----------
 
 E = TypeVar("E")
-
-ChannelKind = Literal["patient", "therapist", "clinic"]
-CHANNEL_KINDS: Final[tuple[ChannelKind, ...]] = ("patient", "therapist", "clinic")
-ESCALATIONS_CHANNEL: Final = "clinic:escalations"
-"""Where every escalated critical alert also goes (readable by ``admin``)."""
-
-
-def patient_channel(patient_id: str) -> str:
-    return f"patient:{patient_id}"
-
-
-def therapist_channel(therapist_id: str) -> str:
-    return f"therapist:{therapist_id}"
 
 
 class SinceWire(TypedDict):
@@ -159,35 +153,6 @@ def milestone_to_wire(milestone: MilestoneLike) -> MilestoneWire:
 
 def celebration_message(milestone: MilestoneLike) -> CelebrationMessage:
     return {"kind": "celebration", "milestone": milestone_to_wire(milestone)}
-
-
-@dataclass(frozen=True, slots=True)
-class ChannelName:
-    """A parsed channel: ``patient:{id}`` or ``therapist:{id}``."""
-
-    kind: ChannelKind
-    owner: str
-
-    def __str__(self) -> str:
-        return f"{self.kind}:{self.owner}"
-
-
-def parse_channel(name: Any, ref: str | None = None) -> ChannelName:
-    """Parse a channel name.
-
-    Raises:
-        FrameError: ``bad_frame`` when it is not a string, ``unknown_channel`` otherwise.
-    """
-    if not isinstance(name, str) or not name:
-        raise BadFrame("channel: must be a non-empty string", ref)
-    kind, _, owner = name.partition(":")
-    known = {"patient": "patient", "therapist": "therapist", "clinic": "clinic"}.get(kind)
-    if known is None or not owner or len(name) > MAX_CHANNEL_LENGTH or (
-        known == "clinic" and name != ESCALATIONS_CHANNEL
-    ):  # fmt: skip
-        use = f"patient:{{id}}, therapist:{{id}} or {ESCALATIONS_CHANNEL}"
-        raise UnknownChannel(f"no channel {name!r}: use {use}", ref)
-    return ChannelName(cast(ChannelKind, known), owner)
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,3 +361,39 @@ def ok_frame(ref: str | None, **fields: Any) -> Frame:
 
 def pong_frame(ref: str | None) -> Frame:
     return _with_ref({"type": "pong"}, ref)
+
+
+# -- client frames, as clients build them (the inverse of parse_client_frame) -------------------
+
+
+def publish_frame(events: list[dict[str, Any]], ref: str | None = None) -> Frame:
+    return _with_ref({"type": "publish", "events": events}, ref)
+
+
+def subscribe_frame(channel: str, since: Since | None = None, ref: str | None = None) -> Frame:
+    frame: Frame = {"type": "subscribe", "channel": channel}
+    if since is not None:
+        frame["since"] = {"epoch": since.epoch, "offset": since.offset}
+    return _with_ref(frame, ref)
+
+
+def unsubscribe_frame(channel: str, ref: str | None = None) -> Frame:
+    return _with_ref({"type": "unsubscribe", "channel": channel}, ref)
+
+
+def celebrated_frame(milestone_ids: list[str], ref: str | None = None) -> Frame:
+    return _with_ref({"type": "celebrated", "milestone_ids": milestone_ids}, ref)
+
+
+def acknowledge_alert_frame(
+    alert_ids: list[str], note: str | None = None, ref: str | None = None
+) -> Frame:
+    """``PROTOCOL.md`` section 7: acknowledge alerts, with an optional note."""
+    frame: Frame = {"type": "acknowledge_alert", "alert_ids": alert_ids}
+    if note is not None:
+        frame["note"] = note
+    return _with_ref(frame, ref)
+
+
+def ping_frame(ref: str | None = None) -> Frame:
+    return _with_ref({"type": "ping"}, ref)

@@ -16,7 +16,8 @@ from prometheus_client import Counter
 from realtime.channels.bus import Bus
 from realtime.channels.fanout import Fanout
 from realtime.channels.hub import Hub
-from realtime.jobs.escalation import escalate_forever
+from realtime.jobs.escalation import escalation_pass, pass_interval
+from realtime.jobs.periodic import Periodic
 from realtime.jobs.retention import Purger
 from realtime.jobs.snapshots import TrackerSnapshots
 from realtime.jobs.webhooks import WebhookSender
@@ -133,10 +134,7 @@ class Runtime:
         self.draining = False
         self._started = False
         self._stopped = False
-        self._ticker: asyncio.Task[None] | None = None
-        self._snapshotter: asyncio.Task[None] | None = None
-        self._purging: asyncio.Task[None] | None = None
-        self._escalating: asyncio.Task[None] | None = None
+        self.jobs = Periodic()
         self._delivering: asyncio.Task[None] | None = None
 
     def _therapist_of(self, patient_id: str) -> str | None:
@@ -173,19 +171,18 @@ class Runtime:
             if collecting:
                 gc.enable()
         self.snapshots.events_at_last_snapshot = self.service.events_accepted
-        if self.settings.timers.tick_interval_s > 0:
-            self._ticker = asyncio.create_task(self._tick_forever(), name="progress-hub-ticker")
-        if self.settings.durability.snapshot_interval_s > 0:
-            self._snapshotter = asyncio.create_task(
-                self._snapshot_forever(), name="progress-hub-snapshots"
-            )
-        if self.purger is not None and self.settings.durability.purge_interval_s > 0:
-            self._purging = asyncio.create_task(self._purge_forever(), name="progress-hub-purge")
-        after = self.settings.alerting.alert_escalate_after_s
-        self._escalating = asyncio.create_task(
-            escalate_forever(self.alerts, after), name="progress-hub-escalation"
+        timers, durability = self.settings.timers, self.settings.durability
+        self.jobs.every(timers.tick_interval_s, self._tick, "tick")
+        self.jobs.every(durability.snapshot_interval_s, self._snapshot_if_due, "snapshot")
+        if self.purger is not None:
+            self.jobs.every(durability.purge_interval_s, self.purge, "purge")
+        alerting = self.settings.alerting
+        self.jobs.every(
+            pass_interval(alerting.alert_escalate_after_s),
+            lambda: escalation_pass(self.alerts),
+            "escalation",
         )
-        if self.settings.alerting.webhooks:
+        if alerting.webhooks:
             self._delivering = asyncio.create_task(
                 self.webhooks.run(), name="progress-hub-webhooks"
             )
@@ -216,52 +213,27 @@ class Runtime:
             return 0
         return await self.purger.purge()
 
-    async def _purge_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.durability.purge_interval_s)
-            try:
-                await self.purge()
-            except Exception:
-                log.exception("event=purge_failed")
-
     def _snapshot_due(self) -> bool:
         return self.service.events_accepted != self.snapshots.events_at_last_snapshot
 
-    async def _snapshot_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.durability.snapshot_interval_s)
-            if self._snapshot_due():
-                try:
-                    await self.snapshots.take()
-                except Exception:
-                    log.exception("event=snapshot_failed")
+    async def _snapshot_if_due(self) -> None:
+        if self._snapshot_due():
+            await self.snapshots.take()
 
-    async def _tick_forever(self) -> None:
+    async def _tick(self) -> None:
         # Streaks end at local midnights and dropout risk grows in silence: neither waits for
         # an event, so time itself is an input, sampled every tick.
-        while True:
-            await asyncio.sleep(self.settings.timers.tick_interval_s)
-            try:
-                changed = await self.service.tick()
-            except Exception:
-                log.exception("event=tick_failed")
-            else:
-                log.debug("event=tick changed=%d", changed)
+        changed = await self.service.tick()
+        log.debug("event=tick changed=%d", changed)
 
     async def drain(self) -> None:
         """Stop taking work and close every socket with 1001 after flushing its queue."""
         if self.draining:
             return
         self.draining = True
-        for task in (
-            self._ticker,
-            self._snapshotter,
-            self._purging,
-            self._escalating,
-            self._delivering,
-        ):
-            if task is not None:
-                task.cancel()
+        self.jobs.cancel()
+        if self._delivering is not None:
+            self._delivering.cancel()
         self.fanout.flush_all()
         connections = list(self.connections)
         if connections:

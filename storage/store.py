@@ -46,7 +46,7 @@ _UPSERT_PATIENT = (
 
 
 class ProgressStore(Protocol):
-    """What the hub needs from persistence; :class:`SqliteStore` and ``MemoryStore`` agree."""
+    """What the hub needs from persistence; :class:`SqliteStore` is the implementation."""
 
     async def open(self) -> None: ...
 

@@ -3,17 +3,13 @@
 A critical alert still open ``alert_escalate_after_s`` after it was raised is escalated, again
 every ``alert_escalate_after_s``, at most ``max_escalations`` times (``PROTOCOL.md`` section 7).
 Due times come from ``raised_at`` and the stored count, so a restart neither forgets nor
-repeats an escalation. The same pass releases celebrations held for 24 hours.
+repeats an escalation. The same pass releases celebrations held for 24 hours. The runtime runs
+a pass every :func:`pass_interval` (``jobs.periodic``).
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-
 from realtime.service.alerts import AlertInbox
-
-log = logging.getLogger("progress_hub.escalation")
 
 MIN_PASS_S = 0.05
 MAX_PASS_S = 5.0
@@ -25,12 +21,6 @@ def pass_interval(escalate_after_s: float) -> float:
     return max(MIN_PASS_S, min(MAX_PASS_S, escalate_after_s / 10))
 
 
-async def escalate_forever(inbox: AlertInbox, escalate_after_s: float) -> None:
-    interval = pass_interval(escalate_after_s)
-    while True:
-        try:
-            await inbox.escalate_due()
-            inbox.release_expired()
-        except Exception:
-            log.exception("event=escalation_failed")
-        await asyncio.sleep(interval)
+async def escalation_pass(inbox: AlertInbox) -> None:
+    await inbox.escalate_due()
+    inbox.release_expired()

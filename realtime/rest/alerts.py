@@ -12,7 +12,6 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from domain.alert_codes import ALERT_SEVERITY
 from realtime.errors import BadRequest
@@ -87,10 +86,3 @@ async def resolve_alert(request: Request) -> Response:
     note = await _note(request)
     alert = await runtime.alerts.resolve(principal, request.path_params["alert_id"], note)
     return JSONResponse(alert.to_wire())
-
-
-ROUTES = [
-    Route("/api/v1/alerts", list_alerts, methods=["GET"]),
-    Route("/api/v1/alerts/{alert_id}/acknowledge", acknowledge_alert, methods=["POST"]),
-    Route("/api/v1/alerts/{alert_id}/resolve", resolve_alert, methods=["POST"]),
-]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from domain.analytics import (
     PERIODS,
@@ -93,12 +92,3 @@ async def get_compare(request: Request) -> Response:
     for patient_id in patient_ids:
         runtime.audit.record(principal, "analytics.compare", patient_id=patient_id)
     return JSONResponse(compare_patients(trackers, runtime.clock(), days))
-
-
-ROUTES = [
-    Route("/api/v1/analytics/compare", get_compare, methods=["GET"]),
-    Route("/api/v1/analytics/overview", get_overview, methods=["GET"]),
-    Route("/api/v1/analytics/sessions/trends", get_trends, methods=["GET"]),
-    Route("/api/v1/analytics/topics", get_topics, methods=["GET"]),
-    Route("/api/v1/analytics/heatmap", get_heatmap, methods=["GET"]),
-]

@@ -6,7 +6,6 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from domain.errors import UnknownTimezone
 from realtime.errors import BadRequest, Forbidden, InvalidRequest, TooLarge
@@ -108,12 +107,3 @@ async def metrics(request: Request) -> Response:
     runtime = runtime_of(request)
     runtime.refresh_gauges()
     return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)
-
-
-ROUTES = [
-    Route("/api/v1/patients/{patient_id}", put_patient, methods=["PUT"]),
-    Route("/api/v1/events", post_events, methods=["POST"]),
-    Route("/api/v1/audit", get_audit, methods=["GET"]),
-    Route("/healthz", healthz, methods=["GET"]),
-    Route("/metrics", metrics, methods=["GET"]),
-]

@@ -10,7 +10,6 @@ from datetime import date
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from domain.progress import PatientProgress
 from domain.reports import effectiveness_report, report_bounds
@@ -93,12 +92,3 @@ async def get_report(request: Request) -> Response:
     )
     alerts = [record.to_wire() for record in records]
     return JSONResponse(effectiveness_report(tracker, start, end, alerts))
-
-
-ROUTES = [
-    Route("/api/v1/patients/{patient_id}/report", get_report, methods=["GET"]),
-    Route("/api/v1/patients/{patient_id}/progress", get_progress, methods=["GET"]),
-    Route("/api/v1/patients/{patient_id}/series", get_series, methods=["GET"]),
-    Route("/api/v1/patients/{patient_id}/milestones", get_milestones, methods=["GET"]),
-    Route("/api/v1/patients/{patient_id}/insights", get_insights, methods=["GET"]),
-]

@@ -8,6 +8,7 @@ same audit trail; refusals are the errors of :mod:`realtime.errors`, answered by
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ from realtime.service.audit import AuditTrail
 from realtime.service.progress import ProgressService
 
 
+@dataclass(frozen=True, slots=True)
 class ChannelService:
     """Subscriptions' snapshots and the celebration round trip.
 
@@ -28,21 +30,14 @@ class ChannelService:
         bus: where celebrations are published again.
         audit: where every read of patient data is recorded.
         clock: the current instant, for snapshots.
+        alerts: the alert inbox (open alerts in snapshots, the reward hold).
     """
 
-    def __init__(
-        self,
-        service: ProgressService,
-        bus: Bus,
-        audit: AuditTrail,
-        clock: Callable[[], datetime],
-        alerts: AlertInbox,
-    ) -> None:
-        self._alerts = alerts
-        self._service = service
-        self._bus = bus
-        self._audit = audit
-        self._clock = clock
+    _service: ProgressService
+    _bus: Bus
+    _audit: AuditTrail
+    _clock: Callable[[], datetime]
+    _alerts: AlertInbox
 
     def snapshot(self, principal: Principal, channel: ChannelName) -> dict[str, Any]:
         """The snapshot a ``subscribed`` frame carries, after checking the principal's rights.

@@ -29,8 +29,13 @@ from realtime.protocol import (
     CLOSE_SLOW_CONSUMER,
     CLOSE_UNAUTHORIZED,
     SUBPROTOCOL_JSON,
+    AcknowledgeAlert,
+    Celebrated,
     Codec,
     Frame,
+    Publish,
+    Subscribe,
+    Unsubscribe,
     ack_frame,
     choose_subprotocol,
     decode_error_ref,
@@ -42,19 +47,7 @@ from realtime.protocol import (
 )
 from realtime.service.commits import AckResult
 from realtime.ws.ingest import fast_publish
-from realtime.ws.session import (
-    Acknowledge,
-    AcknowledgeAlerts,
-    Action,
-    Close,
-    Join,
-    Leave,
-    Send,
-    Session,
-    SubmitPublish,
-    Verdict,
-    error_of,
-)
+from realtime.ws.session import Action, Close, Send, Session, Verdict, error_of
 
 if TYPE_CHECKING:
     from realtime.runtime import Runtime
@@ -278,16 +271,16 @@ class Connection:
                     self.send(frame)
                 case Close():
                     await self._close(action)
-                case SubmitPublish(ref=ref, events=events):
+                case Publish(ref=ref, events=events):
                     await self._publish(ref, parse_events(events))
-                case Join():
+                case Subscribe():
                     await self._subscribe(action)
-                case Leave(ref=ref, channel=channel):
+                case Unsubscribe(ref=ref, channel=channel):
                     self.runtime.bus.unsubscribe(self, str(channel))
                     self.send(unsubscribed_frame(ref, str(channel)))
-                case Acknowledge():
+                case Celebrated():
                     await self._celebrated(action)
-                case AcknowledgeAlerts():
+                case AcknowledgeAlert():
                     await self._acknowledge_alerts(action)
 
     async def _publish(self, ref: str | None, events: Sequence[Event | RejectedEvent]) -> None:
@@ -321,7 +314,7 @@ class Connection:
         if nothing_left and all_answered is not None and not all_answered.done():
             all_answered.set_result(None)
 
-    async def _subscribe(self, join: Join) -> None:
+    async def _subscribe(self, join: Subscribe) -> None:
         channels, channel = self.runtime.channels, join.channel
         try:
             snapshot = channels.snapshot(self.principal, channel)
@@ -346,7 +339,7 @@ class Connection:
                 return
         channels.subscribed(self.principal, channel)
 
-    async def _celebrated(self, acknowledge: Acknowledge) -> None:
+    async def _celebrated(self, acknowledge: Celebrated) -> None:
         try:
             marked = await self.runtime.channels.celebrated(
                 self.principal, acknowledge.milestone_ids
@@ -356,7 +349,7 @@ class Connection:
             return
         self.send(ok_frame(acknowledge.ref, milestone_ids=marked))
 
-    async def _acknowledge_alerts(self, acknowledge: AcknowledgeAlerts) -> None:
+    async def _acknowledge_alerts(self, acknowledge: AcknowledgeAlert) -> None:
         # PROTOCOL.md section 7: ``ok`` lists the ids this frame changed.
         try:
             _, changed = await self.runtime.alerts.acknowledge(

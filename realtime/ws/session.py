@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import enum
 from collections import deque
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -44,12 +43,10 @@ from realtime.protocol import (
     CLOSE_TOO_MANY_BAD_FRAMES,
     AcknowledgeAlert,
     Celebrated,
-    ChannelName,
     ClientFrame,
     Frame,
     Ping,
     Publish,
-    Since,
     Subscribe,
     Unsubscribe,
     error_frame,
@@ -78,7 +75,7 @@ TRANSITIONS: Final[dict[tuple[State, Trigger], State]] = {
     (State.OPEN, Trigger.CLOSED): State.CLOSED,
     (State.CLOSING, Trigger.CLOSED): State.CLOSED,
 }
-"""Every legal transition; a trigger absent here leaves the state as it is."""
+"""Every legal transition; any other is a bug in the hub and fails loudly."""
 
 
 # -- actions: what the connection is asked to do ---------------------------------------------
@@ -100,39 +97,10 @@ class Close:
     flush: bool
 
 
-@dataclass(frozen=True, slots=True)
-class SubmitPublish:
-    ref: str | None
-    events: Sequence[object]
-
-
-@dataclass(frozen=True, slots=True)
-class Join:
-    ref: str | None
-    channel: ChannelName
-    since: Since | None
-
-
-@dataclass(frozen=True, slots=True)
-class Leave:
-    ref: str | None
-    channel: ChannelName
-
-
-@dataclass(frozen=True, slots=True)
-class Acknowledge:
-    ref: str | None
-    milestone_ids: list[str]
-
-
-@dataclass(frozen=True, slots=True)
-class AcknowledgeAlerts:
-    ref: str | None
-    alert_ids: list[str]
-    note: str | None
-
-
-Action = Send | Close | SubmitPublish | Join | Leave | Acknowledge | AcknowledgeAlerts
+Action = Send | Close | Publish | Subscribe | Unsubscribe | Celebrated | AcknowledgeAlert
+"""A frame the session passes on (publish, subscribe, unsubscribe, celebrated,
+acknowledge_alert) is itself the action: the connection performs it with the service, the bus
+and the channel use cases."""
 
 
 class Verdict(enum.Enum):
@@ -159,7 +127,12 @@ class Session:
         self.unanswered = 0
 
     def _move(self, trigger: Trigger) -> None:
-        self.state = TRANSITIONS.get((self.state, trigger), self.state)
+        try:
+            self.state = TRANSITIONS[(self.state, trigger)]
+        except KeyError:
+            raise RuntimeError(
+                f"session: no {trigger.value!r} in state {self.state.value!r}"
+            ) from None
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -182,19 +155,9 @@ class Session:
 
     def frame(self, frame: ClientFrame) -> list[Action]:
         """The actions a decoded, well-formed frame asks for."""
-        match frame:
-            case Publish():
-                return [SubmitPublish(frame.ref, frame.events)]
-            case Subscribe():
-                return [Join(frame.ref, frame.channel, frame.since)]
-            case Unsubscribe():
-                return [Leave(frame.ref, frame.channel)]
-            case Celebrated():
-                return [Acknowledge(frame.ref, frame.milestone_ids)]
-            case Ping():
-                return [Send(pong_frame(frame.ref))]
-            case AcknowledgeAlert():
-                return [AcknowledgeAlerts(frame.ref, frame.alert_ids, frame.note)]
+        if isinstance(frame, Ping):
+            return [Send(pong_frame(frame.ref))]
+        return [frame]
 
     def refused(self, error: HubError, ref: str | None, now: float) -> list[Action]:
         """Answer a refusal; a peer that keeps breaking the contract is closed with 4008."""
@@ -245,8 +208,9 @@ class Session:
         ]
 
     def closed(self) -> None:
-        """The socket is gone, whichever side closed it."""
-        self._move(Trigger.CLOSED)
+        """The socket is gone, whichever side closed it (told once or more)."""
+        if self.state is not State.CLOSED:
+            self._move(Trigger.CLOSED)
 
 
 def error_of(error: HubError, ref: str | None = None) -> Frame:

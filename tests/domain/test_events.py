@@ -26,6 +26,7 @@ VALID: dict[str, dict[str, Any]] = {
     "mood_checkin": {"score": 10},
     "goal_updated": {"goal_id": "g1", "status": "in_progress"},
     "action_item_updated": {"item_id": "i1", "status": "done"},
+    "measure_completed": {"instrument": "PHQ-9", "items": [0, 1, 2, 3, 0, 1, 2, 3, 1]},
 }
 
 

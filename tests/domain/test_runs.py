@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.ledger import Ledger
-from domain.patients import Patient
-from domain.sessions import event_key
+from domain.everfacts import EverFacts
 
 BASE = 739_000  # a day ordinal in 2024
 
@@ -29,24 +25,25 @@ def _expected(days: set[int]) -> tuple[dict[int, int], dict[int, int], int]:
     return ends, starts, longest
 
 
-def _ledger() -> Ledger:
-    return Ledger(Patient.register("p1", "t1", "UTC", datetime(2020, 1, 1, tzinfo=UTC)))
-
-
 @settings(max_examples=400, deadline=None)
 @given(
     days=st.lists(st.integers(0, 60), min_size=1, max_size=80),
     restore_at=st.integers(0, 80),
 )
 def test_runs_equal_the_runs_of_the_days_in_any_order(days: list[int], restore_at: int) -> None:
-    ledger = _ledger()
+    ledger = EverFacts()
     seen: set[int] = set()
     for index, offset in enumerate(days):
         if index == restore_at:  # a snapshot round trip in the middle changes nothing
             ends, starts = ledger.runs()
-            ledger.restore_runs(ends, starts)
+            ledger = EverFacts(
+                ever_days=dict(ledger.ever_days),
+                run_end=ends,
+                run_start=starts,
+                longest_ever_run=ledger.longest_ever_run,
+            )
         day = BASE + offset
-        length = ledger.add_ever_day(day, event_key(float(index), f"e{index}"))
+        length = ledger.add_day(day, (float(index), f"e{index}"))
         if day in seen:
             assert length == 0
             continue
@@ -59,14 +56,14 @@ def test_runs_equal_the_runs_of_the_days_in_any_order(days: list[int], restore_a
 
 
 def test_a_day_between_two_runs_joins_them_into_the_open_one() -> None:
-    ledger = _ledger()
+    ledger = EverFacts()
     for offset in (0, 1, 3, 4):
-        ledger.add_ever_day(BASE + offset, event_key(float(offset), "e"))
+        ledger.add_day(BASE + offset, (float(offset), "e"))
     assert ledger.runs() == (
         {BASE: BASE + 1, BASE + 3: BASE + 4},
         {BASE + 1: BASE, BASE + 4: BASE + 3},
     )
-    assert ledger.add_ever_day(BASE + 2, event_key(2.0, "e")) == 5
+    assert ledger.add_day(BASE + 2, (2.0, "e")) == 5
     assert ledger.runs() == ({BASE: BASE + 4}, {BASE + 4: BASE})
-    assert ledger.add_ever_day(BASE + 5, event_key(5.0, "e")) == 6
+    assert ledger.add_day(BASE + 5, (5.0, "e")) == 6
     assert ledger.runs() == ({BASE: BASE + 5}, {BASE + 5: BASE})

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from domain.effects import Effect
 from domain.errors import StateFormatError
 from domain.events import Event
-from domain.folding import RECENT_MIN
 from domain.patients import Patient
 from domain.progress import PatientProgress
+from domain.rezone import RECENT_MIN
 from domain.state import STATE_FORMAT
 from tests.domain.builders import T0, event, tracker
 from tests.domain.strategies import (

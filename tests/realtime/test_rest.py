@@ -149,4 +149,9 @@ def test_healthz_and_metrics(registered: TestClient) -> None:
 def test_dashboard_page_is_served(client: TestClient) -> None:
     page = client.get("/dashboard")
     assert page.status_code == 200
-    assert "progress.v1.json" in page.text
+    assert '<script type="module" src="/static/dashboard.js">' in page.text
+    module = client.get("/static/progress-hub.js")
+    assert module.status_code == 200
+    assert module.headers["content-type"].startswith(("text/javascript", "application/javascript"))
+    assert "progress.v1.json" in module.text
+    assert client.get("/static/nothing-here.js").status_code == 404

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from realtime.errors import BadFrame, Forbidden, TooLarge, UnknownChannel, UnknownPatient
@@ -10,32 +12,27 @@ from realtime.protocol import (
     CLOSE_SLOW_CONSUMER,
     CLOSE_TOO_LARGE,
     CLOSE_TOO_MANY_BAD_FRAMES,
+    Celebrated,
     ChannelName,
+    Publish,
     Since,
+    Subscribe,
+    Unsubscribe,
     parse_client_frame,
 )
 from realtime.settings import Limits
 from realtime.ws.session import (
     TRANSITIONS,
-    Acknowledge,
     Close,
-    Join,
-    Leave,
     Send,
     Session,
     State,
-    SubmitPublish,
     Verdict,
 )
 
-LIMITS = Limits(
-    max_frame_bytes=1000,
-    max_inflight_publishes=2,
-    rate_limit_frames_per_s=10,
-    rate_limit_burst=3,
-    bad_frame_limit=2,
-    bad_frame_window_s=10,
-)
+# Small figures, so each rule is reached in a few frames.
+LIMITS = Limits(max_frame_bytes=1000, max_inflight_publishes=2, bad_frame_limit=2)
+LIMITS = replace(LIMITS, rate_limit_frames_per_s=10, rate_limit_burst=3, bad_frame_window_s=10)
 
 
 def session() -> Session:
@@ -46,14 +43,14 @@ def test_each_frame_becomes_the_action_it_asks_for() -> None:
     s = session()
     channel = ChannelName("patient", "p1")
     assert s.frame(parse_client_frame({"type": "publish", "ref": "a", "events": [{}]})) == [
-        SubmitPublish("a", [{}])
+        Publish("a", [{}])
     ]
     subscribe = {"type": "subscribe", "channel": "patient:p1", "since": {"epoch": "e", "offset": 3}}
-    assert s.frame(parse_client_frame(subscribe)) == [Join(None, channel, Since("e", 3))]
+    assert s.frame(parse_client_frame(subscribe)) == [Subscribe(None, channel, Since("e", 3))]
     unsubscribe = {"type": "unsubscribe", "ref": "u", "channel": "patient:p1"}
-    assert s.frame(parse_client_frame(unsubscribe)) == [Leave("u", channel)]
+    assert s.frame(parse_client_frame(unsubscribe)) == [Unsubscribe("u", channel)]
     celebrated = {"type": "celebrated", "milestone_ids": ["m1"]}
-    assert s.frame(parse_client_frame(celebrated)) == [Acknowledge(None, ["m1"])]
+    assert s.frame(parse_client_frame(celebrated)) == [Celebrated(None, ["m1"])]
     assert s.frame(parse_client_frame({"type": "ping", "ref": "p"})) == [
         Send({"type": "pong", "ref": "p"})
     ]

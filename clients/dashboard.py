@@ -1,0 +1,257 @@
+"""``DashboardClient``: live messages for therapists' dashboards, resumed across reconnects.
+
+::
+
+    async with DashboardClient("ws://127.0.0.1:8000/ws", token,
+                               channels=["therapist:t1", "patient:p1"]) as dashboard:
+        async for item in dashboard:
+            if isinstance(item, Subscribed) and not item.recovered:
+                redraw(item.snapshot, item.series)     # start afresh
+            elif isinstance(item, AlertMessage):
+                ...
+
+Theory of operation
+-------------------
+The client remembers, per channel, the ``epoch`` and the ``offset`` of the last message it
+handed over. After a reconnect it subscribes again with ``since`` set to that position: inside
+the hub's history the missed messages follow in order (``recovered`` true), and none is handed
+over twice. Otherwise (a hub restart changes the epoch; a gap older than the history)
+``recovered`` is false: the :class:`Subscribed` item then carries the snapshot and, for a
+patient channel, the chart series fetched over REST, which stand in for what was missed.
+Subscriptions are sent without a ``ref`` so that their ``subscribed`` answers arrive in order
+with the messages: positions are therefore always updated before the messages that follow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
+from types import TracebackType
+from typing import Any
+
+from clients.errors import SessionClientStopped
+from clients.feed import Feed
+from clients.hub_client import DEFAULT_TIMEOUT_S, HubClient, HubClientError, HubClosed
+from clients.messages import ConnectionState, DashboardItem, HubError, Subscribed, parse_message
+from clients.rest import RestError, call, http_base
+from clients.retry import DEFAULT_BACKOFF_INITIAL_S, DEFAULT_BACKOFF_MAX_S, Backoff
+from realtime.protocol import (
+    CLOSE_UNAUTHORIZED,
+    Since,
+    acknowledge_alert_frame,
+    subscribe_frame,
+    unsubscribe_frame,
+)
+
+__all__ = ["DashboardClient"]
+
+log = logging.getLogger("progress_hub.client")
+DEFAULT_SERIES_DAYS = 14
+
+
+class DashboardClient:
+    """Subscribes to channels and yields :data:`~clients.messages.DashboardItem` in order.
+
+    Args:
+        url: the hub's WebSocket endpoint.
+        token: a ``therapist`` (or ``admin``) token.
+        channels: channels to subscribe to at once; more with :meth:`subscribe`.
+        msgpack: speak ``progress.v1.msgpack``.
+        series_days: how many days of series to fetch when a patient channel starts afresh.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        channels: Iterable[str] = (),
+        *,
+        msgpack: bool = False,
+        series_days: int = DEFAULT_SERIES_DAYS,
+        backoff_initial_s: float = DEFAULT_BACKOFF_INITIAL_S,
+        backoff_max_s: float = DEFAULT_BACKOFF_MAX_S,
+        connect_timeout_s: float = DEFAULT_TIMEOUT_S,
+    ) -> None:
+        self.url = url
+        self._token = token
+        self._msgpack = msgpack
+        self._series_days = series_days
+        self._backoff = Backoff(backoff_initial_s, backoff_max_s)
+        self._connect_timeout_s = connect_timeout_s
+        self._channels: dict[str, Since | None] = dict.fromkeys(channels)
+        self._items: Feed[DashboardItem] = Feed()
+        self._hub: HubClient | None = None
+        self._live = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.failure: SessionClientStopped | None = None
+        self.state: ConnectionState = "connecting"
+        self.connections = 0
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="progress-hub-dashboard-client")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        self.state = "stopped"
+        self._items.close()
+
+    async def __aenter__(self) -> DashboardClient:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def __aiter__(self) -> Feed[DashboardItem]:
+        return self._items
+
+    async def next(self, timeout: float | None = None) -> DashboardItem:
+        """The next item.
+
+        Raises:
+            TimeoutError: nothing arrived in time.
+        """
+        return await self._items.get(timeout)
+
+    def position(self, channel: str) -> Since | None:
+        """The last position handed over on ``channel`` (what a resume asks from)."""
+        return self._channels.get(channel)
+
+    async def subscribe(self, channel: str) -> None:
+        """Add a channel; its :class:`Subscribed` item comes through the iterator."""
+        if channel in self._channels:
+            return
+        self._channels[channel] = None
+        hub = self._hub
+        if hub is not None:
+            with contextlib.suppress(HubClosed):  # the reconnect subscribes it
+                await hub.send(subscribe_frame(channel))
+
+    async def unsubscribe(self, channel: str) -> None:
+        self._channels.pop(channel, None)
+        hub = self._hub
+        if hub is not None:
+            with contextlib.suppress(HubClosed):
+                await hub.send(unsubscribe_frame(channel))
+
+    async def acknowledge_alerts(
+        self, alert_ids: list[str], note: str | None = None, timeout: float = DEFAULT_TIMEOUT_S
+    ) -> list[str]:
+        """Acknowledge alerts (``PROTOCOL.md`` section 7); returns the ids the hub changed.
+
+        Raises:
+            HubClientError: refused (``forbidden``, unknown ids, or a hub without alerts).
+            TimeoutError: no connection or no answer in time.
+        """
+        async with asyncio.timeout(timeout):
+            await self._live.wait()
+            hub = self._hub
+            if hub is None:
+                raise HubClosed(None, "not connected")
+            reply = await hub.request(acknowledge_alert_frame(list(alert_ids), note))
+        changed = reply.get("alert_ids", alert_ids)
+        return [str(item) for item in changed]
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                hub = await HubClient.connect(
+                    self.url, self._token, msgpack=self._msgpack, timeout=self._connect_timeout_s
+                )
+            except HubClosed as closed:
+                if closed.code == CLOSE_UNAUTHORIZED:
+                    self._stop("the hub refused the token (4001)")
+                    return
+                await self._wait_before_retry()
+                continue
+            except Exception as error:  # noqa: BLE001 - refused, reset, bad handshake: retried
+                log.debug("event=connect_failed error=%s", type(error).__name__)
+                await self._wait_before_retry()
+                continue
+            self._backoff.reset()
+            self.connections += 1
+            self._hub = hub
+            try:
+                for channel, since in list(self._channels.items()):
+                    await hub.send(subscribe_frame(channel, since))
+                self.state = "live"
+                self._live.set()
+                await self._consume(hub)
+            except HubClosed as closed:
+                if closed.code == CLOSE_UNAUTHORIZED:
+                    self._stop("the hub refused the token (4001)")
+                    return
+            except (TimeoutError, HubClientError, OSError) as error:
+                log.debug("event=connection_lost error=%s", type(error).__name__)
+            finally:
+                self._live.clear()
+                self._hub = None
+                await hub.close()
+            await self._wait_before_retry()
+
+    def _stop(self, reason: str) -> None:
+        self.failure = SessionClientStopped(reason)
+        self.state = "stopped"
+        self._items.close()
+
+    async def _wait_before_retry(self) -> None:
+        self.state = "reconnecting"
+        await asyncio.sleep(self._backoff.next_delay())
+
+    async def _consume(self, hub: HubClient) -> None:
+        while True:
+            try:
+                frame = await hub.next_message(timeout=3600)
+            except TimeoutError:
+                continue
+            kind = frame.get("type")
+            if kind == "subscribed":
+                await self._subscribed(frame)
+            elif kind == "message":
+                self._message(frame)
+            elif kind == "error":
+                self._items.put(HubError(str(frame.get("code")), str(frame.get("detail"))))
+
+    async def _subscribed(self, frame: dict[str, Any]) -> None:
+        channel = str(frame.get("channel"))
+        if channel not in self._channels:
+            return  # unsubscribed meanwhile
+        epoch, offset = str(frame.get("epoch")), int(frame.get("offset", 0))
+        recovered = bool(frame.get("recovered"))
+        before = self._channels[channel]
+        snapshot = frame.get("snapshot") or {}
+        series = None
+        if not recovered and channel.startswith("patient:"):
+            series = await self._fetch_series(channel.partition(":")[2])
+        # Recovered: the missed messages follow and move the position; else start from here.
+        self._channels[channel] = before if recovered and before else Since(epoch, offset)
+        self._items.put(Subscribed(channel, epoch, offset, recovered, snapshot, series))
+
+    def _message(self, frame: dict[str, Any]) -> None:
+        message = parse_message(frame)
+        position = self._channels.get(message.channel, None)
+        if message.channel not in self._channels or position is None:
+            return
+        if message.offset <= position.offset:
+            return  # already handed over (a resubscription to a live channel replays it)
+        self._channels[message.channel] = Since(position.epoch, message.offset)
+        self._items.put(message)
+
+    async def _fetch_series(self, patient_id: str) -> dict[str, Any] | None:
+        url = f"{http_base(self.url)}/api/v1/patients/{patient_id}/series?days={self._series_days}"
+        try:
+            return await asyncio.to_thread(call, "GET", url, self._token)
+        except (RestError, OSError) as error:
+            log.warning("event=series_fetch_failed error=%s", type(error).__name__)
+            return None
