@@ -51,6 +51,10 @@ DEFAULT_GAMIFICATION_HOLD_S = 24 * 3600.0
 DEFAULT_WEBHOOK_TIMEOUT_S = 5.0
 DEFAULT_WEBHOOK_MAX_QUEUED = 10_000
 DEFAULT_WEBHOOK_MAX_BACKOFF_S = 300.0
+# Open alerts published again per subscribe: half the default send queue, so a therapist with
+# thousands unacknowledged is not cut off as a slow consumer on every reconnect (the
+# snapshot's ``open_alerts`` still lists them all).
+DEFAULT_REDELIVER_MAX = 500
 WEBHOOK_SECRET_ENV = "PROGRESS_HUB_WEBHOOK_SECRET"
 DEFAULT_SUPPORT_MESSAGE = (
     "If you are in danger or thinking about harming yourself, please contact your local "
@@ -127,6 +131,7 @@ class Alerting:
     webhook_timeout_s: float = DEFAULT_WEBHOOK_TIMEOUT_S
     webhook_max_queued: int = DEFAULT_WEBHOOK_MAX_QUEUED
     webhook_max_backoff_s: float = DEFAULT_WEBHOOK_MAX_BACKOFF_S
+    redeliver_max: int = DEFAULT_REDELIVER_MAX
     support_message: str = DEFAULT_SUPPORT_MESSAGE
     crisis_resources: tuple[tuple[str, str], ...] = DEFAULT_CRISIS_RESOURCES
 

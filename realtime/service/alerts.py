@@ -157,13 +157,11 @@ class AlertInbox:
             self.on_queued()
 
     def support_message(self) -> Payload:
-        settings = self._settings
+        resources = [{"name": n, "contact": c} for n, c in self._settings.crisis_resources]
         return {
             "kind": "support",
-            "message": settings.support_message,
-            "resources": [
-                {"name": name, "contact": contact} for name, contact in settings.crisis_resources
-            ],
+            "message": self._settings.support_message,
+            "resources": resources,
         }
 
     # -- reading ---------------------------------------------------------------------------
@@ -180,8 +178,12 @@ class AlertInbox:
         return [alert for alert in self._unresolved if alert.escalations]
 
     def redeliver(self, therapist_id: str) -> None:
-        """Publish every open alert of the therapist again, oldest first (on subscribe)."""
-        for alert in self.open_alerts(therapist_id):
+        """Publish the therapist's open alerts again, oldest first (on subscribe), at most
+        ``redeliver_max`` (the snapshot lists every one)."""
+        alerts = self.open_alerts(therapist_id)
+        if len(alerts) > self._settings.redeliver_max:
+            log.warning("event=redeliver_capped therapist=%s open=%d", therapist_id, len(alerts))
+        for alert in alerts[: self._settings.redeliver_max]:
             self._bus.publish(therapist_channel(therapist_id), alert_message(alert))
 
     def _owner(self, alert: Alert) -> str:

@@ -175,3 +175,18 @@ def test_a_full_outbox_drops_new_deliveries_with_a_metric_and_a_log_line(
     assert 'progress_hub_webhook_deliveries_total{outcome="dropped"} 1.0' in metrics
     assert "progress_hub_webhook_queue_depth 1.0" in metrics
     assert any("event=webhook_queue_full" in record.getMessage() for record in caplog.records)
+
+
+async def test_a_subscription_publishes_open_alerts_again_up_to_the_cap(db_path: Path) -> None:
+    server = start_server(settings_for(db_path, coalesce_s=0.0, redeliver_max=2))
+    try:
+        register(server, "p1", "t1")
+        for n in range(3):
+            publish(server, checkin(f"e{n}", "p1", f"2026-11-1{n}", score=1))
+        async with await HubClient.connect(server.ws_url, token("therapist", "t1")) as therapist:
+            subscribed = await therapist.subscribe("therapist:t1")
+            again = [f["data"] for f in await drain(therapist, 0.5)]
+    finally:
+        server.stop()
+    assert [a["event_id"] for a in subscribed["snapshot"]["open_alerts"]] == ["e0", "e1", "e2"]
+    assert [(a["kind"], a["event_id"]) for a in again] == [("alert", "e0"), ("alert", "e1")]
