@@ -221,16 +221,27 @@ def measure_apply(args: argparse.Namespace) -> None:
 
     effects_seen = 0
 
-    def run_apply() -> float:
+    def fresh_trackers() -> dict[str, PatientProgress]:
+        return {pid: PatientProgress(patient) for pid, patient in registrations.items()}
+
+    def timed(apply: Callable[[dict[str, PatientProgress]], int]) -> float:
+        """Seconds ``apply`` takes on fresh trackers; the effects it counts are kept to compare."""
         nonlocal effects_seen
-        trackers = {pid: PatientProgress(patient) for pid, patient in registrations.items()}
-        effects = 0
+        trackers = fresh_trackers()
         started = CLOCK()
-        for event, now in pairs:
-            effects += len(trackers[event.patient_id].apply(event, now))
+        effects = apply(trackers)
         elapsed = CLOCK() - started
         effects_seen = effects
         return elapsed
+
+    def apply_each(trackers: dict[str, PatientProgress]) -> int:
+        effects = 0
+        for event, now in pairs:
+            effects += len(trackers[event.patient_id].apply(event, now))
+        return effects
+
+    def run_apply() -> float:
+        return timed(apply_each)
 
     def publishes(size: int, per_patient: bool) -> list[tuple[list[Event], datetime]]:
         """The stream cut into publishes of ``size`` events (of one patient each, or as they
@@ -255,11 +266,8 @@ def measure_apply(args: argparse.Namespace) -> None:
         return sorted(cut, key=lambda publish: publish[1])  # in the order they complete
 
     def run_batches(batches: list[tuple[list[Event], datetime]]) -> Callable[[], float]:
-        def run() -> float:
-            nonlocal effects_seen
-            trackers = {pid: PatientProgress(patient) for pid, patient in registrations.items()}
+        def apply_batches(trackers: dict[str, PatientProgress]) -> int:
             effects = 0
-            started = CLOCK()
             for batch, now in batches:
                 # What the hub does with a committed publish: group it by patient.
                 by_patient: dict[str, list[Event]] = {}
@@ -267,14 +275,12 @@ def measure_apply(args: argparse.Namespace) -> None:
                     by_patient.setdefault(event.patient_id, []).append(event)
                 for patient_id, events_of_one in by_patient.items():
                     effects += len(trackers[patient_id].apply_many(events_of_one, now))
-            elapsed = CLOCK() - started
-            effects_seen = effects
-            return elapsed
+            return effects
 
-        return run
+        return lambda: timed(apply_batches)
 
     def run_replay() -> float:
-        trackers = {pid: PatientProgress(patient) for pid, patient in registrations.items()}
+        trackers = fresh_trackers()
         now = nows[-1]
         started = CLOCK()
         for at in range(0, count, 10_000):  # as the service's load(): chunks by patient

@@ -37,8 +37,11 @@ import shutil
 import signal
 import sys
 import tempfile
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import uvloop
 from hub_load import (
@@ -52,7 +55,7 @@ from hub_load import (
     measure_throughput,
 )
 from hub_profile import summarize
-from hub_servers import TARGETS, Target, raise_nofile, running
+from hub_servers import TARGETS, Server, Target, raise_nofile, running
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,22 @@ def print_table(rows: list[Row]) -> None:
 
 
 PHASES = ("throughput", "latency", "memory")
+Result = TypeVar("Result")
+
+
+async def on_each_target(
+    phase: str,
+    workdir: Path,
+    measure: Callable[[Server], Awaitable[Result]],
+    describe: Callable[[Result], str],
+) -> dict[Target, Result]:
+    """Measure the hub and the bare relay alike, each on a fresh server, one line each."""
+    results: dict[Target, Result] = {}
+    for target in TARGETS:
+        with running(target, workdir) as server:
+            results[target] = result = await measure(server)
+        print(f"{phase:<12}{target:5}: {describe(result)}", flush=True)
+    return results
 
 
 async def run(args: argparse.Namespace, workdir: Path) -> None:
@@ -102,40 +121,47 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
     rows: list[Row] = []
 
     if "throughput" in phases:
-        throughput: dict[Target, Throughput] = {}
-        for target in TARGETS:
-            out = profile_dir / "throughput.txt" if profile_dir else None
-            with running(target, workdir) as server:
-                throughput[target] = result = await measure_throughput(
-                    server, scale, compression, out
-                )
-            print(
-                f"throughput  {target:5}: {result.events_per_s:9,.0f} events/s acked "
+        out = profile_dir / "throughput.txt" if profile_dir else None
+
+        def acked(result: Throughput) -> str:
+            return (
+                f"{result.events_per_s:9,.0f} events/s acked "
                 f"({scale.connections} conns x {scale.batch}-event batches, {result.frames} "
                 f"batches; ack p50 {result.ack_p50_ms:.1f} ms, p99 {result.ack_p99_ms:.1f} ms; "
                 f"server CPU {result.cpu_us_per_event:.1f} us/event, "
-                f"{result.cpu_cores:.2f} cores)",
-                flush=True,
+                f"{result.cpu_cores:.2f} cores)"
             )
+
+        throughput = await on_each_target(
+            "throughput",
+            workdir,
+            lambda server: measure_throughput(server, scale, compression, out),
+            acked,
+        )
         hub, relay = throughput["hub"].events_per_s, throughput["relay"].events_per_s
         name = f"durable events/s, {scale.connections} conns x {scale.batch}-event batches"
         rows.append(Row(name, hub, relay, ">= 30,000", hub >= 30_000, "{:,.0f}"))
 
     if "latency" in phases:
-        latency: dict[Target, Latency] = {}
-        for target in TARGETS:
-            out = profile_dir / "latency.txt" if profile_dir else None
-            with running(target, workdir) as server:
-                latency[target] = lat = await measure_latency(server, scale, compression, out)
-            print(
-                f"latency     {target:5}: p50 {lat.p50_ms:.2f} ms, p99 {lat.p99_ms:.2f} ms, "
+        out = profile_dir / "latency.txt" if profile_dir else None
+
+        def probed(lat: Latency) -> str:
+            line = (
+                f"p50 {lat.p50_ms:.2f} ms, p99 {lat.p99_ms:.2f} ms, "
                 f"max {lat.max_ms:.1f} ms over {lat.samples} probes ({lat.lost} lost) at "
                 f"{lat.events_per_s:,.0f} events/s sent; server CPU "
-                f"{lat.cpu_us_per_event:.1f} us/event, {lat.cpu_cores:.2f} cores",
-                flush=True,
+                f"{lat.cpu_us_per_event:.1f} us/event, {lat.cpu_cores:.2f} cores"
             )
             if args.verbose:
-                print(f"  median/max ms by second sent: {lat.by_second()}", flush=True)
+                line += f"\n  median/max ms by second sent: {lat.by_second()}"
+            return line
+
+        latency = await on_each_target(
+            "latency",
+            workdir,
+            lambda server: measure_latency(server, scale, compression, out),
+            probed,
+        )
         at = f"@ {scale.rate:,.0f} ev/s"
         hub_lat, relay_lat = latency["hub"], latency["relay"]
         rows.append(
@@ -158,17 +184,21 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
         # Deflate contexts are a large share of a connection's memory, so when clients offer
         # permessage-deflate the figure without it is measured as well (not in a smoke run).
         modes = [compression] + ([None] if compression and not args.quick else [])
+
+        def held(mode: str | None, mem: Memory) -> str:
+            return (
+                f"{mem.per_connection_kib:.1f} KiB/conn, "
+                f"deflate {'on' if mode else 'off'} (RSS {mem.before_mib:.0f} -> "
+                f"{mem.after_mib:.0f} MiB over {mem.connections} conns)"
+            )
+
         for mode in modes:
-            memory: dict[Target, Memory] = {}
-            for target in TARGETS:
-                with running(target, workdir) as server:
-                    memory[target] = mem = await measure_memory(server, idle, mode)
-                print(
-                    f"memory      {target:5}: {mem.per_connection_kib:.1f} KiB/conn, "
-                    f"deflate {'on' if mode else 'off'} (RSS {mem.before_mib:.0f} -> "
-                    f"{mem.after_mib:.0f} MiB over {mem.connections} conns)",
-                    flush=True,
-                )
+            memory = await on_each_target(
+                "memory",
+                workdir,
+                partial(measure_memory, count=idle, compression=mode),
+                partial(held, mode),
+            )
             hub, relay = memory["hub"].per_connection_kib, memory["relay"].per_connection_kib
             name = f"KiB per idle conn @ {idle:,}, deflate {'offered' if mode else 'off'}"
             rows.append(Row(name, hub, relay, "<= 50", hub <= 50, "{:.1f}"))

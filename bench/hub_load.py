@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypedDict
 
 import httpx
 from hub_servers import SECRET, Server, cpu_window, profiled, rss_bytes
@@ -188,6 +189,18 @@ async def close_all(sockets: list[ClientConnection]) -> None:
 # -- 1. durable throughput ----------------------------------------------------------------
 
 
+class ServerCpu(TypedDict):
+    """The server's CPU over a measuring window, as the throughput and latency runs report it."""
+
+    cpu_us_per_event: float
+    cpu_cores: float
+
+
+def server_cpu(cpu_s: float, events: int, window_s: float) -> ServerCpu:
+    """CPU time per event handled and cores kept busy, from the CPU seconds of one window."""
+    return ServerCpu(cpu_us_per_event=cpu_s / max(events, 1) * 1e6, cpu_cores=cpu_s / window_s)
+
+
 @dataclass
 class Throughput:
     events_per_s: float
@@ -246,8 +259,7 @@ async def measure_throughput(
         ack_p50_ms=percentile(latencies, 0.50) * 1000,
         ack_p99_ms=percentile(latencies, 0.99) * 1000,
         frames=len(latencies),
-        cpu_us_per_event=cpu[0] / max(counted, 1) * 1e6,
-        cpu_cores=cpu[0] / scale.measure_s,
+        **server_cpu(cpu[0], counted, scale.measure_s),
     )
 
 
@@ -404,8 +416,7 @@ async def measure_latency(
         lost=lost,
         events_per_s=sent_events / scale.measure_s,
         timeline=timeline,
-        cpu_us_per_event=cpu[0] / max(sent_events, 1) * 1e6,
-        cpu_cores=cpu[0] / scale.measure_s,
+        **server_cpu(cpu[0], sent_events, scale.measure_s),
     )
 
 

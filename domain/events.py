@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -40,6 +40,14 @@ MAX_MEASURE_ITEMS = 100
 """Bounds the validation of ``items`` before its length is checked against the instrument."""
 
 
+# Instants a patient's activity can carry: wide enough for any record, narrow enough that the
+# instant is a date in every zone (UTC offsets stay within a day), so no day, week or month
+# computed from it can leave datetime's range.
+EARLIEST_INSTANT = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST_INSTANT = datetime(2200, 1, 1, tzinfo=UTC)
+INSTANT_RANGE = "must lie from 1900-01-01T00:00:00Z up to (not including) 2200-01-01T00:00:00Z"
+
+
 def _parse_instant(value: Any) -> datetime:
     """Accept only RFC 3339 strings with an explicit UTC offset (or an aware datetime)."""
     if isinstance(value, datetime):
@@ -57,6 +65,12 @@ def _parse_instant(value: Any) -> datetime:
         raise ValueError("must be an RFC 3339 date-time string")
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise ValueError("must carry a UTC offset, e.g. +01:00 or Z")
+    try:
+        in_range = EARLIEST_INSTANT <= parsed < LATEST_INSTANT
+    except OverflowError:  # 0001-01-01T00:00+14:00 lies before the first UTC instant
+        in_range = False
+    if not in_range:
+        raise ValueError(INSTANT_RANGE)
     return parsed
 
 

@@ -61,6 +61,11 @@ from domain.zoneclock import ZoneClock
 STATE_CHANGED: Final = StateChanged()
 MARKS_VERSION: Final = 1
 
+# The ids a tracker remembers, newest last. The hub never hands a tracker an id twice (its event
+# log decides); the window only absorbs a snapshot's overlap with the replay after it (events
+# applied while the snapshot was being written), so memory stays flat per patient.
+SEEN_WINDOW: Final = 1024
+
 
 class PatientProgress:
     """Everything the hub knows about one patient's progress.
@@ -160,6 +165,8 @@ class PatientProgress:
         for event in events:
             if event.id in self._seen:
                 continue
+            if len(self._seen) >= SEEN_WINDOW:
+                del self._seen[next(iter(self._seen))]  # the oldest: dicts keep insertion order
             self._seen[event.id] = None
             self._folding.fold(event, now, effects)
             applied = True

@@ -42,6 +42,10 @@ REZONE_WINDOW_S: Final = 48 * 3600.0
 """How far before the latest ``now`` a zone change can be dated and still move events exactly."""
 RECENT_MIN: Final = 32
 """Kept records are pruned at most once per this many (see :meth:`RecentEvents.prune`)."""
+RECENT_MAX: Final = 512
+"""At most this many records outlive a prune: the newest by date. A patient with more
+day-bearing events within 48 h has the cutoff raised past the rest, so memory stays flat per
+patient; the hub dates zone changes at its clock, after every record a cap could drop."""
 
 
 class RecentRecord(NamedTuple):
@@ -85,6 +89,10 @@ class RecentEvents:
     def prune(self, now_ts: float) -> None:
         """Forget the records a zone change dated at ``now_ts`` or later can no longer move."""
         cutoff = now_ts - REZONE_WINDOW_S
+        if len(self.records) > RECENT_MAX:
+            # Every record dated after the cutoff stays kept: raise it to the newest dropped.
+            stamps = sorted(record.ts for record in self.records)
+            cutoff = max(cutoff, stamps[-RECENT_MAX - 1])
         if cutoff > self.after:
             self.after = cutoff
             self.records = [record for record in self.records if record.ts > cutoff]

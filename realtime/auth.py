@@ -76,6 +76,13 @@ class Principal:
         return therapist_id
 
 
+_TIME_CLAIMS = ("exp", "nbf", "iat")
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def issue_token(secret: str, role: Role, sub: str, ttl_s: int, now: datetime) -> str:
     """A signed token for ``sub`` in ``role`` that expires after ``ttl_s`` seconds."""
     claims = {"sub": sub, "role": role.value, "exp": now + timedelta(seconds=ttl_s)}
@@ -98,6 +105,11 @@ def verify_token(secret: str, token: str | None) -> Principal:
         raise Unauthorized("token expired") from None
     except jwt.InvalidTokenError:
         raise Unauthorized("invalid token") from None
+    # PyJWT checks time claims with ``int(...)``, which also takes a numeric string; RFC 7519
+    # makes them JSON numbers, so anything else is refused.
+    for claim in _TIME_CLAIMS:
+        if claim in claims and not _is_number(claims[claim]):
+            raise Unauthorized(f"invalid token: {claim} must be a number")
     sub, role = claims.get("sub"), claims.get("role")
     if not isinstance(sub, str) or not sub or len(sub) > MAX_SUB_LENGTH:
         raise Unauthorized("invalid token: bad sub")

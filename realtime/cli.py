@@ -54,11 +54,30 @@ class RedactTokens(logging.Filter):
         return True
 
 
+class OneLinePeerErrors(logging.Filter):
+    """Turns uvicorn's traceback for a text frame that is not UTF-8 into one line.
+
+    The peer sent bad data (uvicorn closes with 1007, as documented); a traceback per frame
+    would let any client fill the log with six lines at a time.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if record.name.startswith("uvicorn") and isinstance(error, UnicodeDecodeError):
+            record.msg = "event=ws_invalid_utf8 close=1007 detail=text frame is not valid UTF-8"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 def configure_logging(level: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         logging.Formatter("%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")
     )
+    handler.addFilter(OneLinePeerErrors())
     handler.addFilter(RedactTokens())
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -102,6 +121,11 @@ def _sub(value: str) -> str:
     return value
 
 
+def _database_option(command: argparse.ArgumentParser, help: str | None = None) -> None:
+    """``--db PATH``: every command works on one SQLite file, the same one unless told."""
+    command.add_argument("--db", type=Path, default=DEFAULT_DB_PATH, metavar="PATH", help=help)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -118,13 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--port", type=_port, default=DEFAULT_PORT, help=f"TCP port (default {DEFAULT_PORT})"
     )
-    serve.add_argument(
-        "--db",
-        type=Path,
-        default=DEFAULT_DB_PATH,
-        metavar="PATH",
-        help=f"SQLite database file (default ./{DEFAULT_DB_PATH})",
-    )
+    _database_option(serve, f"SQLite database file (default ./{DEFAULT_DB_PATH})")
     serve.add_argument(
         "--synchronous",
         choices=("NORMAL", "FULL", "EXTRA"),
@@ -161,19 +179,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help=f"lifetime in seconds (default {DEFAULT_TOKEN_TTL_S})",
     )
-    token.add_argument(
-        "--db",
-        type=Path,
-        default=DEFAULT_DB_PATH,
-        metavar="PATH",
-        help="the database whose secret signs the token (default ./var/progress.db)",
-    )
+    _database_option(token, "the database whose secret signs the token (default ./var/progress.db)")
     export = commands.add_parser(
         "export",
         help="write every patient, event and mark as JSON Lines",
         description="Write the database as JSON Lines (a backup); works beside a running hub.",
     )
-    export.add_argument("--db", type=Path, default=DEFAULT_DB_PATH, metavar="PATH")
+    _database_option(export)
     export.add_argument(
         "--out", "-o", default="-", metavar="FILE", help="where to write (default: stdout)"
     )
@@ -185,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
         "The hub must be stopped (it holds the database); bad lines are reported and skipped.",
     )
     restore.add_argument("file", help="the export to read ('-' for stdin)")
-    restore.add_argument("--db", type=Path, default=DEFAULT_DB_PATH, metavar="PATH")
+    _database_option(restore)
     simulate = commands.add_parser(
         "simulate",
         help="stream a simulated practice to a hub (docs/clients.md)",
@@ -198,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--seconds", type=float, default=None, metavar="S")
     simulate.add_argument("--seed", type=int, default=None)
     simulate.add_argument("--token", default=None, help="a service token (default: sign one)")
-    simulate.add_argument("--db", type=Path, default=DEFAULT_DB_PATH, metavar="PATH")
+    _database_option(simulate)
     return parser
 
 

@@ -7,6 +7,7 @@ nothing of the server, so clients use it as it is.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -60,7 +61,41 @@ class Codec:
             raise BadFrame("frame could not be decoded") from None
         if not isinstance(value, dict):
             raise BadFrame("frame must be an object with a 'type'")
+        if not self.binary and has_lone_surrogate(data, value):
+            raise BadFrame(LONE_SURROGATE)
         return value
+
+
+LONE_SURROGATE: Final = "a string holds a lone surrogate escape (\\ud800-\\udfff): not Unicode text"
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def has_lone_surrogate(text: str | bytes, value: Any) -> bool:
+    """Whether JSON ``text``, decoded as ``value``, smuggled a lone surrogate into a string.
+
+    JSON lets ``\\ud800`` through unpaired, but such a string cannot be encoded as UTF-8 again,
+    so it could be neither stored nor echoed. Only text with a surrogate escape is walked (a
+    paired escape, an emoji written as ``\\ud83d\\ude00``, passes the walk); the walk is
+    iterative because it may follow JSON nested as deep as the parser allowed.
+    """
+    # Bytes may also carry surrogates encoded raw (``json.loads`` decodes them with
+    # ``surrogatepass``), so bytes are always walked.
+    if isinstance(text, str) and _SURROGATE_ESCAPE.search(text) is None:
+        return False
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 def choose_subprotocol(offered: list[str]) -> str | None:

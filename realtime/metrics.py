@@ -46,6 +46,10 @@ class HubMetrics:
         self.unauthorized = counter("unauthorized", "Connections refused with 4001")
         self.rate_limited = counter("rate_limited", "Frames refused as rate_limited")
         self.frame_errors = counter("frame_errors", "Error frames sent, by code", ("code",))
+        self.events_unapplied = gauge(
+            "events_unapplied",
+            "Stored events no tracker could fold: kept, left out of figures (each is a defect)",
+        )
         self.writer_queued_rows = gauge("writer_queued_rows", "Rows waiting for the writer")
         self.writer_batch_rows = histogram(
             "writer_batch_rows", "Rows per committed transaction", _BATCH_BUCKETS

@@ -262,3 +262,4 @@ class Runtime:
         self.metrics.messages_pushed.set(self.bus.messages_published)
         self.metrics.frames_delivered.set(self.bus.frames_delivered)
         self.metrics.writer_queued_rows.set(self.store.queued_rows)
+        self.metrics.events_unapplied.set(self.service.unapplied.count)

@@ -9,6 +9,7 @@ from types import FrameType
 import uvicorn
 
 from realtime.runtime import Runtime
+from realtime.ws.transport import HubWebSocketProtocol
 
 
 class HubServer(uvicorn.Server):
@@ -19,6 +20,8 @@ class HubServer(uvicorn.Server):
     """
 
     def __init__(self, config: uvicorn.Config, runtime: Runtime) -> None:
+        if config.ws == "websockets-sansio":
+            config.ws = HubWebSocketProtocol  # same protocol, bounded send path (transport.py)
         super().__init__(config)
         self.runtime = runtime
 

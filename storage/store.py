@@ -16,10 +16,11 @@ from typing import Any, Literal, Protocol
 
 import aiosqlite
 
-from domain.events import Event, parse_event
+from domain.events import Event
 from domain.patients import Patient, ZoneChange
 from storage.alerts import AlertRows
 from storage.errors import SchemaTooNew, StorageError
+from storage.eventlog import Unreadable, known_ids, read_events
 from storage.lock import DatabaseLock
 from storage.records import AlertRecord, AuditEntry, StoredState
 from storage.retention import RetentionRows
@@ -30,7 +31,6 @@ from storage.writer import BUSY_TIMEOUT_MS, GroupCommitWriter, Step
 
 Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
 DEFAULT_SYNCHRONOUS: Synchronous = "FULL"
-_READ_CHUNK = 10_000
 
 # ``at`` is taken from the body inside SQLite (its text is the event's own instant, offset
 # kept), which is cheaper than formatting it in Python for every row.
@@ -72,7 +72,11 @@ class ProgressStore(Protocol):
         self, patient_id: str, start: datetime, end: datetime
     ) -> list[AlertRecord]: ...
 
-    def events(self, after_seq: int = 0) -> AsyncIterator[Event]: ...
+    def events(
+        self, after_seq: int = 0, *, on_unreadable: Unreadable | None = None
+    ) -> AsyncIterator[Event]: ...
+
+    async def known_event_ids(self, ids: Sequence[str]) -> set[str]: ...
 
     @property
     def snapshots(self) -> SnapshotRows | None: ...
@@ -358,24 +362,22 @@ class SqliteStore:
         )
         return bool(list(rows))
 
-    async def events(self, after_seq: int = 0) -> AsyncIterator[Event]:
-        """Every stored event after ``after_seq``, in the order it was committed."""
-        async for event, _ in self.events_with_receipt(after_seq):
+    async def events(
+        self, after_seq: int = 0, *, on_unreadable: Unreadable | None = None
+    ) -> AsyncIterator[Event]:
+        """Every stored event after ``after_seq``, in commit order (see ``read_events``)."""
+        async for event, _ in self.events_with_receipt(after_seq, on_unreadable=on_unreadable):
             yield event
 
-    async def events_with_receipt(self, after_seq: int = 0) -> AsyncIterator[tuple[Event, str]]:
+    async def events_with_receipt(
+        self, after_seq: int = 0, *, on_unreadable: Unreadable | None = None
+    ) -> AsyncIterator[tuple[Event, str]]:
         """Every stored event with the instant the hub received it, in commit order."""
+        async for row in read_events(self._require_connection(), after_seq, on_unreadable):
+            yield row
+
+    async def known_event_ids(self, ids: Sequence[str]) -> set[str]:
+        """Those of ``ids`` already committed, or purged by retention."""
         connection = self._require_connection()
-        last_seq = after_seq
-        while True:
-            rows = list(
-                await connection.execute_fetchall(
-                    "SELECT seq, received_at, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
-                    (last_seq, _READ_CHUNK),
-                )
-            )
-            if not rows:
-                return
-            for _, received_at, body in rows:
-                yield parse_event(json.loads(body)), received_at
-            last_seq = rows[-1][0]
+        purged = await self._has_table(connection, "purged_ids")
+        return await known_ids(connection, ids, purged=purged)

@@ -156,6 +156,11 @@ class StalledClient:
             if chunk:
                 self._socket.sendall(chunk)
 
+    def send_frame(self, frame: Any) -> None:
+        """Send any frame as it is, even one no well-behaved client would."""
+        self._protocol.send_frame(frame)
+        self._flush()
+
     def send_text(self, text: str) -> None:
         self._protocol.send_text(text.encode())
         self._flush()

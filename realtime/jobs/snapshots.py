@@ -167,7 +167,6 @@ class TrackerSnapshots:
                 )
                 return None
             trackers: dict[str, PatientProgress] = {}
-            seen: set[str] = set()
             async for patient_id, body in rows.parts(info.id):
                 data = self._unseal(body)
                 if data is None:
@@ -178,7 +177,6 @@ class TrackerSnapshots:
                     continue  # cannot happen while patients are never deleted; harmless
                 state = load_builtins(data)
                 tracker = PatientProgress.from_state(patient, state)
-                seen.update(state["seen"])
                 trackers[patient_id] = tracker
         except (StateFormatError, pickle.UnpicklingError) as error:
             self._skip(f"unreadable: {error}")
@@ -189,4 +187,4 @@ class TrackerSnapshots:
         log.info(
             "event=snapshot_loaded through_seq=%d patients=%d", info.through_seq, len(trackers)
         )
-        return RestoredTrackers(trackers, info.through_seq, seen)
+        return RestoredTrackers(trackers, info.through_seq)

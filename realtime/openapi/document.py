@@ -21,11 +21,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from domain.events import Event
+from domain.reports import MAX_COMPARED, MIN_COMPARED
 from realtime.openapi import models as m
 from realtime.openapi import practice as pm
 from realtime.rest.analytics import DEFAULT_COMPARE_DAYS, MAX_COMPARE_DAYS
 from realtime.rest.events import MAX_AUDIT_PAGE, MAX_ID_LENGTH, PatientRegistration
-from realtime.rest.http import runtime_of
+from realtime.rest.http import location_zones, runtime_of
 from realtime.rest.patients import DEFAULT_SERIES_DAYS, MAX_REPORT_DAYS, MAX_SERIES_DAYS
 from realtime.settings import Settings
 
@@ -88,8 +89,8 @@ THERAPIST = Param(
 )
 TZ = Param(
     "tz",
-    {"type": "string", "default": "UTC", "examples": ["Europe/Berlin"]},
-    "IANA time zone whose calendar (or hours) the figures follow",
+    {"type": "string", "enum": list(location_zones()), "default": "UTC"},
+    "IANA location zone whose calendar (or hours) the figures follow",
 )
 PERIOD = Param(
     "period",
@@ -97,10 +98,16 @@ PERIOD = Param(
     "bucket size; the 12 buckets up to and including the current one",
 )
 ONE_PATIENT = Param("patient_id", {"type": "string"}, "one patient instead of a practice")
+_COMPARED_ID = f"[^,\\s]{{1,{MAX_ID_LENGTH}}}"
 PATIENT_IDS = Param(
     "patient_ids",
-    {"type": "string", "examples": ["p1,p2"]},
-    "2 to 10 distinct patient ids, comma-separated (the parameter may repeat)",
+    {
+        "type": "string",
+        "pattern": f"^{_COMPARED_ID}(,{_COMPARED_ID}){{{MIN_COMPARED - 1},{MAX_COMPARED - 1}}}$",
+        "examples": ["p1,p2"],
+    },
+    f"{MIN_COMPARED} to {MAX_COMPARED} patient ids, comma-separated, each named once (a "
+    "repeated id is 422)",
     required=True,
 )
 AUDIT_PARAMS = (
@@ -240,6 +247,9 @@ def _schemas(settings: Settings) -> dict[str, Any]:
     schemas: dict[str, Any] = top["$defs"]
     events = schemas["EventBatch"]["properties"]["events"]
     events["maxItems"] = settings.limits.max_events_per_publish
+    timezone = schemas["PatientRegistration"]["properties"]["timezone"]
+    timezone["enum"] = list(location_zones())
+    timezone["description"] = "an IANA location zone (not Factory, localtime or posixrules)"
     return schemas
 
 

@@ -12,6 +12,7 @@ from realtime.errors import BadRequest, Forbidden, InvalidRequest, TooLarge
 from realtime.rest.http import (
     invalid,
     json_body,
+    location_zone,
     principal_of,
     query_int,
     reject_unknown_params,
@@ -46,6 +47,7 @@ async def put_patient(request: Request) -> Response:
         registration = PatientRegistration.model_validate(await json_body(request))
     except ValidationError as error:
         raise _first_field_error(error) from None
+    location_zone("timezone", registration.timezone)
     try:
         patient, created = await runtime_of(request).service.register(
             principal, patient_id, registration.therapist_id, registration.timezone

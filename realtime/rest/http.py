@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import math
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
+from zoneinfo import available_timezones
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -17,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from domain.errors import InvalidQuery, UnknownTimezone
 from domain.patients import zone
 from realtime.auth import Principal, bearer_token, verify_token
+from realtime.codec import LONE_SURROGATE, has_lone_surrogate
 from realtime.errors import BadRequest, HubError, InvalidRequest, RateLimited, TooLarge
 
 if TYPE_CHECKING:
@@ -46,7 +49,9 @@ async def handle_api_error(request: Request, exc: Exception) -> Response:
         return response
     if isinstance(exc, HTTPException):
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "bad_request")
-        return error_response(exc.status_code, code, str(exc.detail))
+        response = error_response(exc.status_code, code, str(exc.detail))
+        response.headers.update(exc.headers or {})  # the ``Allow`` of a 405, say
+        return response
     raise exc
 
 
@@ -83,9 +88,18 @@ async def json_body(request: Request) -> Any:
         if len(body) > limit:
             raise TooLarge(f"body over {limit} bytes")
     try:
-        return json.loads(body)
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("body is not valid UTF-8", field="body") from None
+    try:
+        value = json.loads(text)
     except ValueError:
         raise BadRequest("body is not valid JSON", field="body") from None
+    except RecursionError:
+        raise BadRequest("body is not valid JSON: nested too deeply", field="body") from None
+    if has_lone_surrogate(text, value):
+        raise BadRequest(f"body: {LONE_SURROGATE}", field="body")
+    return value
 
 
 def query_int(request: Request, name: str, default: int, low: int, high: int) -> int:
@@ -108,13 +122,36 @@ def query_choice(request: Request, name: str, choices: tuple[str, ...], default:
     return value
 
 
-def query_tz(request: Request, default: str = "UTC") -> str:
-    name = request.query_params.get("tz", default)
+# Names the tz database ships that are not places: the host's own zone, a template for POSIX
+# TZ strings, and a placeholder that reports "-00". A patient's days need a real location.
+NOT_LOCATIONS = frozenset({"Factory", "localtime", "posixrules"})
+
+
+@lru_cache(maxsize=1)
+def location_zones() -> tuple[str, ...]:
+    """Every IANA location zone a caller may name, sorted (the OpenAPI document lists them)."""
+    return tuple(sorted(available_timezones() - NOT_LOCATIONS))
+
+
+def location_zone(field: str, name: str) -> str:
+    """``name`` when it is an IANA location zone.
+
+    Raises:
+        InvalidRequest: 422 naming ``field`` otherwise (aliases such as ``posix/…`` included).
+    """
+    if name not in location_zones():
+        raise invalid(
+            field, f"unknown time zone {name!r}: name an IANA location such as Europe/Berlin"
+        )
     try:
         zone(name)
     except UnknownTimezone as error:
-        raise invalid("tz", str(error)) from None
+        raise invalid(field, str(error)) from None
     return name
+
+
+def query_tz(request: Request, default: str = "UTC") -> str:
+    return location_zone("tz", request.query_params.get("tz", default))
 
 
 def reject_unknown_params(request: Request, allowed: set[str]) -> None:

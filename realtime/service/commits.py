@@ -42,6 +42,7 @@ from realtime.errors import InternalError
 from realtime.faults import checkpoint
 from realtime.protocol import AckFields, Rejection
 from realtime.service.eventlog import EventLog
+from realtime.service.quarantine import UNAPPLIED_DETAIL
 from storage.store import ProgressStore
 from storage.writer import Step
 
@@ -83,6 +84,8 @@ class Applied:
 
     steps: list[Step]
     publish: Callable[[], None]
+    # Committed, but no tracker could fold them (see realtime.service.quarantine).
+    unapplied: set[str] = field(default_factory=set)
 
 
 @dataclass(slots=True)
@@ -125,6 +128,7 @@ class CommitRounds:
         self._background: set[asyncio.Task[None]] = set()
         self.events_accepted = 0
         self.events_failed = 0
+        self.events_duplicate = 0  # found in the log rather than in memory
 
     def in_flight(self, event_id: str) -> asyncio.Future[None] | None:
         """Done once the event's round has been answered; ``None`` when not in flight."""
@@ -153,6 +157,16 @@ class CommitRounds:
         events = [event for submission in current.submissions for event in submission.fresh]
         now = self._clock()
         try:
+            events = await self._drop_known(current, events)
+        except BaseException as error:
+            # Nothing applied yet: the publishers may simply send again.
+            self._forget(events)
+            log.error("event=publish_failed count=%d error=%s", len(events), error)
+            self._finish(current, events, failed=True)
+            if not isinstance(error, Exception):
+                raise
+            return
+        try:
             applied = self._apply(events, now)
         except Exception:
             log.exception("event=apply_failed count=%d", len(events))
@@ -177,9 +191,36 @@ class CommitRounds:
             # Durable already: the publishers get their ack; a subscriber catches up by snapshot.
             log.exception("event=push_failed count=%d", len(events))
         checkpoint("after_push")
-        self._finish(current, events, failed=False)
+        self._finish(current, events, failed=False, unapplied=applied.unapplied)
 
-    def _finish(self, current: _Round, events: list[Event], *, failed: bool) -> None:
+    async def _drop_known(self, current: _Round, events: list[Event]) -> list[Event]:
+        """Take out the events the log already holds: their ids were accepted long ago.
+
+        The service keeps only recent ids in memory; the log's key answers for the rest. What
+        the log holds was applied when it was committed (or at start-up), so it is a duplicate.
+        """
+        known = await self._log.known_ids([event.id for event in events])
+        if not known:
+            return events
+        for submission in current.submissions:
+            fresh = [event for event in submission.fresh if event.id not in known]
+            submission.result.duplicates.extend(
+                event.id for event in submission.fresh if event.id in known
+            )
+            self.events_duplicate += len(submission.fresh) - len(fresh)
+            submission.fresh = fresh
+        for event_id in known:
+            self._in_flight.pop(event_id, None)
+        return [event for event in events if event.id not in known]
+
+    def _finish(
+        self,
+        current: _Round,
+        events: list[Event],
+        *,
+        failed: bool,
+        unapplied: set[str] | frozenset[str] = frozenset(),
+    ) -> None:
         # Only now: until applied (and its effects stored), an event counts as in flight.
         for event in events:
             self._in_flight.pop(event.id, None)
@@ -193,8 +234,14 @@ class CommitRounds:
                     )
                 self.events_failed += len(submission.fresh)
             else:
-                submission.result.accepted.extend(event.id for event in submission.fresh)
-                self.events_accepted += len(submission.fresh)
+                kept = submission.fresh
+                if unapplied:  # rare: each is a defect (see realtime.service.quarantine)
+                    kept = [event for event in submission.fresh if event.id not in unapplied]
+                    for event_id in {event.id for event in submission.fresh} & unapplied:
+                        submission.result.reject(event_id, "invalid_event", UNAPPLIED_DETAIL)
+                submission.result.accepted.extend(event.id for event in kept)
+                self.events_accepted += len(kept)
+                self.events_failed += len(submission.fresh) - len(kept)
             self.answer(submission)
 
     def answer(self, submission: Submission) -> None:

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from domain.events import Event
 from storage.errors import StorageError
+from storage.eventlog import Unreadable
 from storage.store import ProgressStore
 from storage.writer import Step
 
@@ -35,12 +36,25 @@ class EventLog(Protocol):
         """
         ...
 
+    async def known_ids(self, event_ids: Sequence[str]) -> set[str]:
+        """Which of ``event_ids`` the log already holds (or held, before a retention purge).
+
+        The log is the judge of idempotency: the hub keeps only recent ids in memory.
+        """
+        ...
+
     async def position(self) -> int:
         """The position of the last durable event (0 for an empty log)."""
         ...
 
-    def read(self, from_position: int = 0) -> AsyncIterator[Event]:
-        """Every event after ``from_position``, in the order it became durable."""
+    def read(
+        self, from_position: int = 0, *, on_unreadable: Unreadable | None = None
+    ) -> AsyncIterator[Event]:
+        """Every event after ``from_position``, in the order it became durable.
+
+        A stored event that no longer validates is passed to ``on_unreadable`` and skipped,
+        so one bad row never stops a start-up.
+        """
         ...
 
 
@@ -59,11 +73,16 @@ class SqliteEventLog:
     ) -> None:
         await self._store.append_events(events, received_at, together)
 
+    async def known_ids(self, event_ids: Sequence[str]) -> set[str]:
+        return await self._store.known_event_ids(event_ids)
+
     async def position(self) -> int:
         rows = self._store.snapshots
         if rows is None:
             raise StorageError("the store is not open")
         return await rows.max_event_seq()
 
-    def read(self, from_position: int = 0) -> AsyncIterator[Event]:
-        return self._store.events(from_position)
+    def read(
+        self, from_position: int = 0, *, on_unreadable: Unreadable | None = None
+    ) -> AsyncIterator[Event]:
+        return self._store.events(from_position, on_unreadable=on_unreadable)

@@ -25,6 +25,8 @@ from realtime.errors import Forbidden, InvalidEvent, UnknownPatient
 from realtime.service.alerts import AlertInbox
 from realtime.service.commits import AckResult, Applied, CommitRounds, Marks, Submission
 from realtime.service.eventlog import EventLog
+from realtime.service.quarantine import UNAPPLIED_DETAIL, Quarantine
+from realtime.service.recent import RecentIds
 from storage.alerts import Alert
 from storage.records import StoredState
 from storage.store import ProgressStore
@@ -43,11 +45,10 @@ REPLAY_CHUNK = 10_000
 
 @dataclass(frozen=True, slots=True)
 class RestoredTrackers:
-    """What a start-up snapshot gives back: trackers, the ``seq`` they cover, ids seen."""
+    """What a start-up snapshot gives back: trackers and the ``seq`` they cover."""
 
     trackers: dict[str, PatientProgress]
     through_seq: int
-    seen: set[str]
 
 
 class ProgressService:
@@ -82,12 +83,14 @@ class ProgressService:
         self._trackers: dict[str, PatientProgress] = {}
         # therapist -> patients, so a practice is found without walking every patient.
         self._by_therapist: dict[str, set[str]] = {}
-        self._seen: set[str] = set()
+        # Ids just accepted; the event log answers for every older one (see commits.py).
+        self._recent = RecentIds()
         self._rounds = CommitRounds(store, log, clock, self._apply_round, self._forget, halt)
         # What the store holds of each tracker's marks, to write them only when they change.
         self._persisted_marks: dict[str, dict[str, Any]] = {}
         self._screened_out = 0
         self.events_duplicate = 0
+        self.unapplied = Quarantine()
 
     @property
     def events_accepted(self) -> int:
@@ -104,19 +107,15 @@ class ProgressService:
         """Rebuild every tracker: from a snapshot when given, then the events after it.
 
         Args:
-            state: the registrations and marks (``load_state(event_ids=False)`` is enough: the
-                ids of events come from the snapshot and the replay).
-            restored: trackers from a snapshot, the event ``seq`` they cover and the ids they
-                have seen.
+            state: the registrations and marks (``load_state(event_ids=False)`` is enough:
+                whether an id was seen is asked of the store, see commits.py).
+            restored: trackers from a snapshot and the event ``seq`` they cover.
 
         Returns:
             How many events were replayed.
         """
         trackers = restored.trackers if restored is not None else {}
         after_seq = restored.through_seq if restored is not None else 0
-        # Every id stored is either folded into the snapshot (which lists what each tracker
-        # has seen, purged events included) or replayed below: no need to read every id.
-        self._seen = restored.seen if restored is not None else set()
         for patient in state.patients:
             tracker = trackers.get(patient.patient_id)
             if tracker is None:
@@ -127,12 +126,10 @@ class ProgressService:
             self._by_therapist.setdefault(patient.therapist_id, set()).add(patient.patient_id)
         now = self._clock()
         replayed = 0
-        seen = self._seen
         # Replayed per patient in chunks (effects are not built): order within a patient is
         # kept, and trackers are independent of each other.
         chunk: dict[str, list[Event]] = {}
-        async for event in self._log.read(after_seq):
-            seen.add(event.id)
+        async for event in self._log.read(after_seq, on_unreadable=self.unapplied.hold):
             if event.patient_id in self._trackers:
                 chunk.setdefault(event.patient_id, []).append(event)
                 replayed += 1
@@ -156,7 +153,7 @@ class ProgressService:
 
     def _replay(self, chunk: dict[str, list[Event]], now: datetime) -> None:
         for patient_id, events in chunk.items():
-            self._trackers[patient_id].replay(events, now)
+            self.unapplied.replay(self._trackers[patient_id], events, now)
         chunk.clear()
 
     # -- patients ---------------------------------------------------------------------------
@@ -285,9 +282,12 @@ class ProgressService:
             if event.at - now > self._max_future_skew:
                 result.reject(event.id, InvalidEvent.code, "at: lies too far in the future")
                 continue
-            if event.id in batch_ids or event.id in self._seen:
+            if event.id in self.unapplied.ids:
+                result.reject(event.id, "invalid_event", UNAPPLIED_DETAIL)
+                continue
+            pending = self._rounds.in_flight(event.id)
+            if event.id in batch_ids or event.id in self._recent or pending is not None:
                 result.duplicates.append(event.id)
-                pending = self._rounds.in_flight(event.id)
                 if pending is not None:
                     waits.append(pending)
                 continue
@@ -299,15 +299,15 @@ class ProgressService:
         if not fresh:
             self._rounds.answer(submission)
             return
-        seen = self._seen
+        recent = self._recent
         for event in fresh:
-            seen.add(event.id)
+            recent.add(event.id)
         self._rounds.join(submission)
 
     def _forget(self, events: list[Event]) -> None:
         # Their commit failed: the same ids may be published again.
         for event in events:
-            self._seen.discard(event.id)
+            self._recent.discard(event.id)
 
     async def settle(self) -> None:
         """Wait until every event committed so far has also been applied in memory."""
@@ -316,10 +316,12 @@ class ProgressService:
     def _apply_round(self, events: list[Event], now: datetime) -> Applied:
         # Applied before the commit so that the alerts these events raise, with their webhook
         # deliveries and the marks they changed, are stored in the events' own transaction.
-        touched = self._apply_events(events, now)
-        return self._outcome(touched, now)
+        touched, unapplied = self._apply_events(events, now)
+        return self._outcome(touched, now, unapplied)
 
-    def _outcome(self, touched: dict[str, list[Effect]], now: datetime) -> Applied:
+    def _outcome(
+        self, touched: dict[str, list[Effect]], now: datetime, unapplied: set[str] | None = None
+    ) -> Applied:
         """What to store with a change (alerts, deliveries, marks) and what to push after."""
         alerts: list[Alert] = []
         for patient_id, effects in touched.items():
@@ -335,17 +337,22 @@ class ProgressService:
             for patient_id, effects in touched.items():
                 self._fanout.patient_changed(self._trackers[patient_id], effects)
 
-        return Applied(steps, publish)
+        return Applied(steps, publish, unapplied or set())
 
-    def _apply_events(self, events: list[Event], now: datetime) -> dict[str, list[Effect]]:
+    def _apply_events(
+        self, events: list[Event], now: datetime
+    ) -> tuple[dict[str, list[Effect]], set[str]]:
         by_patient: dict[str, list[Event]] = {}
         for event in events:
             by_patient.setdefault(event.patient_id, []).append(event)
         # One batch per patient: one StateChanged and one SeriesDelta per touched day.
-        return {
-            patient_id: self._trackers[patient_id].apply_many(batch, now)
-            for patient_id, batch in by_patient.items()
-        }
+        touched: dict[str, list[Effect]] = {}
+        unapplied: set[str] = set()
+        for patient_id, batch in by_patient.items():
+            tracker = self._trackers[patient_id]
+            touched[patient_id], failed = self.unapplied.apply(tracker, batch, now)
+            unapplied.update(failed)
+        return touched, unapplied
 
     def _changed_marks(self, patient_ids: Iterable[str]) -> Marks:
         """The marks (alert state, celebrations) of these patients that the store lacks."""

@@ -48,6 +48,7 @@ from realtime.protocol import (
 from realtime.service.commits import AckResult
 from realtime.ws.ingest import fast_publish
 from realtime.ws.session import Action, Close, Send, Session, Verdict, error_of
+from realtime.ws.transport import CUT_OFF_EXTENSION
 
 if TYPE_CHECKING:
     from realtime.runtime import Runtime
@@ -63,13 +64,15 @@ SLOW_CLOSE_TIMEOUT_S = 10.0
 async def serve_websocket(websocket: WebSocket) -> None:
     """The ``/ws`` endpoint: authenticate, then run the connection until either side closes."""
     runtime: Runtime = websocket.app.state.runtime
-    token = websocket.query_params.get("token") or bearer_token(
-        websocket.headers.get("authorization")
-    )
+    in_query = websocket.query_params.get("token")
+    in_header = bearer_token(websocket.headers.get("authorization"))
     subprotocol = choose_subprotocol(list(websocket.scope.get("subprotocols", [])))
     await websocket.accept(subprotocol=subprotocol)
     try:
-        principal = verify_token(runtime.settings.secret, token)
+        if in_query and in_header and in_query != in_header:
+            # Two different identities: picking either would be a guess, so neither is used.
+            raise Unauthorized("conflicting tokens in query and header")
+        principal = verify_token(runtime.settings.secret, in_query or in_header)
     except Unauthorized as error:
         runtime.metrics.unauthorized.inc()
         log.info("event=ws_refused reason=%s", str(error).replace(" ", "_"))
@@ -185,12 +188,29 @@ class Connection:
         self.runtime.bus.unsubscribe_all(self)
         if self._sender is not None:
             self._sender.cancel()
+        if close.code == CLOSE_SLOW_CONSUMER and self._cut_off(close.reason):
+            return
         timeout = SLOW_CLOSE_TIMEOUT_S if close.code == CLOSE_SLOW_CONSUMER else CLOSE_TIMEOUT_S
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.websocket.close(close.code, close.reason), timeout)
         if self._receiver is not None and asyncio.current_task() is not self._receiver:
             # A peer that never answers the close must not keep the connection alive.
             self._receiver.cancel()
+
+    def _cut_off(self, reason: str) -> bool:
+        """Drop the queue and close with 4000 now, past the frames the peer has not read.
+
+        Returns whether the server could (``realtime.ws.transport``); otherwise the caller
+        closes the ASGI way.
+        """
+        extension = self.websocket.scope.get("extensions", {}).get(CUT_OFF_EXTENSION)
+        if extension is None:
+            return False
+        while not self._queue.empty():
+            self._queue.get_nowait()
+            self._queue.task_done()
+        extension["cut_off"](CLOSE_SLOW_CONSUMER, reason, SLOW_CLOSE_TIMEOUT_S)
+        return True
 
     async def _send_loop(self) -> None:
         websocket, queue = self.websocket, self._queue

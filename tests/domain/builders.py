@@ -89,3 +89,22 @@ def of_type(effects: Iterable[Effect], kind: type) -> list[Any]:
 def local(text: str) -> datetime:
     """An aware datetime from an RFC 3339 string (keeps its offset)."""
     return datetime.fromisoformat(text)
+
+
+def reliably_recovered(
+    count: int, baseline: dict[str, Any], latest: dict[str, Any], change: int, **more: Any
+) -> dict[str, Any]:
+    """The wire outcome (PROTOCOL.md section 8) of a patient who began in the clinical range,
+    left it and improved reliably; ``more`` adds the rest (``history``)."""
+    return {
+        "count": count,
+        "baseline": baseline,
+        "latest": latest,
+        "change": change,
+        "reliable_change": "improved",
+        "caseness_at_baseline": True,
+        "caseness_now": False,
+        "recovered": True,
+        "reliable_recovery": True,
+        **more,
+    }

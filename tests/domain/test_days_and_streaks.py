@@ -110,6 +110,13 @@ def test_a_streak_survives_until_the_next_local_day_is_over() -> None:
     assert after == {"current": 0, "longest": 2, "last_active_day": "2026-11-19"}
 
 
+def end_session(progress: PatientProgress, at: datetime, *, status: str, duration_s: int) -> None:
+    """Session ``s1`` ends at ``at`` with ``status``, applied as it arrives."""
+    progress.apply(
+        event("session_ended", at, session_id="s1", status=status, duration_s=duration_s), at
+    )
+
+
 def test_future_dated_days_neither_extend_nor_break_the_current_streak() -> None:
     progress = tracker("UTC")
     now = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -122,9 +129,7 @@ def test_future_dated_days_neither_extend_nor_break_the_current_streak() -> None
 def test_only_completed_sessions_exercises_and_checkins_make_a_day_active() -> None:
     progress = tracker("UTC")
     now = datetime(2026, 11, 20, 12, tzinfo=UTC)
-    progress.apply(
-        event("session_ended", now, session_id="s1", status="cancelled", duration_s=0), now
-    )
+    end_session(progress, now, status="cancelled", duration_s=0)
     progress.apply(event("progress_marker", now, marker="INSIGHT_GAINED"), now)
     progress.apply(event("goal_updated", now, goal_id="g", status="in_progress"), now)
     assert streak(progress, now)["current"] == 0
@@ -135,13 +140,9 @@ def test_only_completed_sessions_exercises_and_checkins_make_a_day_active() -> N
 def test_a_corrected_session_withdraws_its_day() -> None:
     progress = tracker("UTC")
     day = datetime(2026, 11, 20, 12, tzinfo=UTC)
-    progress.apply(
-        event("session_ended", day, session_id="s1", status="completed", duration_s=60), day
-    )
+    end_session(progress, day, status="completed", duration_s=60)
     later = day + timedelta(minutes=5)
-    progress.apply(
-        event("session_ended", later, session_id="s1", status="cancelled", duration_s=0), later
-    )
+    end_session(progress, later, status="cancelled", duration_s=0)
     snapshot = progress.snapshot(later)
     assert snapshot["streak"]["current"] == 0
     assert snapshot["total_sessions"] == 0

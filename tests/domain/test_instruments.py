@@ -25,6 +25,7 @@ from domain.instruments import (
 )
 from domain.measure_alerts import DeteriorationWatch, measure_alerts
 from domain.outcomes import patient_outcomes, practice_outcomes, score
+from tests.domain.builders import reliably_recovered
 
 # Section 8's bands, written out as ranges so that every total is checked against the contract.
 PHQ_9_BANDS = [
@@ -178,17 +179,12 @@ def test_a_clinic_adds_an_instrument_with_one_table_entry() -> None:
     latest = score(core, "c2", start + timedelta(weeks=8), last)
     assert (baseline.total, latest.total) == (30, 8)
     outcomes = patient_outcomes([latest, baseline], catalogue)
-    assert outcomes["CORE-10"].to_wire(with_history=False) == {
-        "count": 2,
-        "baseline": {"total": 30, "severity": "severe", "at": "2026-09-01T09:00:00Z"},
-        "latest": {"total": 8, "severity": "low", "at": "2026-10-27T09:00:00Z"},
-        "change": -22,
-        "reliable_change": "improved",
-        "caseness_at_baseline": True,
-        "caseness_now": False,
-        "recovered": True,
-        "reliable_recovery": True,
-    }
+    assert outcomes["CORE-10"].to_wire(with_history=False) == reliably_recovered(
+        count=2,
+        baseline={"total": 30, "severity": "severe", "at": "2026-09-01T09:00:00Z"},
+        latest={"total": 8, "severity": "low", "at": "2026-10-27T09:00:00Z"},
+        change=-22,
+    )
 
     watch, alerts = measure_alerts(DeteriorationWatch(), baseline, outcomes, catalogue)
     assert alerts == [

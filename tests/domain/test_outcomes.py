@@ -31,7 +31,7 @@ from domain.outcomes import (
     scores_to_state,
 )
 from domain.progress import PatientProgress
-from tests.domain.builders import apply_all, session, tracker
+from tests.domain.builders import apply_all, reliably_recovered, session, tracker
 from tests.domain.score_strategies import arrivals, scores
 from tests.domain.strategies import PROPERTY_SETTINGS
 
@@ -130,42 +130,32 @@ def test_phq9_16_to_8_with_gad7_12_to_7_is_a_reliable_recovery_on_both() -> None
     assert outcomes_document("p1", outcomes) == {
         "patient_id": "p1",
         "measures": {
-            "PHQ-9": {
-                "count": 4,
-                "baseline": {
+            "PHQ-9": reliably_recovered(
+                count=4,
+                baseline={
                     "total": 16,
                     "severity": "moderately_severe",
                     "at": "2026-09-07T09:00:00Z",
                 },
-                "latest": {"total": 8, "severity": "mild", "at": "2026-11-02T09:00:00Z"},
-                "change": -8,
-                "reliable_change": "improved",
-                "caseness_at_baseline": True,
-                "caseness_now": False,
-                "recovered": True,
-                "reliable_recovery": True,
-                "history": [
+                latest={"total": 8, "severity": "mild", "at": "2026-11-02T09:00:00Z"},
+                change=-8,
+                history=[
                     {"at": "2026-09-07T09:00:00Z", "total": 16, "severity": "moderately_severe"},
                     {"at": "2026-09-21T09:00:00Z", "total": 13, "severity": "moderate"},
                     {"at": "2026-10-05T09:00:00Z", "total": 10, "severity": "moderate"},
                     {"at": "2026-11-02T09:00:00Z", "total": 8, "severity": "mild"},
                 ],
-            },
-            "GAD-7": {
-                "count": 2,
-                "baseline": {"total": 12, "severity": "moderate", "at": "2026-09-07T09:05:00Z"},
-                "latest": {"total": 7, "severity": "mild", "at": "2026-11-02T09:05:00Z"},
-                "change": -5,
-                "reliable_change": "improved",
-                "caseness_at_baseline": True,
-                "caseness_now": False,
-                "recovered": True,
-                "reliable_recovery": True,
-                "history": [
+            ),
+            "GAD-7": reliably_recovered(
+                count=2,
+                baseline={"total": 12, "severity": "moderate", "at": "2026-09-07T09:05:00Z"},
+                latest={"total": 7, "severity": "mild", "at": "2026-11-02T09:05:00Z"},
+                change=-5,
+                history=[
                     {"at": "2026-09-07T09:05:00Z", "total": 12, "severity": "moderate"},
                     {"at": "2026-11-02T09:05:00Z", "total": 7, "severity": "mild"},
                 ],
-            },
+            ),
         },
     }
     assert "history" not in outcomes["PHQ-9"].to_wire(with_history=False)

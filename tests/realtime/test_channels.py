@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,6 +22,24 @@ from tests.support import (
     start_server,
     token,
 )
+
+
+@contextmanager
+def hub_with_p1(
+    db_path: Path, clock: Callable[[], datetime] | None = None, **settings: Any
+) -> Iterator[LiveServer]:
+    """A hub on a real socket with these settings and patient p1 of therapist t1."""
+    live = start_server(settings_for(db_path, **settings), clock=clock)
+    try:
+        register(live, "p1", "t1")
+        yield live
+    finally:
+        live.stop()
+
+
+def position(subscribed: dict[str, Any]) -> dict[str, Any]:
+    """Where a subscribe reply left the channel, as ``since`` takes it."""
+    return {"epoch": subscribed["epoch"], "offset": subscribed["offset"]}
 
 
 @pytest.fixture
@@ -36,7 +57,7 @@ async def test_resubscribing_with_since_recovers_the_missed_messages_in_order(
         for day in ("2026-11-18", "2026-11-19", "2026-11-20"):
             await patient.publish([checkin(f"m-{day}", "p1", day)])
     async with await HubClient.connect(live.ws_url, token("therapist", "t1")) as watcher:
-        since = {"epoch": first["epoch"], "offset": first["offset"]}
+        since = position(first)
         again = await watcher.subscribe("patient:p1", since=since)
         missed = await drain(watcher)
     assert again["recovered"] is True
@@ -78,22 +99,16 @@ async def test_a_channel_nobody_ever_subscribed_to_keeps_no_state_history_yet_lo
 
 
 async def test_a_gap_past_the_history_or_another_epoch_is_not_recovered(db_path: Path) -> None:
-    live = start_server(settings_for(db_path, coalesce_s=0.0, history_size=3))
-    try:
-        register(live, "p1", "t1")
+    with hub_with_p1(db_path, coalesce_s=0.0, history_size=3) as live:
         async with await HubClient.connect(live.ws_url, token("patient", "p1")) as patient:
             first = await patient.subscribe("patient:p1")
             for number in range(4):
                 await patient.publish([checkin(f"m{number}", "p1", f"2026-11-1{number}")])
             await drain(patient)
-            late = await patient.subscribe(
-                "patient:p1", since={"epoch": first["epoch"], "offset": first["offset"]}
-            )
+            late = await patient.subscribe("patient:p1", since=position(first))
             stranger = await patient.subscribe(
                 "patient:p1", since={"epoch": "not-this-one", "offset": late["offset"]}
             )
-    finally:
-        live.stop()
     for reply in (late, stranger):
         assert reply["recovered"] is False
         assert reply["snapshot"]["patient_id"] == "p1"
@@ -102,9 +117,7 @@ async def test_a_gap_past_the_history_or_another_epoch_is_not_recovered(db_path:
 async def test_celebrations_are_redelivered_until_acknowledged_then_never(
     db_path: Path,
 ) -> None:
-    live = start_server(settings_for(db_path, coalesce_s=0.0))
-    try:
-        register(live, "p1", "t1")
+    with hub_with_p1(db_path, coalesce_s=0.0) as live:
         async with await HubClient.connect(live.ws_url, token("patient", "p1")) as patient:
             await patient.subscribe("patient:p1")
             await patient.publish(session_events("p1", "s1", "2026-11-20"))
@@ -118,8 +131,6 @@ async def test_celebrations_are_redelivered_until_acknowledged_then_never(
             assert again["data"]["milestone"]["id"] == milestone["id"]
             ok = await patient.celebrated([milestone["id"], "no-such-milestone"])
             assert ok["type"] == "ok" and ok["milestone_ids"] == [milestone["id"]]
-    finally:
-        live.stop()
 
     # Acknowledged before a restart: never delivered again, not even by the new process.
     live = start_server(settings_for(db_path, coalesce_s=0.0))
@@ -143,9 +154,7 @@ async def test_only_the_patient_acknowledges_its_celebrations(live: LiveServer) 
 async def test_a_burst_is_coalesced_into_few_state_messages_with_the_latest_values(
     db_path: Path,
 ) -> None:
-    live = start_server(settings_for(db_path, coalesce_s=0.2))
-    try:
-        register(live, "p1", "t1")
+    with hub_with_p1(db_path, coalesce_s=0.2) as live:
         async with (
             await HubClient.connect(live.ws_url, token("therapist", "t1")) as therapist,
             await HubClient.connect(live.ws_url, token("patient", "p1")) as patient,
@@ -160,8 +169,6 @@ async def test_a_burst_is_coalesced_into_few_state_messages_with_the_latest_valu
             )
             elapsed = asyncio.get_running_loop().time() - started
             frames = await drain(therapist, quiet_s=0.6)
-    finally:
-        live.stop()
     states = [f["data"] for f in frames if f["data"]["kind"] == "state"]
     # One at the leading edge, then at most one per window while the burst lasted, plus the last.
     windows = int(elapsed / 0.2)
@@ -189,10 +196,8 @@ async def test_mood_crisis_alerts_reach_the_therapist_channel_at_once(live: Live
 async def test_a_slow_consumer_is_cut_off_while_a_fast_one_keeps_receiving(
     db_path: Path,
 ) -> None:
-    live = start_server(settings_for(db_path, send_queue_frames=600))
-    runtime = live.runtime
-    try:
-        register(live, "p1", "t1")
+    with hub_with_p1(db_path, send_queue_frames=600) as live:
+        runtime = live.runtime
         slow = StalledClient(live.settings.port, token("therapist", "t1"))
         assert json.loads(await asyncio.to_thread(slow.read_one))["type"] == "welcome"
         slow.send_text('{"type": "subscribe", "channel": "therapist:t1"}')
@@ -220,48 +225,32 @@ async def test_a_slow_consumer_is_cut_off_while_a_fast_one_keeps_receiving(
         await fast.close()
         await service.close()
         slow.close()
-    finally:
-        live.stop()
 
 
 async def test_time_passing_alone_moves_the_streak(db_path: Path) -> None:
     now = [datetime(2026, 11, 20, 12, tzinfo=UTC)]
-    live = start_server(
-        settings_for(db_path, coalesce_s=0.0, tick_interval_s=0.05), clock=lambda: now[0]
-    )
-    try:
-        register(live, "p1", "t1")
+    with hub_with_p1(db_path, coalesce_s=0.0, tick_interval_s=0.05, clock=lambda: now[0]) as live:
         async with await HubClient.connect(live.ws_url, token("therapist", "t1")) as therapist:
             async with await HubClient.connect(live.ws_url, token("patient", "p1")) as patient:
                 await patient.publish([checkin("today", "p1", "2026-11-20")])
             await therapist.subscribe("patient:p1")
             now[0] += timedelta(days=3)  # two whole local days without activity
             state = await next_of_kind(therapist, "state", timeout=5)
-    finally:
-        live.stop()
     assert state["data"]["streak"]["current"] == 0
     assert state["data"]["streak"]["longest"] == 1
 
 
 async def test_history_is_bounded_by_bytes_too(db_path: Path) -> None:
-    live = start_server(settings_for(db_path, coalesce_s=0.0, history_max_bytes=6_000))
-    try:
-        register(live, "p1", "t1")
+    with hub_with_p1(db_path, coalesce_s=0.0, history_max_bytes=6_000) as live:
         async with await HubClient.connect(live.ws_url, token("patient", "p1")) as patient:
             first = await patient.subscribe("patient:p1")
             assert patient.welcome["limits"]["history_max_bytes"] == 6_000
             await patient.publish([checkin("one", "p1", "2026-11-19")])
             await drain(patient)
-            near = await patient.subscribe(
-                "patient:p1", since={"epoch": first["epoch"], "offset": first["offset"]}
-            )
+            near = await patient.subscribe("patient:p1", since=position(first))
             for number in range(6):  # each state message is a few KiB: the oldest fall out
                 await patient.publish([checkin(f"m{number}", "p1", f"2026-11-1{number}")])
             await drain(patient)
-            far = await patient.subscribe(
-                "patient:p1", since={"epoch": first["epoch"], "offset": first["offset"]}
-            )
-    finally:
-        live.stop()
+            far = await patient.subscribe("patient:p1", since=position(first))
     assert near["recovered"] is True
     assert far["recovered"] is False

@@ -18,6 +18,7 @@ from realtime.metrics import HubMetrics
 from realtime.runtime import Runtime
 from storage.errors import LogIncomplete
 from storage.store import SqliteStore
+from tests.storage.spoilers import flip_last_byte, from_another_format
 from tests.support import SECRET, session_events, settings_for
 
 NOW = datetime(2026, 11, 21, 12, tzinfo=UTC)
@@ -150,12 +151,7 @@ async def test_without_retention_nothing_is_ever_purged(tmp_path: Path) -> None:
 
 def spoil_signature(connection: sqlite3.Connection) -> None:
     (body,) = connection.execute("SELECT body FROM snapshot_parts LIMIT 1").fetchone()
-    flipped = bytes(body[:-1]) + bytes([body[-1] ^ 1])
-    connection.execute("UPDATE snapshot_parts SET body = ?", (flipped,))
-
-
-def from_another_format(connection: sqlite3.Connection) -> None:
-    connection.execute("UPDATE snapshots SET format = format + 1")
+    connection.execute("UPDATE snapshot_parts SET body = ?", (flip_last_byte(body),))
 
 
 def snapshot_gone(connection: sqlite3.Connection) -> None:

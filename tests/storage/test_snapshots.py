@@ -19,6 +19,7 @@ from realtime.auth import Principal, Role
 from realtime.jobs.snapshots import load_builtins
 from realtime.metrics import HubMetrics
 from realtime.runtime import Runtime
+from tests.storage.spoilers import flip_last_byte, from_another_format
 from tests.support import SECRET, session_events, settings_for
 
 NOW = datetime(2026, 11, 21, 12, tzinfo=UTC)
@@ -90,19 +91,16 @@ def flip_a_byte(connection: sqlite3.Connection) -> None:
     (body,) = connection.execute(
         "SELECT body FROM snapshot_parts WHERE patient_id = 'p2'"
     ).fetchone()
-    flipped = bytes(body[:-1]) + bytes([body[-1] ^ 1])
-    connection.execute("UPDATE snapshot_parts SET body = ? WHERE patient_id = 'p2'", (flipped,))
-
-
-def from_other_code(connection: sqlite3.Connection) -> None:
-    connection.execute("UPDATE snapshots SET format = format + 1")
+    connection.execute(
+        "UPDATE snapshot_parts SET body = ? WHERE patient_id = 'p2'", (flip_last_byte(body),)
+    )
 
 
 def unreadable(connection: sqlite3.Connection) -> None:
     connection.execute("UPDATE snapshot_parts SET body = 'not a blob' WHERE patient_id = 'p1'")
 
 
-@pytest.mark.parametrize("spoil", [flip_a_byte, from_other_code, unreadable])
+@pytest.mark.parametrize("spoil", [flip_a_byte, from_another_format, unreadable])
 async def test_an_unusable_snapshot_is_ignored_and_the_log_replayed(
     tmp_path: Path, spoil: Callable[[sqlite3.Connection], None]
 ) -> None:

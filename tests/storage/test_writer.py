@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,17 @@ def database(tmp_path: Path) -> Path:
     with sqlite3.connect(path) as connection:
         connection.executescript(SCHEMA)
     return path
+
+
+@asynccontextmanager
+async def started_writer(path: Path) -> AsyncIterator[GroupCommitWriter]:
+    """A running writer on ``path``, closed (committing what is queued) on the way out."""
+    writer = GroupCommitWriter(path)
+    await writer.start()
+    try:
+        yield writer
+    finally:
+        await writer.close()
 
 
 def expected(
@@ -59,12 +71,8 @@ async def test_many_rows_per_statement_store_exactly_what_executemany_does(
     items = [(f"i{n % max(1, count - 2)}", n) for n in range(count)]
     tallies = [(f"k{n % 5}", n) for n in range(count)]
     steps = [(NUMBERED, items), (UPSERT, tallies)]
-    writer = GroupCommitWriter(path)
-    await writer.start()
-    try:
+    async with started_writer(path) as writer:
         await writer.write_together(steps)
-    finally:
-        await writer.close()
     with sqlite3.connect(path) as connection:
         assert contents(connection) == expected(path, steps)
 
@@ -73,14 +81,10 @@ async def test_a_row_of_the_wrong_length_fails_its_transaction_and_nothing_else(
     tmp_path: Path,
 ) -> None:
     path = database(tmp_path)
-    writer = GroupCommitWriter(path)
-    await writer.start()
-    try:
+    async with started_writer(path) as writer:
         with pytest.raises(sqlite3.ProgrammingError):
             await writer.write(UPSERT, [("a", 1), ("b", 2, 3)])
         await writer.write(UPSERT, [("c", 1), ("d", 2)])
-    finally:
-        await writer.close()
     with sqlite3.connect(path) as connection:
         assert connection.execute("SELECT key FROM tallies ORDER BY key").fetchall() == [
             ("c",),
