@@ -58,11 +58,17 @@ class MilestoneReached:
 
 @dataclass(frozen=True, slots=True)
 class AlertRaised:
-    """Something the therapist must see (``dropout_risk_high``, ``mood_crisis``)."""
+    """Something the therapist must see (codes and severities: :mod:`domain.alert_codes`).
+
+    ``event_id`` and ``event_at`` name the event that raised it; both are ``None`` for an
+    alert that time raised (the dropout risk growing in silence).
+    """
 
     code: str
     severity: str
     detail: str
+    event_id: str | None = None
+    event_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -91,7 +91,7 @@ class EventFolding:
         pre = event.mood_pre
         if pre is not None:
             post = facts.mood_post
-            self._crisis(crisis_reasons(pre, pre, post, "mood_pre"), effects)
+            self._crisis(crisis_reasons(pre, pre, post, "mood_pre"), event, effects)
             if self.ledger.in_trend_window(key):
                 self._check_insights(ON_MOOD, effects, Figures(self.ledger, None))
 
@@ -105,7 +105,7 @@ class EventFolding:
         post = event.mood_post
         if post is not None:
             pre = facts.mood_pre
-            self._crisis(crisis_reasons(post, pre, post, "mood_post"), effects)
+            self._crisis(crisis_reasons(post, pre, post, "mood_post"), event, effects)
             if ledger.in_trend_window(key):
                 codes = ON_MOOD
         if not completed:
@@ -144,7 +144,7 @@ class EventFolding:
         self.recent.keep(RecentRecord(*key, CHECKIN, "", score, day), now)
         ledger.fold_checkin(score, key, day)
         self.touched[day] = None
-        self._crisis(crisis_reasons(score, where="mood check-in"), effects)
+        self._crisis(crisis_reasons(score, where="mood check-in"), event, effects)
         self._count_active_day(day, key, effects)
         codes: tuple[str, ...] = ON_MOOD if ledger.in_trend_window(key) else ()
         if ledger.became_active and PACE not in self.insights_on:
@@ -183,10 +183,11 @@ class EventFolding:
         """Record an ever-active day; a streak milestone when its run is long enough."""
         self._reach("streak_days", self.ledger.ever.add_day(day, key), effects)
 
-    def _crisis(self, reasons: list[str], effects: list[Effect]) -> None:
+    def _crisis(self, reasons: list[str], event: Event, effects: list[Effect]) -> None:
         """Raise a crisis alert, at once and every time, when a reported mood is one."""
         if reasons:
-            effects.append(AlertRaised("mood_crisis", "critical", "; ".join(reasons)))
+            detail = "; ".join(reasons)
+            effects.append(AlertRaised("mood_crisis", "critical", detail, event.id, event.at))
 
     def observe_risk(self, today: int, effects: list[Effect], codes: tuple[str, ...]) -> None:
         """Feed the dropout score to the alert's gate, then check the insights ``codes``."""

@@ -189,7 +189,12 @@ def effectiveness_report(
     )
     clock = tracker.ledger.clock
     milestones = [
-        {"id": m.id, "rule": m.rule, "title": m.title, "achieved_at": m.achieved_at.isoformat()}
+        {
+            "id": m.id,
+            "rule": m.rule,
+            "title": m.title,
+            "achieved_at": m.achieved_at.isoformat().replace("+00:00", "Z"),
+        }
         for m in tracker.milestones()
         if first <= clock.local_day(m.achieved_at) <= last
     ]

@@ -18,6 +18,7 @@ from domain.errors import InvalidQuery
 from realtime.errors import HubError
 from realtime.metrics import HubMetrics
 from realtime.openapi import document as openapi
+from realtime.rest import alerts as api_alerts
 from realtime.rest import analytics as api_analytics
 from realtime.rest import events as api
 from realtime.rest import patients as api_patients
@@ -54,6 +55,9 @@ _REST: tuple[tuple[str, str, Callable[[Request], Awaitable[Response]]], ...] = (
     ("GET", "/api/v1/analytics/sessions/trends", api_analytics.get_trends),
     ("GET", "/api/v1/analytics/topics", api_analytics.get_topics),
     ("GET", "/api/v1/analytics/heatmap", api_analytics.get_heatmap),
+    ("GET", "/api/v1/alerts", api_alerts.list_alerts),
+    ("POST", "/api/v1/alerts/{alert_id}/acknowledge", api_alerts.acknowledge_alert),
+    ("POST", "/api/v1/alerts/{alert_id}/resolve", api_alerts.resolve_alert),
     ("GET", "/", dashboard),
     ("GET", "/dashboard", dashboard),
     ("GET", "/openapi.json", openapi.openapi_json),

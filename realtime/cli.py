@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from realtime.auth import DEFAULT_TOKEN_TTL_S, MAX_SUB_LENGTH, Role, issue_token
+from realtime.cli_alerts import add_alert_arguments, alerting_of
 from realtime.settings import (
     DEFAULT_DB_PATH,
     DEFAULT_HOST,
@@ -156,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="purge raw events dated more than DAYS ago once a snapshot holds their figures "
         f"(default: ${RETENTION_ENV}, else keep every event); figures never change",
     )
+    add_alert_arguments(serve)
     serve.add_argument(
         "--log-level",
         choices=("debug", "info", "warning", "error"),
@@ -266,7 +268,7 @@ async def _import(args: argparse.Namespace) -> int:
         print(f"{PROG}: {problem}", file=sys.stderr)
     print(
         f"{PROG}: imported {report.patients} patients, {report.events} events "
-        f"({report.duplicates} duplicates skipped), {report.marks} marks; "
+        f"({report.duplicates} duplicates skipped), {report.marks} marks, {report.alerts} alerts; "
         f"{len(report.errors)} lines rejected",
         file=sys.stderr,
     )
@@ -339,6 +341,7 @@ def run_serve(args: argparse.Namespace) -> int:
         retention_days = (
             args.retention_days if args.retention_days is not None else retention_from_env()
         )
+        alerting = alerting_of(args)
     except ConfigError as error:
         return _fail(str(error))
     settings = Settings(
@@ -347,6 +350,7 @@ def run_serve(args: argparse.Namespace) -> int:
         port=args.port,
         db_path=args.db,
         durability=Durability(synchronous=args.synchronous, retention_days=retention_days),
+        alerting=alerting,
     )
     if retention_days is not None:
         logging.getLogger("progress_hub.retention").info(

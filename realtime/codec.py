@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import msgpack
@@ -103,3 +104,8 @@ def choose_subprotocol(offered: list[str]) -> str | None:
         if name in SUBPROTOCOLS:
             return name
     return None
+
+
+def utc_instant(instant: datetime) -> str:
+    """How the hub writes every instant: RFC 3339 in UTC with a ``Z`` (contract section 7)."""
+    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")

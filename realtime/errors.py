@@ -9,6 +9,7 @@ nothing, so ``realtime/protocol.py`` (and through it the clients) shares the sam
     ├── Unauthorized                  unauthorized      401   close 4001
     ├── Forbidden                     forbidden         403   error frame
     ├── UnknownPatient                unknown_patient   404   error frame
+    ├── UnknownAlert                  unknown_alert     404   (REST only; a WS ack skips it)
     ├── RateLimited                   rate_limited      429   error frame
     ├── InvalidEvent                  invalid_event     422   ack's ``rejected``
     ├── InternalError                 internal          500   error frame
@@ -75,6 +76,10 @@ class Forbidden(HubError, code="forbidden", status=403):
 
 class UnknownPatient(HubError, code="unknown_patient", status=404):
     """No patient is registered under this id."""
+
+
+class UnknownAlert(HubError, code="unknown_alert", status=404):
+    """No alert has this id (said only to those who could read it if it existed)."""
 
 
 class RateLimited(HubError, code="rate_limited", status=429):

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 _ACK_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 _QUEUE_BUCKETS = (0, 1, 2, 5, 10, 50, 100, 250, 500, 1000)
 _BATCH_BUCKETS = (1, 5, 10, 50, 100, 500, 1000, 2500, 5000)
+_ACKNOWLEDGE_BUCKETS = (30, 60, 120, 300, 600, 900, 1800, 3600, 4 * 3600, 24 * 3600)
 
 
 class HubMetrics:
@@ -52,6 +53,31 @@ class HubMetrics:
         self.writer_queued_rows = gauge("writer_queued_rows", "Rows waiting for the writer")
         self.writer_batch_rows = histogram(
             "writer_batch_rows", "Rows per committed transaction", _BATCH_BUCKETS
+        )
+
+        self.alerts_open = Gauge(
+            "progress_hub_alerts_open",
+            "Alerts not yet acknowledged",
+            ["severity"],
+            registry=registry,
+        )
+        self.alert_time_to_acknowledge = Histogram(
+            "progress_hub_alert_time_to_acknowledge_seconds",
+            "From an alert being raised to its acknowledgement",
+            buckets=_ACKNOWLEDGE_BUCKETS,
+            registry=registry,
+        )
+        self.alert_escalations = Counter(
+            "progress_hub_alert_escalations", "Critical alerts escalated", registry=registry
+        )
+        self.webhook_deliveries = Counter(
+            "progress_hub_webhook_deliveries",
+            "Webhook delivery attempts by outcome (delivered, failed, timeout, dropped)",
+            ["outcome"],
+            registry=registry,
+        )
+        self.webhook_queue_depth = Gauge(
+            "progress_hub_webhook_queue_depth", "Webhook deliveries waiting", registry=registry
         )
 
         # Children looked up once: labels() hashes and locks on every call, once per publish.

@@ -25,14 +25,23 @@ from typing import Annotated, Any, Final, Generic, Literal, NotRequired, Protoco
 from annotated_types import MaxLen, MinLen
 from typing_extensions import TypedDict
 
+from realtime.channelname import CHANNEL_KINDS as CHANNEL_KINDS
+from realtime.channelname import ESCALATIONS_CHANNEL as ESCALATIONS_CHANNEL
+from realtime.channelname import MAX_CHANNEL_LENGTH as MAX_CHANNEL_LENGTH
+from realtime.channelname import ChannelKind as ChannelKind
+from realtime.channelname import ChannelName as ChannelName
+from realtime.channelname import parse_channel as parse_channel
+from realtime.channelname import patient_channel as patient_channel
+from realtime.channelname import therapist_channel as therapist_channel
 from realtime.codec import SUBPROTOCOL_JSON as SUBPROTOCOL_JSON
 from realtime.codec import SUBPROTOCOL_MSGPACK as SUBPROTOCOL_MSGPACK
 from realtime.codec import SUBPROTOCOLS as SUBPROTOCOLS
 from realtime.codec import Codec as Codec
 from realtime.codec import Frame as Frame
 from realtime.codec import choose_subprotocol as choose_subprotocol
+from realtime.codec import utc_instant as utc_instant
 from realtime.errors import ERROR_CODES as ERROR_CODES
-from realtime.errors import BadFrame, TooLarge, UnknownChannel
+from realtime.errors import BadFrame, TooLarge
 from realtime.errors import ErrorCode as ErrorCode
 from realtime.errors import FrameError as FrameError
 
@@ -45,23 +54,13 @@ CLOSE_TOO_MANY_BAD_FRAMES: Final = 4008
 
 DEFAULT_MAX_EVENTS_PER_PUBLISH: Final = 500
 MAX_REF_LENGTH: Final = 128
-MAX_CHANNEL_LENGTH: Final = 160
 MAX_MILESTONE_IDS: Final = 500
+MAX_ALERT_IDS: Final = 500
+MAX_NOTE_LENGTH: Final = 2_000
 
 # -- wire shapes: what crosses the socket, typed once for the hub and its clients ----------
 
 E = TypeVar("E")
-
-ChannelKind = Literal["patient", "therapist"]
-CHANNEL_KINDS: Final[tuple[ChannelKind, ...]] = ("patient", "therapist")
-
-
-def patient_channel(patient_id: str) -> str:
-    return f"patient:{patient_id}"
-
-
-def therapist_channel(therapist_id: str) -> str:
-    return f"therapist:{therapist_id}"
 
 
 class SinceWire(TypedDict):
@@ -148,37 +147,12 @@ def milestone_to_wire(milestone: MilestoneLike) -> MilestoneWire:
         "id": milestone.id,
         "rule": milestone.rule,
         "title": milestone.title,
-        "achieved_at": milestone.achieved_at.isoformat(),
+        "achieved_at": utc_instant(milestone.achieved_at),
     }
 
 
 def celebration_message(milestone: MilestoneLike) -> CelebrationMessage:
     return {"kind": "celebration", "milestone": milestone_to_wire(milestone)}
-
-
-@dataclass(frozen=True, slots=True)
-class ChannelName:
-    """A parsed channel: ``patient:{id}`` or ``therapist:{id}``."""
-
-    kind: ChannelKind
-    owner: str
-
-    def __str__(self) -> str:
-        return f"{self.kind}:{self.owner}"
-
-
-def parse_channel(name: Any, ref: str | None = None) -> ChannelName:
-    """Parse a channel name.
-
-    Raises:
-        FrameError: ``bad_frame`` when it is not a string, ``unknown_channel`` otherwise.
-    """
-    if not isinstance(name, str) or not name:
-        raise BadFrame("channel: must be a non-empty string", ref)
-    kind, _, owner = name.partition(":")
-    if kind not in CHANNEL_KINDS or not owner or len(name) > MAX_CHANNEL_LENGTH:
-        raise UnknownChannel(f"no channel {name!r}: use patient:{{id}} or therapist:{{id}}", ref)
-    return ChannelName("patient" if kind == "patient" else "therapist", owner)
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,7 +191,25 @@ class Ping:
     ref: str | None
 
 
-ClientFrame = Publish | Subscribe | Unsubscribe | Celebrated | Ping
+@dataclass(frozen=True, slots=True)
+class AcknowledgeAlert:
+    """``acknowledge_alert`` (section 7): answered with ``ok`` and the ids it changed."""
+
+    ref: str | None
+    alert_ids: list[str]
+    note: str | None
+
+
+ClientFrame = Publish | Subscribe | Unsubscribe | Celebrated | Ping | AcknowledgeAlert
+
+
+def parse_note(note: Any, ref: str | None = None) -> str | None:
+    """An acknowledgement's optional note; ``bad_frame`` unless a string up to the limit."""
+    if note is None:
+        return None
+    if not isinstance(note, str) or len(note) > MAX_NOTE_LENGTH:
+        raise BadFrame(f"note: must be a string of at most {MAX_NOTE_LENGTH} characters", ref)
+    return note
 
 
 def decode_error_ref(frame: Frame) -> str | None:
@@ -233,6 +225,17 @@ def _ref_of(frame: Frame) -> str | None:
     if not isinstance(ref, str) or len(ref) > MAX_REF_LENGTH:
         raise BadFrame(f"ref: must be a string of at most {MAX_REF_LENGTH}")
     return ref
+
+
+def _ids(frame: Frame, name: str, most: int, least: int, ref: str | None) -> list[str]:
+    ids = frame.get(name)
+    if (
+        not isinstance(ids, list)
+        or not least <= len(ids) <= most
+        or not all(isinstance(item, str) for item in ids)
+    ):
+        raise BadFrame(f"{name}: must be a list of {least} to {most} strings", ref)
+    return ids
 
 
 def _since_of(value: Any, ref: str | None) -> Since | None:
@@ -276,24 +279,17 @@ def parse_client_frame(
     if kind == "unsubscribe":
         return Unsubscribe(ref, parse_channel(frame.get("channel"), ref))
     if kind == "celebrated":
-        ids = frame.get("milestone_ids")
-        if (
-            not isinstance(ids, list)
-            or len(ids) > MAX_MILESTONE_IDS
-            or not all(isinstance(item, str) for item in ids)
-        ):
-            raise BadFrame(
-                f"milestone_ids: must be a list of at most {MAX_MILESTONE_IDS} strings",
-                ref,
-            )
-        return Celebrated(ref, ids)
+        return Celebrated(ref, _ids(frame, "milestone_ids", MAX_MILESTONE_IDS, 0, ref))
     if kind == "ping":
         return Ping(ref)
+    if kind == "acknowledge_alert":
+        ids = _ids(frame, "alert_ids", MAX_ALERT_IDS, 1, ref)
+        return AcknowledgeAlert(ref, ids, parse_note(frame.get("note"), ref))
     if kind is None:
         raise BadFrame("type: field required", ref)
     raise BadFrame(
         f"type: unknown frame type {str(kind)[:40]!r}; expected publish, subscribe, "
-        "unsubscribe, celebrated or ping",
+        "unsubscribe, celebrated, acknowledge_alert or ping",
         ref,
     )
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
+import sys
 from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
@@ -14,21 +16,36 @@ from prometheus_client import Counter
 from realtime.channels.bus import Bus
 from realtime.channels.fanout import Fanout
 from realtime.channels.hub import Hub
+from realtime.jobs.escalation import escalation_pass, pass_interval
 from realtime.jobs.periodic import Periodic
 from realtime.jobs.retention import Purger
 from realtime.jobs.snapshots import TrackerSnapshots
+from realtime.jobs.webhooks import WebhookSender
 from realtime.metrics import HubMetrics
 from realtime.protocol import CLOSE_GOING_AWAY
 from realtime.ratelimit import RequestLimiter
+from realtime.service.alerts import AlertInbox
 from realtime.service.audit import AuditTrail
 from realtime.service.channels import ChannelService
 from realtime.service.eventlog import SqliteEventLog
+from realtime.service.outbox import WebhookOutbox
 from realtime.service.progress import ProgressService
 from realtime.settings import Settings
 from storage.errors import LogIncomplete
 from storage.store import ProgressStore
 
 log = logging.getLogger("progress_hub.runtime")
+
+EXIT_DIVERGED = 70
+"""The exit status when memory got ahead of the file (a commit failed after its apply)."""
+
+
+def halt_process(reason: str) -> None:
+    """Stop at once, without a snapshot or anything else that would store undurable state."""
+    log.critical("event=halt reason=%r", reason)
+    logging.shutdown()
+    sys.stderr.flush()
+    os._exit(EXIT_DIVERGED)
 
 
 class Client(Protocol):
@@ -45,6 +62,7 @@ class Runtime:
         store: persistence (opened by :meth:`start`, closed by :meth:`stop`).
         clock: the current instant; tests pass a controllable one.
         metrics: where to count; a fresh registry when omitted.
+        halt: stops the process when memory got ahead of the file.
     """
 
     def __init__(
@@ -53,6 +71,7 @@ class Runtime:
         store: ProgressStore,
         clock: Callable[[], datetime],
         metrics: HubMetrics,
+        halt: Callable[[str], None] = halt_process,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -64,13 +83,30 @@ class Runtime:
             history_max_bytes=settings.history.history_max_bytes,
         )
         self.fanout = Fanout(self.bus, clock, coalesce_s=settings.timers.coalesce_s)
+        self.outbox = WebhookOutbox(settings.alerting, metrics)
+        self.alerts = AlertInbox(
+            lambda: store.alerts,
+            self.bus,
+            clock,
+            settings.alerting,
+            metrics,
+            self._therapist_of,
+            self.outbox,
+        )
+        self.fanout.rewards = self.alerts
         self.service = ProgressService(
             store,
             SqliteEventLog(store),
             self.fanout,
             clock,
             max_future_skew_s=settings.limits.max_future_skew_s,
+            alerts=self.alerts,
+            halt=halt,
         )
+        self.webhooks = WebhookSender(
+            lambda: store.alerts, self.outbox, settings.alerting, metrics, clock
+        )
+        self.alerts.on_queued = self.webhooks.wake
         self.snapshots = TrackerSnapshots(self.service, store, settings.secret, clock)
         self.events_purged = Counter(
             "progress_hub_events_purged",
@@ -89,7 +125,8 @@ class Runtime:
             else None
         )
         self.audit = AuditTrail(store, clock)
-        self.channels = ChannelService(self.service, self.bus, self.audit, clock)
+        self.channels = ChannelService(self.service, self.bus, self.audit, clock, self.alerts)
+        self.alerts.on_release = self.channels.redeliver_celebrations
         self.request_limiter = RequestLimiter(
             settings.limits.rest_rate_per_s, settings.limits.rest_rate_burst
         )
@@ -98,6 +135,11 @@ class Runtime:
         self._started = False
         self._stopped = False
         self.jobs = Periodic()
+        self._delivering: asyncio.Task[None] | None = None
+
+    def _therapist_of(self, patient_id: str) -> str | None:
+        patient = self.service.patient(patient_id)
+        return patient.therapist_id if patient is not None else None
 
     async def start(self) -> None:
         """Open the store and rebuild state; a second call does nothing.
@@ -121,6 +163,7 @@ class Runtime:
             restored = await self.snapshots.restore(patients)
             await self._check_log_is_enough(restored.through_seq if restored else None)
             await self.service.load(state, restored)
+            await self.alerts.load()
         except BaseException:
             await self.store.close()
             raise
@@ -133,6 +176,16 @@ class Runtime:
         self.jobs.every(durability.snapshot_interval_s, self._snapshot_if_due, "snapshot")
         if self.purger is not None:
             self.jobs.every(durability.purge_interval_s, self.purge, "purge")
+        alerting = self.settings.alerting
+        self.jobs.every(
+            pass_interval(alerting.alert_escalate_after_s),
+            lambda: escalation_pass(self.alerts),
+            "escalation",
+        )
+        if alerting.webhooks:
+            self._delivering = asyncio.create_task(
+                self.webhooks.run(), name="progress-hub-webhooks"
+            )
 
     async def _check_log_is_enough(self, restored_through: int | None) -> None:
         # After a purge the log alone no longer gives every figure: replaying it from the start
@@ -179,6 +232,8 @@ class Runtime:
             return
         self.draining = True
         self.jobs.cancel()
+        if self._delivering is not None:
+            self._delivering.cancel()
         self.fanout.flush_all()
         connections = list(self.connections)
         if connections:

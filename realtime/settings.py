@@ -7,6 +7,7 @@ client may send (:class:`Limits`), what channels keep (:class:`History`), how ev
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from dataclasses import dataclass, fields, replace
@@ -44,6 +45,24 @@ DEFAULT_REST_RATE_BURST = 400.0
 DEFAULT_TICK_INTERVAL_S = 60.0
 RETENTION_ENV = "PROGRESS_HUB_RETENTION_DAYS"
 DEFAULT_PURGE_INTERVAL_S = 3600.0
+DEFAULT_ALERT_ESCALATE_AFTER_S = 900.0
+DEFAULT_MAX_ESCALATIONS = 3
+DEFAULT_GAMIFICATION_HOLD_S = 24 * 3600.0
+DEFAULT_WEBHOOK_TIMEOUT_S = 5.0
+DEFAULT_WEBHOOK_MAX_QUEUED = 10_000
+DEFAULT_WEBHOOK_MAX_BACKOFF_S = 300.0
+# Open alerts published again per subscribe: half the default send queue, so a therapist with
+# thousands unacknowledged is not cut off as a slow consumer on every reconnect (the
+# snapshot's ``open_alerts`` still lists them all).
+DEFAULT_REDELIVER_MAX = 500
+WEBHOOK_SECRET_ENV = "PROGRESS_HUB_WEBHOOK_SECRET"
+DEFAULT_SUPPORT_MESSAGE = (
+    "If you are in danger or thinking about harming yourself, please contact your local "
+    "emergency services now. You are not alone, and help is available."
+)
+DEFAULT_CRISIS_RESOURCES: Final[tuple[tuple[str, str], ...]] = (
+    ("Local emergency services", "your local emergency number (112 in the EU, 999 in the UK)"),
+)
 
 
 class ConfigError(Exception):
@@ -100,11 +119,29 @@ class Timers:
     tick_interval_s: float = DEFAULT_TICK_INTERVAL_S
 
 
+@dataclass(frozen=True, kw_only=True)
+class Alerting:
+    """Alerts (``PROTOCOL.md`` section 7): escalation, webhooks, support for the patient."""
+
+    alert_escalate_after_s: float = DEFAULT_ALERT_ESCALATE_AFTER_S
+    max_escalations: int = DEFAULT_MAX_ESCALATIONS
+    gamification_hold_s: float = DEFAULT_GAMIFICATION_HOLD_S
+    webhooks: tuple[str, ...] = ()
+    webhook_secret: str = ""
+    webhook_timeout_s: float = DEFAULT_WEBHOOK_TIMEOUT_S
+    webhook_max_queued: int = DEFAULT_WEBHOOK_MAX_QUEUED
+    webhook_max_backoff_s: float = DEFAULT_WEBHOOK_MAX_BACKOFF_S
+    redeliver_max: int = DEFAULT_REDELIVER_MAX
+    support_message: str = DEFAULT_SUPPORT_MESSAGE
+    crisis_resources: tuple[tuple[str, str], ...] = DEFAULT_CRISIS_RESOURCES
+
+
 DEFAULT_LIMITS: Final = Limits()
 DEFAULT_HISTORY: Final = History()
 DEFAULT_DURABILITY: Final = Durability()
 DEFAULT_TIMERS: Final = Timers()
-_GROUPS: Final = ("limits", "history", "durability", "timers")
+DEFAULT_ALERTING: Final = Alerting()
+_GROUPS: Final = ("limits", "history", "durability", "timers", "alerting")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -119,6 +156,7 @@ class Settings:
     history: History = DEFAULT_HISTORY
     durability: Durability = DEFAULT_DURABILITY
     timers: Timers = DEFAULT_TIMERS
+    alerting: Alerting = DEFAULT_ALERTING
 
     def with_values(self, **values: Any) -> Settings:
         """A copy with some values changed, each named as in its group (``tick_interval_s``).
@@ -157,7 +195,7 @@ class Settings:
 
 _GROUP_OF: Final = {
     field.name: group
-    for group, kind in zip(_GROUPS, (Limits, History, Durability, Timers), strict=True)
+    for group, kind in zip(_GROUPS, (Limits, History, Durability, Timers, Alerting), strict=True)
     for field in fields(kind)
 }
 
@@ -196,26 +234,29 @@ def secret_path(db_path: Path) -> Path:
     return db_path.with_name(db_path.name + ".secret")
 
 
-def resolve_secret(db_path: Path, *, create: bool) -> str:
+def resolve_secret(
+    db_path: Path, *, create: bool, env: str = SECRET_ENV, suffix: str = ".secret"
+) -> str:
     """The signing secret: ``PROGRESS_HUB_SECRET``, else the file beside the database.
 
-    With ``create``, a missing file is generated once, readable by its owner alone.
+    With ``create``, a missing file is generated once, readable by its owner alone. The
+    webhook secret is found the same way (``env=WEBHOOK_SECRET_ENV``, ``suffix=".webhook-secret"``).
 
     Raises:
         ConfigError: the secret is too short, or its file cannot be read or written.
     """
-    from_env = os.environ.get(SECRET_ENV)
+    from_env = os.environ.get(env)
     if from_env:
         if len(from_env) < MIN_SECRET_LENGTH:
-            raise ConfigError(f"{SECRET_ENV} must be at least {MIN_SECRET_LENGTH} characters")
+            raise ConfigError(f"{env} must be at least {MIN_SECRET_LENGTH} characters")
         return from_env
-    path = secret_path(db_path)
+    path = db_path.with_name(db_path.name + suffix)
     try:
         return path.read_text().strip()
     except FileNotFoundError:
         if not create:
             raise ConfigError(
-                f"no secret: set {SECRET_ENV} or start the hub once with --db {db_path}"
+                f"no secret: set {env} or start the hub once with --db {db_path}"
             ) from None
     except OSError as error:
         raise ConfigError(f"cannot read secret {path}: {error.strerror}") from None
@@ -230,3 +271,62 @@ def resolve_secret(db_path: Path, *, create: bool) -> str:
     with os.fdopen(descriptor, "w") as handle:
         handle.write(secret)
     return secret
+
+
+def parse_crisis_resources(text: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """A clinic's ``--crisis-resources`` file: ``{"message", "resources": [{"name", "contact"}]}``.
+
+    Raises:
+        ValueError: not that shape (a message of 1-1000 characters, 1-20 resources).
+    """
+    try:
+        data = json.loads(text)
+    except ValueError as error:
+        raise ValueError(f"not JSON: {error}") from None
+    if not isinstance(data, dict):
+        raise ValueError('expected {"message": ..., "resources": [...]}')
+    message = data.get("message", DEFAULT_SUPPORT_MESSAGE)
+    resources = data.get("resources")
+    if not isinstance(message, str) or not 0 < len(message) <= 1000:
+        raise ValueError("message: a string of 1 to 1000 characters")
+    if not isinstance(resources, list) or not 0 < len(resources) <= 20:
+        raise ValueError("resources: a list of 1 to 20 {name, contact} objects")
+    pairs = []
+    for item in resources:
+        name = item.get("name") if isinstance(item, dict) else None
+        contact = item.get("contact") if isinstance(item, dict) else None
+        if not isinstance(name, str) or not isinstance(contact, str) or not name or not contact:
+            raise ValueError("resources: each needs a non-empty name and contact")
+        pairs.append((name, contact))
+    return message, tuple(pairs)
+
+
+def alerting_from(
+    db_path: Path,
+    *,
+    escalate_after_s: float,
+    webhooks: tuple[str, ...],
+    crisis_resources: Path | None,
+) -> Alerting:
+    """The alert settings of ``progress-hub serve``; the webhook secret as the signing one.
+
+    Raises:
+        ConfigError: an unreadable or malformed resources file, a bad URL or secret.
+    """
+    for url in webhooks:
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError(f"--webhook {url!r}: must be an http:// or https:// URL")
+    values: dict[str, Any] = {"alert_escalate_after_s": escalate_after_s, "webhooks": webhooks}
+    if webhooks:
+        values["webhook_secret"] = resolve_secret(
+            db_path, create=True, env=WEBHOOK_SECRET_ENV, suffix=".webhook-secret"
+        )
+    if crisis_resources is not None:
+        try:
+            message, resources = parse_crisis_resources(crisis_resources.read_text("utf-8"))
+        except OSError as error:
+            raise ConfigError(f"cannot read {crisis_resources}: {error.strerror}") from None
+        except ValueError as error:
+            raise ConfigError(f"{crisis_resources}: {error}") from None
+        values.update(support_message=message, crisis_resources=resources)
+    return Alerting(**values)

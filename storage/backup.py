@@ -7,6 +7,10 @@ One JSON object a line. Patients come first, so an import can check each event's
     {"record": "event", "received_at": "2026-11-21T09:30:01+00:00",
      "event": {"id": "e1", "kind": "mood_checkin", "patient_id": "p1", "at": "…", "score": 6}}
     {"record": "marks", "patient_id": "p1", "marks": {…}}
+    {"record": "alert", "alert": {"alert_id": "al_…", …the alert object of PROTOCOL.md §7}}
+
+Alerts are effects, not events: a replay cannot rebuild them, so they travel as themselves (an
+alert whose id is already stored is left as it is).
 
 Import is idempotent: an event id already stored is counted as a duplicate and left alone, so a
 backup can be imported twice, or on top of a live copy. A line that is not valid is reported
@@ -24,6 +28,7 @@ from typing import Any, TextIO
 from domain.errors import DomainError
 from domain.events import Event, event_to_wire, parse_event
 from domain.patients import Patient, ZoneChange, zone
+from storage.alerts import AlertRows, alert_from_wire
 from storage.store import SqliteStore
 
 IMPORT_BATCH = 1_000
@@ -37,6 +42,7 @@ class ImportReport:
     events: int = 0
     duplicates: int = 0
     marks: int = 0
+    alerts: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -66,6 +72,11 @@ async def export_jsonl(store: SqliteStore, out: TextIO) -> int:
     for patient_id, marks in sorted(state.marks.items()):
         record = {"record": "marks", "patient_id": patient_id, "marks": marks}
         out.write(json.dumps(record, separators=(",", ":"), sort_keys=True) + "\n")
+        lines += 1
+    rows = store.alerts
+    for alert in await rows.every() if rows is not None else []:
+        record = {"record": "alert", "alert": alert.to_wire()}
+        out.write(json.dumps(record, separators=(",", ":")) + "\n")
         lines += 1
     return lines
 
@@ -138,8 +149,18 @@ async def import_jsonl(store: SqliteStore, lines: Iterable[str]) -> ImportReport
                     raise ValueError("marks: needs a known patient_id and a marks object")
                 await store.put_marks(patient_id, marks, now)
                 report.marks += 1
+            elif kind == "alert":
+                alert = alert_from_wire(record.get("alert"))
+                if alert.patient_id not in known_patients:
+                    raise ValueError(f"alert: unknown patient {alert.patient_id!r}")
+                await flush()  # after the events before it, as it was raised
+                rows = store.alerts
+                if rows is None:
+                    raise ValueError("alert: the store is not writable")
+                await rows.commit(AlertRows.raise_steps([alert]))
+                report.alerts += 1
             else:
-                raise ValueError("record: must be patient, event or marks")
+                raise ValueError("record: must be patient, event, marks or alert")
         except (ValueError, DomainError) as error:
             report.errors.append(f"line {number}: {error}")
     await flush()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from domain.patients import Patient
@@ -24,7 +24,7 @@ class AuditEntry:
     def to_wire(self) -> dict[str, Any]:
         return {
             "seq": self.seq,
-            "at": self.at.isoformat(),
+            "at": self.at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
             "role": self.role,
             "sub": self.sub,
             "action": self.action,
@@ -50,7 +50,7 @@ class AlertRecord:
             "code": self.code,
             "severity": self.severity,
             "detail": self.detail,
-            "raised_at": self.raised_at.isoformat(),
+            "raised_at": self.raised_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         }
 
 

@@ -103,6 +103,34 @@ MIGRATIONS: tuple[str, ...] = (
     );
     INSERT INTO retention (id, purged_events, purged_through_seq) VALUES (1, 0, 0);
     """,
+    # 6: alerts as an inbox (PROTOCOL.md section 7). Each alert names the event that raised it
+    # and is stored in that event's transaction; (event_id, code) is unique, so an alert can
+    # never be stored twice for one event (time-driven alerts have no event: NULLs differ).
+    # Alerts from before this version keep their rows, open, with ids from their seq. The
+    # outbox holds webhook deliveries, written in the same transaction as what they announce.
+    """
+    ALTER TABLE alerts ADD COLUMN alert_id TEXT;
+    ALTER TABLE alerts ADD COLUMN event_id TEXT;
+    ALTER TABLE alerts ADD COLUMN event_at TEXT;
+    ALTER TABLE alerts ADD COLUMN state TEXT NOT NULL DEFAULT 'open';
+    ALTER TABLE alerts ADD COLUMN acknowledged_by TEXT;
+    ALTER TABLE alerts ADD COLUMN acknowledged_at TEXT;
+    ALTER TABLE alerts ADD COLUMN resolved_at TEXT;
+    ALTER TABLE alerts ADD COLUMN note TEXT;
+    ALTER TABLE alerts ADD COLUMN escalations INTEGER NOT NULL DEFAULT 0;
+    UPDATE alerts SET alert_id = 'al_' || seq WHERE alert_id IS NULL;
+    CREATE UNIQUE INDEX alerts_by_id ON alerts (alert_id);
+    CREATE UNIQUE INDEX alerts_once_per_event ON alerts (event_id, code);
+    CREATE INDEX alerts_by_state ON alerts (state, seq);
+    CREATE TABLE webhook_outbox (
+        delivery_id     TEXT PRIMARY KEY,
+        url             TEXT NOT NULL,
+        body            TEXT NOT NULL,
+        queued_at       TEXT NOT NULL,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

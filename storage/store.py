@@ -18,6 +18,7 @@ import aiosqlite
 
 from domain.events import Event
 from domain.patients import Patient, ZoneChange
+from storage.alerts import AlertRows
 from storage.errors import SchemaTooNew, StorageError
 from storage.eventlog import Unreadable, known_ids, read_events
 from storage.lock import DatabaseLock
@@ -25,7 +26,8 @@ from storage.records import AlertRecord, AuditEntry, StoredState
 from storage.retention import RetentionRows
 from storage.schema import migrate, refuse_newer
 from storage.snapshots import SnapshotRows
-from storage.writer import BUSY_TIMEOUT_MS, GroupCommitWriter
+from storage.together import audit_steps, marks_steps
+from storage.writer import BUSY_TIMEOUT_MS, GroupCommitWriter, Step
 
 Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
 DEFAULT_SYNCHRONOUS: Synchronous = "FULL"
@@ -41,17 +43,6 @@ _UPSERT_PATIENT = (
     "ON CONFLICT (patient_id) DO UPDATE SET therapist_id = excluded.therapist_id, "
     "zone_history = excluded.zone_history, updated_at = excluded.updated_at"
 )
-_INSERT_AUDIT = (
-    "INSERT INTO audit (at, role, sub, action, patient_id, scope) VALUES (?, ?, ?, ?, ?, ?)"
-)
-_INSERT_ALERT = (
-    "INSERT INTO alerts (patient_id, therapist_id, code, severity, detail, raised_at) "
-    "VALUES (?, ?, ?, ?, ?, ?)"
-)
-_UPSERT_MARKS = (
-    "INSERT INTO marks (patient_id, body, updated_at) VALUES (?, ?, ?) "
-    "ON CONFLICT (patient_id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at"
-)
 
 
 class ProgressStore(Protocol):
@@ -61,7 +52,9 @@ class ProgressStore(Protocol):
 
     async def close(self) -> None: ...
 
-    async def append_events(self, events: Sequence[Event], received_at: datetime) -> None: ...
+    async def append_events(
+        self, events: Sequence[Event], received_at: datetime, together: Sequence[Step] = ()
+    ) -> None: ...
 
     async def put_patient(self, patient: Patient, now: datetime) -> None: ...
 
@@ -74,8 +67,6 @@ class ProgressStore(Protocol):
     async def read_audit(
         self, *, limit: int, before_seq: int | None, patient_id: str | None
     ) -> list[AuditEntry]: ...
-
-    async def append_alerts(self, alerts: Sequence[AlertRecord]) -> None: ...
 
     async def read_alerts(
         self, patient_id: str, start: datetime, end: datetime
@@ -92,6 +83,9 @@ class ProgressStore(Protocol):
 
     @property
     def retention(self) -> RetentionRows | None: ...
+
+    @property
+    def alerts(self) -> AlertRows | None: ...
 
     @property
     def queued_rows(self) -> int: ...
@@ -161,6 +155,13 @@ class SqliteStore:
         if self._connection is None or self._writer is None:
             return None
         return RetentionRows(self._connection, self._writer)
+
+    @property
+    def alerts(self) -> AlertRows | None:
+        """Alert and webhook outbox rows; ``None`` before ``open`` and on a read-only store."""
+        if self._connection is None or self._writer is None:
+            return None
+        return AlertRows(self._connection, self._writer)
 
     async def open(self) -> None:
         """Lock the file, migrate the schema, start the writer.
@@ -234,7 +235,11 @@ class SqliteStore:
             self._connection = None
         self._lock.release()
 
-    async def append_events(self, events: Sequence[Event], received_at: datetime) -> None:
+    async def append_events(
+        self, events: Sequence[Event], received_at: datetime, together: Sequence[Step] = ()
+    ) -> None:
+        """Commit the events, and ``together`` (their alerts, marks, outbox) in the same
+        transaction: all or nothing."""
         received = received_at.astimezone(UTC).isoformat()
         # The model's own serializer, called directly: the same JSON as ``model_dump_json``
         # without its per-call wrapper (measured about a quarter cheaper per row).
@@ -248,7 +253,10 @@ class SqliteStore:
             )
             for event in events
         ]
-        await self.writer.write(_INSERT_EVENT, rows)
+        if together:
+            await self.writer.write_together([(_INSERT_EVENT, rows), *together])
+        else:
+            await self.writer.write(_INSERT_EVENT, rows)
 
     async def put_patient(self, patient: Patient, now: datetime) -> None:
         row = (
@@ -260,15 +268,11 @@ class SqliteStore:
         await self.writer.write(_UPSERT_PATIENT, [row])
 
     async def put_marks(self, patient_id: str, marks: dict[str, Any], now: datetime) -> None:
-        row = (patient_id, json.dumps(marks, sort_keys=True), now.astimezone(UTC).isoformat())
-        await self.writer.write(_UPSERT_MARKS, [row])
+        await self.writer.write_together(marks_steps([(patient_id, marks)], now))
 
     async def append_audit(self, entries: Sequence[AuditEntry]) -> None:
-        rows = [
-            (e.at.astimezone(UTC).isoformat(), e.role, e.sub, e.action, e.patient_id, e.scope)
-            for e in entries
-        ]
-        await self.writer.write(_INSERT_AUDIT, rows)
+        if entries:
+            await self.writer.write_together(audit_steps(entries))
 
     async def read_audit(
         self, *, limit: int, before_seq: int | None, patient_id: str | None
@@ -292,20 +296,6 @@ class SqliteStore:
                 AuditEntry(datetime.fromisoformat(at), role, sub, action, patient, scope, seq)
                 async for seq, at, role, sub, action, patient, scope in cursor
             ]
-
-    async def append_alerts(self, alerts: Sequence[AlertRecord]) -> None:
-        rows = [
-            (
-                a.patient_id,
-                a.therapist_id,
-                a.code,
-                a.severity,
-                a.detail,
-                a.raised_at.astimezone(UTC).isoformat(),
-            )
-            for a in alerts
-        ]
-        await self.writer.write(_INSERT_ALERT, rows)
 
     async def read_alerts(
         self, patient_id: str, start: datetime, end: datetime

@@ -3,8 +3,12 @@
 Chart deltas and ``state`` are coalesced per channel: the first change in a quiet channel goes
 out at once; further changes within ``coalesce_s`` (100 ms by default) are folded together and
 sent when the window ends, computed then, so a burst of events costs a dashboard one message
-per window that always carries the latest values. Celebrations, insights and alerts are never
-held back or merged: a crisis alert goes out the moment it is known.
+per window that always carries the latest values. Celebrations and insights are never merged.
+Alerts are not sent from here: the alert inbox (``realtime.service.alerts``) publishes them, with
+their whole alert object, the moment their commit is done, before this fan-out runs.
+
+Gamification apart (section 7): while a patient's crisis is open, the ``rewards`` gate holds
+back celebrations (they stay pending and are delivered on release) and positive insights.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from domain.effects import (
     AlertRaised,
@@ -26,9 +30,25 @@ from domain.effects import (
 )
 from domain.progress import PatientProgress
 from realtime.channels.bus import Bus
-from realtime.protocol import celebration_message, patient_channel, therapist_channel
+from realtime.protocol import celebration_message, patient_channel
 
 SeriesValues = dict[str, float | None]
+
+
+class RewardGate(Protocol):
+    """Holds celebrations and positive insights back while a patient's crisis is open."""
+
+    def hold_celebrations(self, patient_id: str) -> bool: ...
+
+    def hold_insight(self, patient_id: str, code: str, message: dict[str, Any]) -> bool: ...
+
+
+class _NoGate:
+    def hold_celebrations(self, patient_id: str) -> bool:
+        return False
+
+    def hold_insight(self, patient_id: str, code: str, message: dict[str, Any]) -> bool:
+        return False
 
 
 @dataclass(slots=True)
@@ -67,6 +87,7 @@ class Fanout:
         self._coalesce_s = coalesce_s
         self._monotonic = monotonic
         self._windows: dict[str, _Window] = {}
+        self.rewards: RewardGate = _NoGate()
 
     def patient_changed(self, tracker: PatientProgress, effects: Sequence[Effect]) -> None:
         if not effects:
@@ -87,22 +108,14 @@ class Fanout:
                     if audience:
                         series_due[day.isoformat()] = dict(values)
                 case MilestoneReached(milestone=milestone):
-                    self._bus.publish(channel, dict(celebration_message(milestone)))
-                case AlertRaised(code=code, severity=severity, detail=detail):
-                    self._bus.publish(
-                        therapist_channel(patient.therapist_id),
-                        {
-                            "kind": "alert",
-                            "code": code,
-                            "severity": severity,
-                            "patient_id": patient.patient_id,
-                            "detail": detail,
-                        },
-                    )
+                    if not self.rewards.hold_celebrations(patient.patient_id):
+                        self._bus.publish(channel, dict(celebration_message(milestone)))
+                case AlertRaised():
+                    pass  # published by the alert inbox once stored (see the module doc)
                 case InsightRaised(code=code, message=message):
-                    self._bus.publish(
-                        channel, {"kind": "insight", "code": code, "message": message}
-                    )
+                    insight = {"kind": "insight", "code": code, "message": message}
+                    if not self.rewards.hold_insight(patient.patient_id, code, insight):
+                        self._bus.publish(channel, insight)
         if not (state_due or series_due):
             return
         window = self._windows.get(channel)

@@ -123,6 +123,19 @@ AUDIT_PARAMS = (
     ),
     Param("patient_id", {"type": "string"}, "only reads of this patient"),
 )
+ALERT = Param("alert_id", {"type": "string"}, "", True, "path")
+ALERT_ERRORS = (401, 403, 404, 422, 429)
+ALERT_PARAMS = (
+    Param(
+        "state",
+        {"type": "string", "enum": ["open", "acknowledged", "resolved", "all"], "default": "open"},
+        "which alerts",
+    ),
+    Param("patient_id", {"type": "string"}, "one patient's alerts"),
+    Param("severity", {"type": "string", "enum": ["critical", "warning"]}, "one severity"),
+    Param("limit", {"type": "integer", "minimum": 1, "maximum": 500, "default": 100}, "per page"),
+    Param("before", {"type": "string"}, "an alert_id: only older alerts (next_before)"),
+)
 REPORT_PARAMS = (
     PATIENT,
     Param("from", {"type": "string", "format": "date"}, "first local day", required=True),
@@ -183,6 +196,18 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "get", "/api/v1/audit", m.AuditPage, "Reads of patient data, newest first (admin)",
         AUDIT_PARAMS, errors=PRACTICE_ERRORS,
+    ),
+    Operation(
+        "get", "/api/v1/alerts", m.AlertList, "The alert inbox, newest first", ALERT_PARAMS,
+        errors=PRACTICE_ERRORS,
+    ),
+    Operation(
+        "post", "/api/v1/alerts/{alert_id}/acknowledge", m.Alert,
+        "Acknowledge an alert (body optional: note)", (ALERT,), errors=ALERT_ERRORS,
+    ),
+    Operation(
+        "post", "/api/v1/alerts/{alert_id}/resolve", m.Alert,
+        "Resolve an alert (body optional: note)", (ALERT,), errors=ALERT_ERRORS,
     ),
     Operation(
         "get", "/healthz", m.Health, "Liveness; 503 while draining", (), (200, 503), (), public=True

@@ -94,6 +94,30 @@ class AuditPage(Closed):
     next_before: int | None = Field(description="pass as before= for the next page; null at end")
 
 
+class Alert(Closed):
+    """The alert object of contract section 7, the same on every path."""
+
+    alert_id: str
+    patient_id: str
+    therapist_id: str
+    code: str = Field(examples=["mood_crisis"])
+    severity: Literal["critical", "warning"]
+    detail: str
+    event_id: str | None = Field(description="null for a time-driven alert")
+    event_at: str | None
+    raised_at: str
+    state: Literal["open", "acknowledged", "resolved"]
+    acknowledged_by: str | None
+    acknowledged_at: str | None
+    note: str | None
+    escalations: int = Field(ge=0, le=3)
+
+
+class AlertList(Closed):
+    alerts: list[Alert] = Field(description="newest first")
+    next_before: str | None = Field(description="pass as before= for the next page; null at end")
+
+
 # -- one patient ------------------------------------------------------------------------------
 
 

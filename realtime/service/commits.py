@@ -9,14 +9,23 @@ else the writer holds. The writer commits back to back, so a round waits at most
 commit in progress and then its own (rounds queued together share a transaction). No round
 waits for another round's apply, effects or answers.
 
-When its commit is done, a round is applied (``apply``: trackers, then fan-out, which pushes
-alerts at once), in commit order. The marks and alert records the apply produced are written
-next, and each publisher's ``reply`` runs after that: an ``ack`` means its events are durable,
-applied and their effects stored. Until then the events count as *in flight*: a duplicate
-published meanwhile is answered once they are done, so "duplicate" always means durable too.
+A round is applied first (``apply``: the trackers fold its events and say which rows must be
+stored with them: the alerts they raised, their webhook deliveries, changed marks), and those
+rows are committed in the *same transaction* as the events (PROTOCOL.md section 7: an ``ack``
+that accepts a crisis event means its alert is on disk; after a crash there is never an event
+without its alert, nor an alert twice). Only after that commit is anything pushed
+(``Applied.publish``: alerts first, then the fan-out) and each publisher's ``reply`` run. Until
+then the events count as *in flight*: a duplicate published meanwhile is answered once they are
+done, so "duplicate" always means durable too.
 
-A failed commit loses nothing silently: its events are forgotten (``forget``) so they can be
-published again, and each publisher gets ``internal`` for them.
+A failed commit after the apply leaves memory ahead of the file: nothing of the round is
+pushed or acknowledged, and the process stops at once (``halt``) instead of serving figures
+that are not durable; its supervisor restarts it and start-up rebuilds memory from the file.
+A failed apply stores nothing: the events are forgotten (``forget``) and each publisher gets
+``internal`` for them.
+
+Fault injection: ``PROGRESS_HUB_FAULT`` (tests only; see :mod:`realtime.faults`) kills the
+process at ``after_apply``, ``after_commit``, ``after_push`` (before the ack).
 """
 
 from __future__ import annotations
@@ -30,11 +39,12 @@ from typing import Any
 
 from domain.events import Event
 from realtime.errors import InternalError
+from realtime.faults import checkpoint
 from realtime.protocol import AckFields, Rejection
 from realtime.service.eventlog import EventLog
 from realtime.service.quarantine import UNAPPLIED_DETAIL
-from storage.records import AlertRecord
 from storage.store import ProgressStore
+from storage.writer import Step
 
 log = logging.getLogger("progress_hub.commits")
 
@@ -70,10 +80,10 @@ class Submission:
 
 @dataclass(slots=True)
 class Applied:
-    """What applying a round produced that must be stored before its publishers hear back."""
+    """What applying a round produced: rows to commit with its events, and what to push after."""
 
-    marks: Marks
-    alerts: list[AlertRecord]
+    steps: list[Step]
+    publish: Callable[[], None]
     # Committed, but no tracker could fold them (see realtime.service.quarantine).
     unapplied: set[str] = field(default_factory=set)
 
@@ -94,6 +104,7 @@ class CommitRounds:
         apply: folds committed events into memory and fans them out; returns what to store.
             Called once per round, in commit order.
         forget: takes back the ids of events whose commit failed, so they may be sent again.
+        halt: stops the process when a commit failed after its apply (memory is ahead).
     """
 
     def __init__(
@@ -103,7 +114,9 @@ class CommitRounds:
         clock: Callable[[], datetime],
         apply: Callable[[list[Event], datetime], Applied],
         forget: Callable[[list[Event]], None],
+        halt: Callable[[str], None],
     ) -> None:
+        self._halt = halt
         self._store = store
         self._log = log
         self._clock = clock
@@ -142,10 +155,11 @@ class CommitRounds:
         current, self._collecting = self._collecting, None
         assert current is not None
         events = [event for submission in current.submissions for event in submission.fresh]
+        now = self._clock()
         try:
             events = await self._drop_known(current, events)
-            await self._log.append(events, self._clock())
         except BaseException as error:
+            # Nothing applied yet: the publishers may simply send again.
             self._forget(events)
             log.error("event=publish_failed count=%d error=%s", len(events), error)
             self._finish(current, events, failed=True)
@@ -153,15 +167,31 @@ class CommitRounds:
                 raise
             return
         try:
-            applied = self._apply(events, self._clock())
+            applied = self._apply(events, now)
         except Exception:
             log.exception("event=apply_failed count=%d", len(events))
+            self._forget(events)
             self._finish(current, events, failed=True)
             return
-        if applied.marks or applied.alerts:
-            await self._store_effects(current, events, applied)
-        else:
-            self._finish(current, events, failed=False, unapplied=applied.unapplied)
+        checkpoint("after_apply")
+        try:
+            await self._log.append(events, now, applied.steps)
+        except BaseException as error:
+            self._forget(events)
+            log.critical("event=publish_failed count=%d error=%s", len(events), error)
+            self._finish(current, events, failed=True)
+            self._halt("a commit failed after its events were applied")
+            if not isinstance(error, Exception):
+                raise
+            return
+        checkpoint("after_commit")
+        try:
+            applied.publish()
+        except Exception:
+            # Durable already: the publishers get their ack; a subscriber catches up by snapshot.
+            log.exception("event=push_failed count=%d", len(events))
+        checkpoint("after_push")
+        self._finish(current, events, failed=False, unapplied=applied.unapplied)
 
     async def _drop_known(self, current: _Round, events: list[Event]) -> list[Event]:
         """Take out the events the log already holds: their ids were accepted long ago.
@@ -182,23 +212,6 @@ class CommitRounds:
         for event_id in known:
             self._in_flight.pop(event_id, None)
         return [event for event in events if event.id not in known]
-
-    async def _store_effects(self, current: _Round, events: list[Event], applied: Applied) -> None:
-        # The alerts were pushed by the apply already (the events are durable); the marks and
-        # records go in the next commit, and the ack waits for them, as it always has.
-        now = self._clock()
-        writes = [
-            self._store.put_marks(patient_id, data, now) for patient_id, data in applied.marks
-        ]
-        if applied.alerts:
-            writes.append(self._store.append_alerts(applied.alerts))
-        failed = False
-        try:
-            await asyncio.gather(*writes)
-        except Exception as error:  # noqa: BLE001 - every publisher must get an answer
-            log.error("event=effects_failed count=%d error=%s", len(events), error)
-            failed = True
-        self._finish(current, events, failed=failed, unapplied=applied.unapplied)
 
     def _finish(
         self,

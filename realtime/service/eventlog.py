@@ -17,13 +17,19 @@ from domain.events import Event
 from storage.errors import StorageError
 from storage.eventlog import Unreadable
 from storage.store import ProgressStore
+from storage.writer import Step
 
 
 class EventLog(Protocol):
     """Where accepted events live, in the order they were accepted."""
 
-    async def append(self, events: Sequence[Event], received_at: datetime) -> None:
+    async def append(
+        self, events: Sequence[Event], received_at: datetime, together: Sequence[Step] = ()
+    ) -> None:
         """Return once the batch is durable (an ``ack`` may then be sent), all or nothing.
+
+        ``together`` holds what the events decided and must never be lost without them nor
+        kept without them (their alerts, webhook deliveries, marks): the same transaction.
 
         Raises:
             StorageError: nothing of the batch was kept; its events may be sent again.
@@ -62,8 +68,10 @@ class SqliteEventLog:
     def __init__(self, store: ProgressStore) -> None:
         self._store = store
 
-    async def append(self, events: Sequence[Event], received_at: datetime) -> None:
-        await self._store.append_events(events, received_at)
+    async def append(
+        self, events: Sequence[Event], received_at: datetime, together: Sequence[Step] = ()
+    ) -> None:
+        await self._store.append_events(events, received_at, together)
 
     async def known_ids(self, event_ids: Sequence[str]) -> set[str]:
         return await self._store.known_event_ids(event_ids)

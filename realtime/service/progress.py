@@ -15,19 +15,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from domain.effects import AlertRaised, Effect
+from domain.effects import Effect
 from domain.events import Event, RejectedEvent, parse_events
 from domain.patients import Patient
 from domain.progress import PatientProgress
 from realtime.auth import Principal
 from realtime.channels.fanout import Fanout
 from realtime.errors import Forbidden, InvalidEvent, UnknownPatient
+from realtime.service.alerts import AlertInbox
 from realtime.service.commits import AckResult, Applied, CommitRounds, Marks, Submission
 from realtime.service.eventlog import EventLog
 from realtime.service.quarantine import UNAPPLIED_DETAIL, Quarantine
 from realtime.service.recent import RecentIds
-from storage.records import AlertRecord, StoredState
+from storage.alerts import Alert
+from storage.records import StoredState
 from storage.store import ProgressStore
+from storage.together import marks_steps
 
 log = logging.getLogger("progress_hub.service")
 
@@ -67,7 +70,11 @@ class ProgressService:
         clock: Clock,
         *,
         max_future_skew_s: float,
+        alerts: AlertInbox,
+        halt: Callable[[str], None],
     ) -> None:
+        self._alerts = alerts
+        self._halt = halt
         self._store = store
         self._log = log
         self._fanout = fanout
@@ -78,7 +85,7 @@ class ProgressService:
         self._by_therapist: dict[str, set[str]] = {}
         # Ids just accepted; the event log answers for every older one (see commits.py).
         self._recent = RecentIds()
-        self._rounds = CommitRounds(store, log, clock, self._apply_round, self._forget)
+        self._rounds = CommitRounds(store, log, clock, self._apply_round, self._forget, halt)
         # What the store holds of each tracker's marks, to write them only when they change.
         self._persisted_marks: dict[str, dict[str, Any]] = {}
         self._screened_out = 0
@@ -307,6 +314,34 @@ class ProgressService:
         await self._rounds.settle()
 
     def _apply_round(self, events: list[Event], now: datetime) -> Applied:
+        # Applied before the commit so that the alerts these events raise, with their webhook
+        # deliveries and the marks they changed, are stored in the events' own transaction.
+        touched, unapplied = self._apply_events(events, now)
+        return self._outcome(touched, now, unapplied)
+
+    def _outcome(
+        self, touched: dict[str, list[Effect]], now: datetime, unapplied: set[str] | None = None
+    ) -> Applied:
+        """What to store with a change (alerts, deliveries, marks) and what to push after."""
+        alerts: list[Alert] = []
+        for patient_id, effects in touched.items():
+            alerts += self._alerts.raised(self._trackers[patient_id].patient, effects, now)
+        steps = [
+            *self._alerts.steps_for(alerts, now),
+            *marks_steps(self._changed_marks(touched), now),
+        ]
+
+        def publish() -> None:
+            # Alerts first: nothing else a round sends is as urgent.
+            self._alerts.announce(alerts)
+            for patient_id, effects in touched.items():
+                self._fanout.patient_changed(self._trackers[patient_id], effects)
+
+        return Applied(steps, publish, unapplied or set())
+
+    def _apply_events(
+        self, events: list[Event], now: datetime
+    ) -> tuple[dict[str, list[Effect]], set[str]]:
         by_patient: dict[str, list[Event]] = {}
         for event in events:
             by_patient.setdefault(event.patient_id, []).append(event)
@@ -317,27 +352,7 @@ class ProgressService:
             tracker = self._trackers[patient_id]
             touched[patient_id], failed = self.unapplied.apply(tracker, batch, now)
             unapplied.update(failed)
-            self._fanout.patient_changed(tracker, touched[patient_id])
-        marks = self._changed_marks(touched)
-        return Applied(marks, self._alert_records(touched, now), unapplied)
-
-    def _alert_records(
-        self, effects_by_patient: dict[str, list[Effect]], now: datetime
-    ) -> list[AlertRecord]:
-        # Alerts are effects, not events: a replay cannot rebuild them, so each is kept.
-        return [
-            AlertRecord(
-                patient_id,
-                self._trackers[patient_id].patient.therapist_id,
-                effect.code,
-                effect.severity,
-                effect.detail,
-                now,
-            )
-            for patient_id, effects in effects_by_patient.items()
-            for effect in effects
-            if isinstance(effect, AlertRaised)
-        ]
+        return touched, unapplied
 
     def _changed_marks(self, patient_ids: Iterable[str]) -> Marks:
         """The marks (alert state, celebrations) of these patients that the store lacks."""
@@ -349,30 +364,14 @@ class ProgressService:
                 changed.append((patient_id, marks))
         return changed
 
-    async def _record_alerts(
-        self, effects_by_patient: dict[str, list[Effect]], now: datetime
-    ) -> None:
-        records = self._alert_records(effects_by_patient, now)
-        if records:
-            await self._store.append_alerts(records)
-
-    async def _persist_marks(self, patient_ids: Iterable[str]) -> None:
-        """Store the marks (alert state, celebrations) of these patients where they changed."""
-        now = self._clock()
-        changed = self._changed_marks(patient_ids)
-        if changed:
-            await asyncio.gather(
-                *(self._store.put_marks(patient_id, marks, now) for patient_id, marks in changed)
-            )
-
     async def celebrate(self, patient_id: str, milestone_ids: list[str]) -> list[str]:
         """Mark the patient's celebrations shown, durably; returns the ids newly marked."""
         tracker = self._trackers.get(patient_id)
         if tracker is None:
             raise UnknownPatient(f"no patient {patient_id!r}")
         marked = tracker.mark_celebrated(milestone_ids)
-        if marked:
-            await self._persist_marks([patient_id])
+        for changed, marks in self._changed_marks([patient_id]):
+            await self._store.put_marks(changed, marks, self._clock())
         return marked
 
     async def tick(self, *, chunk: int = TICK_CHUNK_PATIENTS) -> int:
@@ -386,10 +385,16 @@ class ProgressService:
         for index, tracker in enumerate(list(self._trackers.values())):
             effects = tracker.tick(now)
             if effects:
-                self._fanout.patient_changed(tracker, effects)
                 changed[tracker.patient.patient_id] = effects
             if index % chunk == chunk - 1:
                 await asyncio.sleep(0)
-        await self._persist_marks(changed)
-        await self._record_alerts(changed, now)
+        outcome = self._outcome(changed, now)
+        if outcome.steps:
+            try:
+                await self._alerts.commit(outcome.steps)
+            except Exception as error:
+                log.critical("event=tick_commit_failed error=%s", error)
+                self._halt("a tick's alerts and marks could not be stored")
+                raise
+        outcome.publish()
         return len(changed)

@@ -29,6 +29,7 @@ from realtime.protocol import (
     CLOSE_SLOW_CONSUMER,
     CLOSE_UNAUTHORIZED,
     SUBPROTOCOL_JSON,
+    AcknowledgeAlert,
     Celebrated,
     Codec,
     Frame,
@@ -299,6 +300,8 @@ class Connection:
                     self.send(unsubscribed_frame(ref, str(channel)))
                 case Celebrated():
                     await self._celebrated(action)
+                case AcknowledgeAlert():
+                    await self._acknowledge_alerts(action)
 
     async def _publish(self, ref: str | None, events: Sequence[Event | RejectedEvent]) -> None:
         session = self.session
@@ -365,3 +368,14 @@ class Connection:
             await self._refuse(error, acknowledge.ref)
             return
         self.send(ok_frame(acknowledge.ref, milestone_ids=marked))
+
+    async def _acknowledge_alerts(self, acknowledge: AcknowledgeAlert) -> None:
+        # PROTOCOL.md section 7: ``ok`` lists the ids this frame changed.
+        try:
+            _, changed = await self.runtime.alerts.acknowledge(
+                self.principal, acknowledge.alert_ids, acknowledge.note, skip_unknown=True
+            )
+        except HubError as error:
+            await self._refuse(error, acknowledge.ref)
+            return
+        self.send(ok_frame(acknowledge.ref, alert_ids=[alert.alert_id for alert in changed]))

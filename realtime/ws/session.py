@@ -41,6 +41,7 @@ from realtime.protocol import (
     CLOSE_SLOW_CONSUMER,
     CLOSE_TOO_LARGE,
     CLOSE_TOO_MANY_BAD_FRAMES,
+    AcknowledgeAlert,
     Celebrated,
     ClientFrame,
     Frame,
@@ -96,9 +97,10 @@ class Close:
     flush: bool
 
 
-Action = Send | Close | Publish | Subscribe | Unsubscribe | Celebrated
-"""A frame the session passes on (publish, subscribe, unsubscribe, celebrated) is itself the
-action: the connection performs it with the service, the bus and the channel use cases."""
+Action = Send | Close | Publish | Subscribe | Unsubscribe | Celebrated | AcknowledgeAlert
+"""A frame the session passes on (publish, subscribe, unsubscribe, celebrated,
+acknowledge_alert) is itself the action: the connection performs it with the service, the bus
+and the channel use cases."""
 
 
 class Verdict(enum.Enum):

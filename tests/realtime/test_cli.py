@@ -158,3 +158,77 @@ def test_sigterm_closes_sockets_with_1001_and_exits_0(
     assert process.wait(timeout=20) == 0
     stderr = process.stderr.read() if process.stderr else ""
     assert token not in stderr
+
+
+def test_serve_refuses_a_malformed_crisis_resources_file_with_one_line(tmp_path: Path) -> None:
+    resources = tmp_path / "resources.json"
+    resources.write_text('{"resources": []}')
+    result = cli(
+        "serve", "--db", str(tmp_path / "hub.db"), "--port", str(free_port()),
+        "--crisis-resources", str(resources),
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "resources: a list of 1 to 20" in result.stderr
+
+
+def test_a_clinics_crisis_resources_reach_the_patient_with_a_critical_alert(
+    tmp_path: Path,
+) -> None:
+    resources = tmp_path / "resources.json"
+    resources.write_text(
+        '{"message": "Help is here.", "resources": [{"name": "Crisis line", "contact": "116 123"}]}'
+    )
+    secret = "an-environment-secret-that-is-long-enough-0123"
+    env = {**clean_env(), "PROGRESS_HUB_SECRET": secret}
+    port = free_port()
+    command = [sys.executable, "-m", "realtime.cli", "serve", "--db", str(tmp_path / "hub.db")]
+    process = subprocess.Popen(
+        [*command, "--port", str(port), "--crisis-resources", str(resources)],
+        env=env,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        try:
+            return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        wait_until(healthy, 30, "hub to serve")
+        from tests.support import token
+
+        service = {"Authorization": f"Bearer {token('service', 'platform', secret=secret)}"}
+        httpx.put(
+            f"{url}/api/v1/patients/p1",
+            json={"therapist_id": "t1", "timezone": "UTC"},
+            headers=service,
+        )
+
+        async def crisis() -> dict[str, object]:
+            patient = token("patient", "p1", secret=secret)
+            async with await HubClient.connect(f"ws://127.0.0.1:{port}/ws", patient) as client:
+                await client.subscribe("patient:p1")
+                event = {
+                    "id": "e1",
+                    "kind": "mood_checkin",
+                    "patient_id": "p1",
+                    "at": "2026-11-21T12:00:00Z",
+                    "score": 1,
+                }
+                await client.publish([event])
+                while True:
+                    frame = await client.next_message(timeout=10)
+                    if frame.get("type") == "message" and frame["data"]["kind"] == "support":
+                        return dict(frame["data"])
+
+        support = asyncio.run(crisis())
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=20)
+    assert support == {
+        "kind": "support",
+        "message": "Help is here.",
+        "resources": [{"name": "Crisis line", "contact": "116 123"}],
+    }
