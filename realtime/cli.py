@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import gc
 import logging
-import re
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ from typing import Any
 
 from realtime.auth import DEFAULT_TOKEN_TTL_S, MAX_SUB_LENGTH, Role, issue_token
 from realtime.cli_alerts import add_alert_arguments, alerting_of
+from realtime.logs import configure_logging
 from realtime.settings import (
     DEFAULT_DB_PATH,
     DEFAULT_HOST,
@@ -37,55 +37,6 @@ from storage.errors import StorageError
 PROG = "progress-hub"
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 MAX_TOKEN_TTL_S = 366 * 24 * 3600
-_TOKEN_IN_TEXT = re.compile(r"(token=)[^&\s\"']+|(Bearer\s+)[A-Za-z0-9._~+/=-]+")
-
-
-class RedactTokens(logging.Filter):
-    """Scrubs tokens from log lines (uvicorn logs WebSocket paths with their query string)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.args:
-            record.msg = record.getMessage()
-            record.args = None
-        if isinstance(record.msg, str) and ("token=" in record.msg or "Bearer" in record.msg):
-            record.msg = _TOKEN_IN_TEXT.sub(
-                lambda m: (m.group(1) or m.group(2)) + "[redacted]", record.msg
-            )
-        return True
-
-
-class OneLinePeerErrors(logging.Filter):
-    """Turns uvicorn's traceback for a text frame that is not UTF-8 into one line.
-
-    The peer sent bad data (uvicorn closes with 1007, as documented); a traceback per frame
-    would let any client fill the log with six lines at a time.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        error = record.exc_info[1] if record.exc_info else None
-        if record.name.startswith("uvicorn") and isinstance(error, UnicodeDecodeError):
-            record.msg = "event=ws_invalid_utf8 close=1007 detail=text frame is not valid UTF-8"
-            record.args = None
-            record.exc_info = None
-            record.exc_text = None
-            record.levelno, record.levelname = logging.WARNING, "WARNING"
-        return True
-
-
-def configure_logging(level: str) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        logging.Formatter("%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")
-    )
-    handler.addFilter(OneLinePeerErrors())
-    handler.addFilter(RedactTokens())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
-        logger = logging.getLogger(name)
-        logger.handlers[:] = []
-        logger.propagate = True
 
 
 def _port(value: str) -> int:
