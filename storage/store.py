@@ -34,6 +34,7 @@ DEFAULT_SYNCHRONOUS: Synchronous = "FULL"
 
 # ``at`` is taken from the body inside SQLite (its text is the event's own instant, offset
 # kept), which is cheaper than formatting it in Python for every row.
+_LOG_POSITION = "SELECT max(seq) FROM events"
 _INSERT_EVENT = (
     "INSERT OR IGNORE INTO events (id, patient_id, kind, at, received_at, body) "
     "VALUES (?1, ?2, ?3, json_extract(?5, '$.at'), ?4, ?5)"
@@ -54,7 +55,7 @@ class ProgressStore(Protocol):
 
     async def append_events(
         self, events: Sequence[Event], received_at: datetime, together: Sequence[Step] = ()
-    ) -> None: ...
+    ) -> int: ...
 
     async def put_patient(self, patient: Patient, now: datetime) -> None: ...
 
@@ -198,7 +199,10 @@ class SqliteStore:
             await self.close()
             raise StorageError(f"cannot use database {self.path}: {error}") from None
         self._writer = GroupCommitWriter(
-            self.path, synchronous=self._synchronous, on_commit=self._on_commit
+            self.path,
+            synchronous=self._synchronous,
+            on_commit=self._on_commit,
+            position_query=_LOG_POSITION,
         )
         try:
             await self._writer.start()
@@ -237,9 +241,9 @@ class SqliteStore:
 
     async def append_events(
         self, events: Sequence[Event], received_at: datetime, together: Sequence[Step] = ()
-    ) -> None:
+    ) -> int:
         """Commit the events, and ``together`` (their alerts, marks, outbox) in the same
-        transaction: all or nothing."""
+        transaction: all or nothing. Returns the log position (``seq``) the commit reached."""
         received = received_at.astimezone(UTC).isoformat()
         # The model's own serializer, called directly: the same JSON as ``model_dump_json``
         # without its per-call wrapper (measured about a quarter cheaper per row).
@@ -253,10 +257,7 @@ class SqliteStore:
             )
             for event in events
         ]
-        if together:
-            await self.writer.write_together([(_INSERT_EVENT, rows), *together])
-        else:
-            await self.writer.write(_INSERT_EVENT, rows)
+        return await self.writer.write_together([(_INSERT_EVENT, rows), *together])
 
     async def put_patient(self, patient: Patient, now: datetime) -> None:
         row = (

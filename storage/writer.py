@@ -55,7 +55,7 @@ Step = tuple[str, Sequence[Row]]
 class _Write:
     steps: list[Step]
     rows: int
-    done: asyncio.Future[None] = field(repr=False)
+    done: asyncio.Future[int] = field(repr=False)
 
 
 @dataclass(slots=True)
@@ -67,8 +67,13 @@ class _Read:
     done: asyncio.Future[list[tuple[Any, ...]]] = field(repr=False)
 
 
-def _transaction(connection: sqlite3.Connection, batch: list[_Write]) -> None:
-    """Run the batch as one transaction; called in the writer thread."""
+def _transaction(connection: sqlite3.Connection, batch: list[_Write], position_query: str) -> int:
+    """Run the batch as one transaction and return the log position it reached.
+
+    Called in the writer thread. The position is read inside the transaction, so it is exactly
+    what the commit makes durable (a sequence number read after COMMIT could already include a
+    later transaction's rows).
+    """
     steps = [step for write in batch for step in write.steps]
     connection.execute("BEGIN IMMEDIATE")
     try:
@@ -81,7 +86,9 @@ def _transaction(connection: sqlite3.Connection, batch: list[_Write]) -> None:
                 merged.extend(steps[index][1])
                 index += 1
             execute_rows(connection, statement, merged)
+        position: int = connection.execute(position_query).fetchone()[0] or 0
         connection.execute("COMMIT")
+        return position
     except BaseException:
         if connection.in_transaction:
             try:
@@ -101,6 +108,8 @@ class GroupCommitWriter:
         max_queued_rows: queued rows beyond which writers wait for room.
         on_commit: told the row count of every committed transaction (for metrics), on the
             event loop.
+        position_query: a one-value query for the durable position a transaction reached
+            (the log's last sequence number), answered to every write it committed.
     """
 
     def __init__(
@@ -111,8 +120,10 @@ class GroupCommitWriter:
         max_batch_rows: int = DEFAULT_MAX_BATCH_ROWS,
         max_queued_rows: int = DEFAULT_MAX_QUEUED_ROWS,
         on_commit: Callable[[int], None] | None = None,
+        position_query: str = "SELECT 0",
     ) -> None:
         self._path = path
+        self._position_query = position_query
         self._synchronous = synchronous
         self._on_commit = on_commit
         self._max_batch_rows = max_batch_rows
@@ -161,18 +172,20 @@ class GroupCommitWriter:
         )
         self._thread.start()
 
-    async def write(self, statement: str, rows: Sequence[Row]) -> None:
-        """Enqueue ``rows`` for ``statement`` and return once they are committed.
+    async def write(self, statement: str, rows: Sequence[Row]) -> int:
+        """Enqueue ``rows`` for ``statement``; once they are committed, the position reached.
 
         Raises:
             StorageClosed: the writer is shutting down.
             sqlite3.Error: the transaction holding these rows failed; nothing of it was kept.
         """
-        if rows:
-            await self.write_together([(statement, rows)])
+        return await self.write_together([(statement, rows)]) if rows else 0
 
-    async def write_together(self, steps: Sequence[Step]) -> None:
+    async def write_together(self, steps: Sequence[Step]) -> int:
         """Commit several statements, in order, in the same transaction (all or nothing).
+
+        Returns:
+            The durable position that transaction reached (see ``position_query``).
 
         Raises:
             StorageClosed: the writer is shutting down.
@@ -187,9 +200,9 @@ class GroupCommitWriter:
             await room
             if self._closing:
                 raise StorageClosed("the store is closed")
-        done: asyncio.Future[None] = self._loop.create_future()
+        done: asyncio.Future[int] = self._loop.create_future()
         self._enqueue(_Write(list(steps), rows, done), rows)
-        await done
+        return await done
 
     async def read(self, query: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run a query on the writer's connection, in order with the writes queued before it.
@@ -262,13 +275,13 @@ class GroupCommitWriter:
 
     def _commit(self, connection: sqlite3.Connection, batch: list[_Write]) -> None:
         try:
-            _transaction(connection, batch)
+            position = _transaction(connection, batch, self._position_query)
         except Exception as error:
             rows = sum(write.rows for write in batch)
             log.error("event=commit_failed rows=%d error=%s", rows, type(error).__name__)
-            self._post(self._settle, batch, error)
+            self._post(self._settle, batch, 0, error)
             return
-        self._post(self._settle, batch, None)
+        self._post(self._settle, batch, position, None)
 
     def _read(self, connection: sqlite3.Connection, read: _Read) -> None:
         try:
@@ -286,7 +299,7 @@ class GroupCommitWriter:
 
     # -- back on the event loop -------------------------------------------------------------
 
-    def _settle(self, batch: list[_Write], error: Exception | None) -> None:
+    def _settle(self, batch: list[_Write], position: int, error: Exception | None) -> None:
         rows = sum(write.rows for write in batch)
         self._queued_rows -= rows
         if error is None:
@@ -296,7 +309,7 @@ class GroupCommitWriter:
             if self._on_commit is not None:
                 self._on_commit(rows)
         for write in batch:
-            _resolve(write.done, None, error)
+            _resolve(write.done, position, error)
         if self._room:
             # Each waiter checks again whether its rows fit now.
             waiting, self._room = self._room, []

@@ -25,8 +25,9 @@ class EventLog(Protocol):
 
     async def append(
         self, events: Sequence[Event], received_at: datetime, together: Sequence[Step] = ()
-    ) -> None:
-        """Return once the batch is durable (an ``ack`` may then be sent), all or nothing.
+    ) -> int:
+        """Return the durable position reached once the batch is durable (an ``ack`` may then
+        be sent), all or nothing: every event of the batch lies at or before that position.
 
         ``together`` holds what the events decided and must never be lost without them nor
         kept without them (their alerts, webhook deliveries, marks): the same transaction.
@@ -70,8 +71,8 @@ class SqliteEventLog:
 
     async def append(
         self, events: Sequence[Event], received_at: datetime, together: Sequence[Step] = ()
-    ) -> None:
-        await self._store.append_events(events, received_at, together)
+    ) -> int:
+        return await self._store.append_events(events, received_at, together)
 
     async def known_ids(self, event_ids: Sequence[str]) -> set[str]:
         return await self._store.known_event_ids(event_ids)

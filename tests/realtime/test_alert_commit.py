@@ -31,10 +31,10 @@ class FailingDisk(SqliteStore):
 
     async def append_events(
         self, events: Sequence[Event], received_at: datetime, together: Sequence[Step] = ()
-    ) -> None:
+    ) -> int:
         if self.failing:
             raise sqlite3.OperationalError("database or disk is full")
-        await super().append_events(events, received_at, together)
+        return await super().append_events(events, received_at, together)
 
 
 async def test_a_failed_commit_pushes_nothing_acks_nothing_durable_and_halts(
