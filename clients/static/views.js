@@ -111,7 +111,7 @@ export function renderInbox(model, acknowledge, navigate) {
 }
 
 function ackForm(alert, acknowledge) {
-  const note = el("input", { type: "text", placeholder: "Note (what you did)", class: "ack-note", maxLength: 2000,
+  const note = el("input", { type: "text", placeholder: "What you did", class: "ack-note", maxLength: 2000,
                              "aria-label": "Note for the acknowledgement" });
   note.value = drafts.get(alert.key) || "";
   note.dataset.key = alert.key;

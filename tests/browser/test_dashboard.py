@@ -26,6 +26,7 @@ from tests.support import LiveServer, settings_for, start_server, token
 pytestmark = pytest.mark.browser
 PATIENTS = 8  # two of each persona: t1-p01 regular, -p02 fading, -p03 recovering, -p04 crisis
 TABLET: ViewportSize = {"width": 1024, "height": 1366}
+DESKTOP: ViewportSize = {"width": 1440, "height": 1000}
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +50,10 @@ def practice(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         server.stop()
 
 
-def open_page(browser: Browser, live: LiveServer, fragment: str) -> Page:
-    page = browser.new_page(viewport=TABLET)
+def open_page(
+    browser: Browser, live: LiveServer, fragment: str, viewport: ViewportSize = TABLET
+) -> Page:
+    page = browser.new_page(viewport=viewport)
     page.goto(f"{live.http_url}/dashboard#{fragment}")
     expect(page.locator("#status")).to_have_text("live")
     return page
@@ -147,13 +150,29 @@ def test_a_crisis_raises_an_inbox_entry_that_can_be_acknowledged(
     stored = [a for a in answer["alerts"] if a["alert_id"] == alert_id]
     assert stored and stored[0]["note"] == "Called the patient; safety plan reviewed"
     assert stored[0]["acknowledged_by"] == "t1"
-    # A second dashboard (and so a reload) shows it acknowledged, not open.
-    other = open_page(browser, practice, therapist_fragment())
+    # A second dashboard (and so a reload), on a desktop, shows it acknowledged, not open.
+    other = open_page(browser, practice, therapist_fragment(), DESKTOP)
     expect(other.locator(f"#inbox li[data-alert='{alert_id}']")).to_have_attribute(
         "data-state", "acknowledged", timeout=10_000
     )
+    # The inbox is a narrow column there: its forms stay inside it.
+    expect(other.locator("#inbox li[data-state=open] button.ack").first).to_be_visible()
+    overflow = other.evaluate(OVERFLOWING_BUTTONS)
+    assert overflow == [], "Acknowledge buttons outside the inbox card"
+    other.screenshot(path=str(artifacts / "practice-desktop.png"), full_page=True)
     other.close()
     page.close()
+
+
+OVERFLOWING_BUTTONS = """
+() => {
+  const card = document.querySelector("#inbox-card").getBoundingClientRect();
+  return [...document.querySelectorAll("#inbox button.ack")]
+    .map((button) => button.getBoundingClientRect())
+    .filter((box) => box.right > card.right || box.left < card.left)
+    .map((box) => [box.left, box.right, card.right]);
+}
+"""
 
 
 @pytest.fixture
