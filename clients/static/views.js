@@ -39,7 +39,7 @@ export function renderPractice(model, navigate) {
   rows.sort((a, b) => b.priority - a.priority || a.id.localeCompare(b.id));
   $("practice-name").textContent = model.therapist ? `of ${model.therapist}` : "";
   $("practice-empty").hidden = rows.length > 0;
-  $("practice-body").replaceChildren(...rows.map(({ id, progress, alerts, critical, priority }) => {
+  const drawn = rows.map(({ id, progress, alerts, critical, priority }) => {
     const risk = progress.dropout_risk || { score: 0, level: "low", factors: [] };
     const streak = progress.streak || { current: 0, longest: 0, last_active_day: null };
     const why = topFactors(risk).map(factorInWords);
@@ -59,7 +59,10 @@ export function renderPractice(model, navigate) {
     row.addEventListener("click", open);
     row.addEventListener("keydown", (event) => { if (event.key === "Enter") open(event); });
     return row;
-  }));
+  });
+  // Unchanged rows are left in place (see redrawIfChanged): a click on a row must not be lost.
+  const body = $("practice-body");
+  redrawIfChanged(body, drawn.map((row) => row.outerHTML).join(""), () => body.replaceChildren(...drawn));
 }
 
 /** Open first, critical before warning, most escalated, then newest. */
@@ -100,14 +103,29 @@ function alertItem(model, alert, acknowledge, navigate) {
   return item;
 }
 
+// A list of alerts is redrawn only when what it shows changed: a busy practice sends many
+// messages a second, and a button replaced between press and release loses the click.
+function shown(model, alerts) {
+  return JSON.stringify(alerts.map((a) => [a.key, a.state, a.escalations, a.detail, a.note,
+                                           a.acknowledged_by, a.acknowledged_at, model.errors.get(a.key)]));
+}
+
+const lastShown = new WeakMap();  // element -> signature of what it shows
+
+function redrawIfChanged(list, signature, redraw) {
+  if (lastShown.get(list) === signature) return;
+  lastShown.set(list, signature);
+  keepTyping(redraw);
+}
+
 export function renderInbox(model, acknowledge, navigate) {
-  const alerts = inboxOrder(model.alerts.values());
-  const open = alerts.filter((a) => a.state === "open").length;
-  const escalated = alerts.filter((a) => a.state === "open" && a.escalations > 0).length;
-  $("inbox-count").textContent = (open ? `${open} open` : "none open") + (escalated ? `, ${escalated} escalated` : "");
+  const alerts = inboxOrder(model.alerts.values()).slice(0, 100);
+  const open = [...model.alerts.values()].filter((a) => a.state === "open");
+  const escalated = open.filter((a) => a.escalations > 0).length;
+  $("inbox-count").textContent = (open.length ? `${open.length} open` : "none open") + (escalated ? `, ${escalated} escalated` : "");
   $("inbox-empty").hidden = alerts.length > 0;
-  keepTyping(() => $("inbox").replaceChildren(
-    ...alerts.slice(0, 100).map((alert) => alertItem(model, alert, acknowledge, navigate))));
+  redrawIfChanged($("inbox"), shown(model, alerts), () => $("inbox").replaceChildren(
+    ...alerts.map((alert) => alertItem(model, alert, acknowledge, navigate))));
 }
 
 function ackForm(alert, acknowledge) {
@@ -148,11 +166,11 @@ function figure(label, value, detail = "") {
 }
 
 function renderPatientAlerts(model, patientId, acknowledge) {
-  const alerts = inboxOrder([...model.alerts.values()].filter((a) => a.patient_id === patientId));
+  const alerts = inboxOrder([...model.alerts.values()].filter((a) => a.patient_id === patientId)).slice(0, 10);
   const support = model.support.get(patientId);
   $("patient-alerts").hidden = !alerts.length && !support;
-  keepTyping(() => $("patient-alert-list").replaceChildren(
-    ...alerts.slice(0, 10).map((alert) => alertItem(model, alert, acknowledge, null))));
+  redrawIfChanged($("patient-alert-list"), shown(model, alerts), () => $("patient-alert-list").replaceChildren(
+    ...alerts.map((alert) => alertItem(model, alert, acknowledge, null))));
   $("patient-support").hidden = !support;
   if (support) {
     $("patient-support-message").textContent = support.message;

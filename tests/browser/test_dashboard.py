@@ -141,7 +141,8 @@ def test_a_crisis_raises_an_inbox_entry_that_can_be_acknowledged(
     # Open alerts stay above the acknowledged one.
     states = page.eval_on_selector_all("#inbox li", "items => items.map(i => i.dataset.state)")
     assert states == sorted(states, key=lambda state: state != "open")
-    entry.scroll_into_view_if_needed()  # the inbox scrolls on its own; show this entry
+    # The inbox scrolls on its own: show this entry.
+    page.eval_on_selector(f"#inbox li[data-alert='{alert_id}']", "li => li.scrollIntoView()")
     page.screenshot(path=str(artifacts / "inbox-acknowledged.png"), full_page=True)
     answer = httpx.get(
         f"{practice.http_url}/api/v1/alerts?state=acknowledged",
