@@ -148,10 +148,16 @@ class DashboardClient:
     async def acknowledge_alerts(
         self, alert_ids: list[str], note: str | None = None, timeout: float = DEFAULT_TIMEOUT_S
     ) -> list[str]:
-        """Acknowledge alerts (``PROTOCOL.md`` section 7); returns the ids the hub changed.
+        """Acknowledge open alerts (``PROTOCOL.md`` section 7); returns the ids this call changed.
+
+        An alert already acknowledged (or resolved) is not changed, so acknowledging twice
+        returns ``[]``; each change also arrives as an ``alert_updated`` :class:`AlertMessage`
+        on the therapist's channel, which carries the alert as stored (``acknowledged_by``,
+        ``acknowledged_at``, ``note``). ``note``: up to 2,000 characters.
 
         Raises:
-            HubClientError: refused (``forbidden``, unknown ids, or a hub without alerts).
+            HubClientError: refused: ``forbidden`` (another therapist's patient, or an id a
+                therapist cannot know; nothing changes) or ``bad_frame`` (no ids, a note too long).
             TimeoutError: no connection or no answer in time.
         """
         async with asyncio.timeout(timeout):
@@ -160,8 +166,7 @@ class DashboardClient:
             if hub is None:
                 raise HubClosed(None, "not connected")
             reply = await hub.request(acknowledge_alert_frame(list(alert_ids), note))
-        changed = reply.get("alert_ids", alert_ids)
-        return [str(item) for item in changed]
+        return [str(item) for item in reply.get("alert_ids", [])]
 
     async def _run(self) -> None:
         while True:

@@ -10,6 +10,7 @@ const $ = (id) => document.getElementById(id);
 
 const model = {
   role: null,
+  sub: null,
   therapist: null,
   patients: new Map(),    // id -> progress document
   alerts: new Map(),      // key -> alert (section 7 object; v1 ones have no alert_id)
@@ -17,6 +18,7 @@ const model = {
   seriesPatient: null,
   heatmap: null,
   errors: new Map(),      // alert key -> last acknowledgement error
+  support: new Map(),     // patient id -> the last `support` message its channel carried
 };
 
 const hub = new HubConnection({
@@ -30,6 +32,7 @@ const hub = new HubConnection({
     $("status").dataset.connections = String(hub.connections);
     const fromFragment = params().get("therapist");
     model.role = welcome.role;
+    model.sub = welcome.sub;
     if (welcome.role === "therapist") model.therapist = welcome.sub;
     else if (fromFragment) model.therapist = fromFragment;
     if (welcome.role === "patient") setView(welcome.sub);
@@ -61,6 +64,7 @@ const hub = new HubConnection({
     const [kind, id] = splitChannel(frame.channel);
     const data = frame.data;
     if (data.kind === "state" && kind === "patient") model.patients.set(id, data);
+    else if (data.kind === "support" && kind === "patient") model.support.set(id, { ...data, received: Date.now() });
     else if (data.kind === "series" && id === model.seriesPatient) moveSeries(data);
     else if (["alert", "alert_updated", "alert_escalated"].includes(data.kind)) {
       keepAlert(data, `${frame.channel}:${frame.offset}`);
@@ -80,16 +84,31 @@ function currentPatient() {
   return params().get("patient");
 }
 
+// An alert only moves forward (open -> acknowledged -> resolved, escalations up): a REST list
+// or a redelivered copy that answers after a live `alert_updated` must not undo it.
+const STATE_ORDER = { open: 0, acknowledged: 1, resolved: 2 };
+
 function keepAlert(data, liveKey) {
   const key = data.alert_id || `live:${liveKey}`;
   const before = model.alerts.get(key);
-  model.alerts.set(key, { ...before, ...data, key, state: data.state || before?.state || "open",
-                          received: before?.received || Date.now() });
+  const state = data.state || "open";
+  const newer = !before || STATE_ORDER[state] >= STATE_ORDER[before.state];
+  const kept = newer ? { ...before, ...data, state } : { ...before };
+  kept.escalations = Math.max(before?.escalations || 0, data.escalations || 0);
+  model.alerts.set(key, { ...kept, key, received: before?.received || Date.now() });
 }
 
-async function rest(path) {
-  const response = await fetch(`${restBase(hub.url)}${path}`, { headers: { Authorization: `Bearer ${token}` } });
-  if (!response.ok) throw Object.assign(new Error(`${response.status}`), { status: response.status });
+async function rest(path, body) {
+  const options = { headers: { Authorization: `Bearer ${token}` } };
+  if (body !== undefined) {
+    Object.assign(options, { method: "POST", body: JSON.stringify(body) });
+    options.headers["Content-Type"] = "application/json";
+  }
+  const response = await fetch(`${restBase(hub.url)}${path}`, options);
+  if (!response.ok) {
+    const problem = await response.json().catch(() => ({}));
+    throw Object.assign(new Error(problem.detail || `${response.status}`), { status: response.status });
+  }
   return response.json();
 }
 
@@ -147,15 +166,27 @@ function moveSeries(delta) {
   }
 }
 
+// Over the socket when it is live (`ok` lists the ids it changed; the stored alert follows as
+// `alert_updated`), else over REST, which answers the alert itself. An id the frame did not
+// change was acknowledged elsewhere meanwhile: REST answers it as it is, unchanged.
 export async function acknowledge(key, note) {
   const alert = model.alerts.get(key);
+  const path = `/api/v1/alerts/${encodeURIComponent(alert.alert_id)}/acknowledge`;
   try {
-    const reply = await hub.acknowledgeAlerts([alert.alert_id], note);
+    let changed = false;
+    if (hub.state === "live") {
+      const reply = await hub.acknowledgeAlerts([alert.alert_id], note);
+      changed = (reply.alert_ids || []).includes(alert.alert_id);
+      // Until its `alert_updated` arrives (it may already have: then it is the newer copy).
+      const now = model.alerts.get(key);
+      if (changed && now.state === "open") {
+        keepAlert({ ...now, state: "acknowledged", acknowledged_by: model.sub, acknowledged_at: new Date().toISOString(), note });
+      }
+    }
+    if (!changed) keepAlert(await rest(path, note ? { note } : {}));
     model.errors.delete(key);
-    for (const updated of reply.alerts || []) keepAlert(updated);
-    if (!reply.alerts) keepAlert({ ...alert, state: "acknowledged", note });
   } catch (error) {
-    model.errors.set(key, error.message || "not acknowledged");
+    model.errors.set(key, `Not acknowledged: ${error.message || "no answer"}`);
   }
   render();
 }
@@ -166,7 +197,7 @@ function render() {
   pending = setTimeout(() => {
     pending = null;
     const patient = currentPatient();
-    if (patient) renderPatient(model, patient);
+    if (patient) renderPatient(model, patient, acknowledge);
     else renderPractice(model, navigate);
     renderInbox(model, acknowledge, navigate);
   }, 40);

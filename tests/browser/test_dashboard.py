@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -18,11 +20,13 @@ import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from tests.clients.processes import Relay
+from tests.realtime.helpers import register
 from tests.support import LiveServer, settings_for, start_server, token
 
 pytestmark = pytest.mark.browser
 PATIENTS = 8  # two of each persona: t1-p01 regular, -p02 fading, -p03 recovering, -p04 crisis
 TABLET: ViewportSize = {"width": 1024, "height": 1366}
+DESKTOP: ViewportSize = {"width": 1440, "height": 1000}
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +50,10 @@ def practice(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         server.stop()
 
 
-def open_page(browser: Browser, live: LiveServer, fragment: str) -> Page:
-    page = browser.new_page(viewport=TABLET)
+def open_page(
+    browser: Browser, live: LiveServer, fragment: str, viewport: ViewportSize = TABLET
+) -> Page:
+    page = browser.new_page(viewport=viewport)
     page.goto(f"{live.http_url}/dashboard#{fragment}")
     expect(page.locator("#status")).to_have_text("live")
     return page
@@ -115,6 +121,104 @@ def test_a_deep_link_opens_one_patient(
     expect(page.locator("#chart-minutes svg")).to_have_attribute("data-points", "14")
     expect(page.locator("#chart-minutes svg")).to_have_attribute("data-total", "0")
     page.screenshot(path=str(artifacts / "patient-fading.png"), full_page=True)
+    page.close()
+
+
+def test_a_crisis_raises_an_inbox_entry_that_can_be_acknowledged(
+    browser: Browser, practice: LiveServer, artifacts: Path
+) -> None:
+    page = open_page(browser, practice, therapist_fragment())
+    crisis = page.locator("#inbox li[data-code=mood_crisis][data-state=open]").first
+    expect(crisis).to_be_visible(timeout=20_000)
+    alert_id = crisis.get_attribute("data-alert")
+    assert alert_id, "a section-7 alert carries its alert_id"
+    entry = page.locator(f"#inbox li[data-alert='{alert_id}']")
+    entry.locator("input.ack-note").fill("Called the patient; safety plan reviewed")
+    entry.locator("button.ack").click()
+    expect(entry).to_have_attribute("data-state", "acknowledged", timeout=10_000)
+    expect(entry.locator(".note")).to_contain_text("safety plan reviewed")
+    expect(entry.locator(".acknowledged-by")).to_contain_text("acknowledged by t1")
+    # Open alerts stay above the acknowledged one.
+    states = page.eval_on_selector_all("#inbox li", "items => items.map(i => i.dataset.state)")
+    assert states == sorted(states, key=lambda state: state != "open")
+    # The inbox scrolls on its own: show this entry.
+    page.eval_on_selector(f"#inbox li[data-alert='{alert_id}']", "li => li.scrollIntoView()")
+    page.screenshot(path=str(artifacts / "inbox-acknowledged.png"), full_page=True)
+    answer = httpx.get(
+        f"{practice.http_url}/api/v1/alerts?state=acknowledged",
+        headers={"Authorization": f"Bearer {token('therapist', 't1')}"},
+    ).json()
+    stored = [a for a in answer["alerts"] if a["alert_id"] == alert_id]
+    assert stored and stored[0]["note"] == "Called the patient; safety plan reviewed"
+    assert stored[0]["acknowledged_by"] == "t1"
+    # A second dashboard (and so a reload), on a desktop, shows it acknowledged, not open.
+    other = open_page(browser, practice, therapist_fragment(), DESKTOP)
+    expect(other.locator(f"#inbox li[data-alert='{alert_id}']")).to_have_attribute(
+        "data-state", "acknowledged", timeout=10_000
+    )
+    # The inbox is a narrow column there: its forms stay inside it.
+    expect(other.locator("#inbox li[data-state=open] button.ack").first).to_be_visible()
+    overflow = other.evaluate(OVERFLOWING_BUTTONS)
+    assert overflow == [], "Acknowledge buttons outside the inbox card"
+    other.screenshot(path=str(artifacts / "practice-desktop.png"), full_page=True)
+    other.close()
+    page.close()
+
+
+OVERFLOWING_BUTTONS = """
+() => {
+  const card = document.querySelector("#inbox-card").getBoundingClientRect();
+  return [...document.querySelectorAll("#inbox button.ack")]
+    .map((button) => button.getBoundingClientRect())
+    .filter((box) => box.right > card.right || box.left < card.left)
+    .map((box) => [box.left, box.right, card.right]);
+}
+"""
+
+
+@pytest.fixture
+def escalating(db_path: Path) -> Iterator[LiveServer]:
+    """A hub of its own that escalates a crisis left open for one second."""
+    server = start_server(settings_for(db_path, coalesce_s=0.0, alert_escalate_after_s=1.0))
+    register(server, "p1", "t1")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_an_escalated_crisis_survives_a_reload_and_its_support_is_shown(
+    browser: Browser, escalating: LiveServer, artifacts: Path
+) -> None:
+    page = open_page(browser, escalating, therapist_fragment())
+    expect(page.locator("#practice-body tr")).to_have_count(1, timeout=10_000)
+    crisis = {"id": "c1", "kind": "mood_checkin", "patient_id": "p1", "score": 1,
+              "at": datetime.now(UTC).isoformat()}  # fmt: skip
+    answer = httpx.post(
+        f"{escalating.http_url}/api/v1/events",
+        json={"events": [crisis]},
+        headers={"Authorization": f"Bearer {token('service', 'platform')}"},
+    )
+    assert answer.json()["accepted"] == ["c1"]
+    entry = page.locator("#inbox li[data-code=mood_crisis]")
+    expect(entry).to_have_attribute("data-state", "open", timeout=10_000)
+    expect(entry).to_have_attribute("data-escalations", re.compile("[1-3]"), timeout=10_000)
+    expect(entry.locator(".badge.escalated")).to_contain_text("escalated ×")
+    expect(page.locator("#inbox-count")).to_contain_text("1 open, 1 escalated")
+    # The patient's view: the alert, and the support the hub sent to the patient with it.
+    page.locator("#practice-body tr[data-patient=p1]").click()
+    expect(page.locator("#patient-alert-list li[data-code=mood_crisis]")).to_be_visible()
+    expect(page.locator("#patient-support-message")).to_contain_text("emergency services")
+    expect(page.locator("#patient-support-resources li").first).to_contain_text(
+        "Local emergency services"
+    )
+    page.screenshot(path=str(artifacts / "patient-crisis.png"), full_page=True)
+    # A reload starts from nothing: the open, escalated alert comes back from the hub.
+    page.goto(f"{escalating.http_url}/dashboard#{therapist_fragment()}")
+    page.reload()
+    entry = page.locator("#inbox li[data-code=mood_crisis]")
+    expect(entry).to_have_attribute("data-state", "open", timeout=10_000)
+    expect(entry).to_have_attribute("data-escalations", re.compile("[1-3]"))
     page.close()
 
 

@@ -108,18 +108,47 @@ async def test_no_message_is_missed_or_doubled_across_a_reconnect(live_p1: LiveS
     assert alerts[0].alert.alert_id is not None
 
 
-async def test_acknowledging_alerts_sends_the_contract_frame(live_p1: LiveServer) -> None:
-    async with DashboardClient(live_p1.ws_url, token("therapist", "t1")) as dashboard:
-        try:
-            changed = await dashboard.acknowledge_alerts(["al_unknown"], note="seen")
-        except HubClientError as refused:
-            # A hub before section 7 refuses the frame type by name; one with it, the id.
-            if refused.code == "bad_frame":
-                assert "acknowledge_alert" in str(refused.frame.get("detail"))
-            else:
-                assert refused.code != "internal"
-        else:
-            assert changed == []
+async def test_an_alert_is_acknowledged_once_and_the_update_arrives(live_p1: LiveServer) -> None:
+    async with (
+        httpx.AsyncClient(base_url=live_p1.http_url) as http,
+        DashboardClient(live_p1.ws_url, token("therapist", "t1"), ["therapist:t1"]) as dashboard,
+    ):
+        assert isinstance(await dashboard.next(timeout=10), Subscribed)
+        await post(http, checkin(1, score=1))
+        raised = await dashboard.next(timeout=10)
+        assert isinstance(raised, AlertMessage) and raised.kind == "alert"
+        alert_id = raised.alert.alert_id
+        assert alert_id and raised.alert.state == "open"
+        assert await dashboard.acknowledge_alerts([alert_id], note="called") == [alert_id]
+        updated = await dashboard.next(timeout=10)
+        assert isinstance(updated, AlertMessage) and updated.kind == "alert_updated"
+        assert (updated.alert.state, updated.alert.note) == ("acknowledged", "called")
+        assert updated.alert.acknowledged_by == "t1" and updated.alert.acknowledged_at
+        assert await dashboard.acknowledge_alerts([alert_id], note="again") == []
+        stored = await http.get(
+            "/api/v1/alerts?state=acknowledged",
+            headers={"Authorization": f"Bearer {token('therapist', 't1')}"},
+        )
+        assert [(a["alert_id"], a["note"]) for a in stored.json()["alerts"]] == [
+            (alert_id, "called")
+        ]
+
+
+async def test_acknowledging_what_is_not_ones_own_is_refused(live_p1: LiveServer) -> None:
+    async with httpx.AsyncClient(base_url=live_p1.http_url) as http:
+        await post(http, checkin(1, score=1))
+        t1 = {"Authorization": f"Bearer {token('therapist', 't1')}"}
+        (alert,) = (await http.get("/api/v1/alerts", headers=t1)).json()["alerts"]
+    async with DashboardClient(live_p1.ws_url, token("therapist", "t2")) as other:
+        for ids in ([alert["alert_id"]], ["al_unknown"]):
+            with pytest.raises(HubClientError) as refused:
+                await other.acknowledge_alerts(ids, note="not mine")
+            assert refused.value.code == "forbidden"
+    async with DashboardClient(live_p1.ws_url, token("admin", "ops")) as admin:
+        assert await admin.acknowledge_alerts(["al_unknown"]) == []  # admin: unknown skipped
+        assert await admin.acknowledge_alerts([alert["alert_id"], "al_unknown"]) == [
+            alert["alert_id"]
+        ]
 
 
 @pytest.mark.parametrize("channel", ["patient:nobody", "elsewhere:x"])
