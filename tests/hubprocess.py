@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 
+from realtime.faults import FAULT_ENV
 from tests.support import SECRET, free_port, wait_until
 
 
@@ -28,24 +29,33 @@ def run_hub(db: Path, *args: str, timeout: float = 60) -> subprocess.CompletedPr
 
 
 class HubProcess:
-    """A serving hub; ``stderr`` goes to a file so a test can read the log after it ends."""
+    """A serving hub; ``stderr`` goes to ``log`` (when given) so a test can read it after it ends.
 
-    def __init__(self, db: Path, log: Path) -> None:
+    ``fault`` names the step of the publish path at which the process SIGKILLs itself
+    (``realtime.faults``); without it the hub runs with no fault armed.
+    """
+
+    def __init__(self, db: Path, log: Path | None = None, *, fault: str | None = None) -> None:
         self.port = free_port()
         self.log = log
-        self._log_file = log.open("a")
+        self._log_file = log.open("a") if log is not None else None
+        env = hub_env()
+        env.pop(FAULT_ENV, None)
+        if fault is not None:
+            env[FAULT_ENV] = fault
         self.process = subprocess.Popen(
             [sys.executable, "-m", "realtime.cli", "serve", "--db", str(db)]
             + ["--port", str(self.port)],
             stdout=subprocess.DEVNULL,
-            stderr=self._log_file,
+            stderr=self._log_file or subprocess.DEVNULL,
             text=True,
-            env=hub_env(),
+            env=env,
         )
         wait_until(self._healthy, 30, "hub to serve")
         if self.process.poll() is not None:
-            self._log_file.close()
-            raise RuntimeError(f"hub exited with {self.process.returncode}: {log.read_text()}")
+            self._close_log()
+            said = log.read_text() if log is not None else "(no log kept)"
+            raise RuntimeError(f"hub exited with {self.process.returncode}: {said}")
 
     @property
     def url(self) -> str:
@@ -57,8 +67,20 @@ class HubProcess:
         except httpx.HTTPError:
             return self.process.poll() is not None
 
+    def _close_log(self) -> None:
+        if self._log_file is not None:
+            self._log_file.close()
+
     def kill(self) -> None:
+        """SIGKILL, like a crash."""
         if self.process.poll() is None:
             self.process.kill()
-            self.process.wait()
-        self._log_file.close()
+            self.process.wait(timeout=10)
+        self._close_log()
+
+    def stop(self) -> None:
+        """Ask the hub to shut down as an operator would (SIGTERM), and wait for it."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=20)
+        self._close_log()
