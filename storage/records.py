@@ -9,6 +9,13 @@ from typing import Any
 from domain.patients import Patient
 
 
+def wire_instant(instant: datetime | None) -> str | None:
+    """How an instant is written on the wire: RFC 3339 in UTC with a ``Z``."""
+    if instant is None:
+        return None
+    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 @dataclass(frozen=True, slots=True)
 class AuditEntry:
     """One read of patient data: who (role, sub), what (action, patient or scope), when."""
@@ -24,7 +31,7 @@ class AuditEntry:
     def to_wire(self) -> dict[str, Any]:
         return {
             "seq": self.seq,
-            "at": self.at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            "at": wire_instant(self.at),
             "role": self.role,
             "sub": self.sub,
             "action": self.action,
@@ -50,7 +57,7 @@ class AlertRecord:
             "code": self.code,
             "severity": self.severity,
             "detail": self.detail,
-            "raised_at": self.raised_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            "raised_at": wire_instant(self.raised_at),
         }
 
 
