@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from domain.outcomes import rfc3339_utc
 from domain.patients import Patient
 
 
 def wire_instant(instant: datetime | None) -> str | None:
-    """How an instant is written on the wire: RFC 3339 in UTC with a ``Z``."""
-    if instant is None:
-        return None
-    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    """How an instant is written on the wire: RFC 3339 in UTC with a ``Z``, or ``null``."""
+    return rfc3339_utc(instant) if instant is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +30,7 @@ class AuditEntry:
     def to_wire(self) -> dict[str, Any]:
         return {
             "seq": self.seq,
-            "at": wire_instant(self.at),
+            "at": rfc3339_utc(self.at),
             "role": self.role,
             "sub": self.sub,
             "action": self.action,
@@ -57,7 +56,7 @@ class AlertRecord:
             "code": self.code,
             "severity": self.severity,
             "detail": self.detail,
-            "raised_at": wire_instant(self.raised_at),
+            "raised_at": rfc3339_utc(self.raised_at),
         }
 
 
