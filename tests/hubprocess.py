@@ -29,16 +29,16 @@ def run_hub(db: Path, *args: str, timeout: float = 60) -> subprocess.CompletedPr
 
 
 class HubProcess:
-    """A serving hub; ``stderr`` goes to ``log`` (when given) so a test can read it after it ends.
+    """A serving hub; ``stderr`` goes to ``log`` (when given) so a test can read it afterwards.
 
     ``fault`` names the step of the publish path at which the process SIGKILLs itself
     (``realtime.faults``); without it the hub runs with no fault armed.
     """
 
-    def __init__(self, db: Path, log: Path | None = None, *, fault: str | None = None) -> None:
+    def __init__(self, db: Path, log: Path = Path(os.devnull), *, fault: str | None = None) -> None:
         self.port = free_port()
         self.log = log
-        self._log_file = log.open("a") if log is not None else None
+        self._log_file = log.open("a")
         env = hub_env()
         env.pop(FAULT_ENV, None)
         if fault is not None:
@@ -47,15 +47,14 @@ class HubProcess:
             [sys.executable, "-m", "realtime.cli", "serve", "--db", str(db)]
             + ["--port", str(self.port)],
             stdout=subprocess.DEVNULL,
-            stderr=self._log_file or subprocess.DEVNULL,
+            stderr=self._log_file,
             text=True,
             env=env,
         )
         wait_until(self._healthy, 30, "hub to serve")
         if self.process.poll() is not None:
-            self._close_log()
-            said = log.read_text() if log is not None else "(no log kept)"
-            raise RuntimeError(f"hub exited with {self.process.returncode}: {said}")
+            self._log_file.close()
+            raise RuntimeError(f"hub exited with {self.process.returncode}: {log.read_text()}")
 
     @property
     def url(self) -> str:
@@ -67,20 +66,16 @@ class HubProcess:
         except httpx.HTTPError:
             return self.process.poll() is not None
 
-    def _close_log(self) -> None:
-        if self._log_file is not None:
-            self._log_file.close()
-
     def kill(self) -> None:
         """SIGKILL, like a crash."""
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait(timeout=10)
-        self._close_log()
+        self._log_file.close()
 
     def stop(self) -> None:
         """Ask the hub to shut down as an operator would (SIGTERM), and wait for it."""
         if self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=20)
-        self._close_log()
+        self._log_file.close()
