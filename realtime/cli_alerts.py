@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from realtime.settings import (
-    DEFAULT_ALERTING,
+    DEFAULT_ALERT_ESCALATE_AFTER_S,
     WEBHOOK_SECRET_ENV,
     Alerting,
     alerting_from,
@@ -27,10 +27,10 @@ def add_alert_arguments(serve: argparse.ArgumentParser) -> None:
     serve.add_argument(
         "--alert-escalate-after",
         type=_positive_seconds,
-        default=DEFAULT_ALERTING.alert_escalate_after_s,
+        default=DEFAULT_ALERT_ESCALATE_AFTER_S,
         metavar="SECONDS",
         help="escalate a critical alert still open after SECONDS, again every SECONDS, "
-        f"at most 3 times (default {DEFAULT_ALERTING.alert_escalate_after_s:g})",
+        f"at most 3 times (default {DEFAULT_ALERT_ESCALATE_AFTER_S:g})",
     )
     serve.add_argument(
         "--webhook",

@@ -1,4 +1,4 @@
-"""The hub's configuration: immutable groups of values, each default stated once, in its group.
+"""The hub's configuration: immutable groups of values, every default a named constant.
 
 ``Settings`` holds where the hub lives (host, port, database, secret) and four groups: what a
 client may send (:class:`Limits`), what channels keep (:class:`History`), how events are kept
@@ -23,11 +23,45 @@ DEFAULT_DB_PATH = Path("var/progress.db")
 SECRET_ENV = "PROGRESS_HUB_SECRET"
 MIN_SECRET_LENGTH = 32  # bytes of HMAC key HS256 needs (RFC 7518 section 3.2)
 
-WEBHOOK_SECRET_ENV = "PROGRESS_HUB_WEBHOOK_SECRET"
+DEFAULT_MAX_FRAME_BYTES = 256 * 1024
+DEFAULT_BAD_FRAME_LIMIT = 20
+DEFAULT_BAD_FRAME_WINDOW_S = 60.0
+DEFAULT_HISTORY_SIZE = 1_000
+DEFAULT_HISTORY_TTL_S = 600.0
+DEFAULT_HISTORY_MAX_BYTES = 256 * 1024
+DEFAULT_SEND_QUEUE_FRAMES = 1_000
+DEFAULT_MAX_INFLIGHT_PUBLISHES = 16
+DEFAULT_PING_INTERVAL_S = 25.0
+DEFAULT_PING_TIMEOUT_S = 20.0
+DEFAULT_MAX_FUTURE_SKEW_S = 24 * 3600.0
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+DEFAULT_RATE_LIMIT_FRAMES_PER_S = 500.0
+DEFAULT_RATE_LIMIT_BURST = 1_000.0
+DEFAULT_SHUTDOWN_GRACE_S = 5.0
+DEFAULT_COALESCE_S = 0.1
+DEFAULT_SNAPSHOT_INTERVAL_S = 300.0
+DEFAULT_REST_RATE_PER_S = 200.0
+DEFAULT_REST_RATE_BURST = 400.0
+DEFAULT_TICK_INTERVAL_S = 60.0
 RETENTION_ENV = "PROGRESS_HUB_RETENTION_DAYS"
+DEFAULT_PURGE_INTERVAL_S = 3600.0
+DEFAULT_ALERT_ESCALATE_AFTER_S = 900.0
+DEFAULT_MAX_ESCALATIONS = 3
+DEFAULT_GAMIFICATION_HOLD_S = 24 * 3600.0
+DEFAULT_WEBHOOK_TIMEOUT_S = 5.0
+DEFAULT_WEBHOOK_MAX_QUEUED = 10_000
+DEFAULT_WEBHOOK_MAX_BACKOFF_S = 300.0
+# Open alerts published again per subscribe: half the default send queue, so a therapist with
+# thousands unacknowledged is not cut off as a slow consumer on every reconnect (the
+# snapshot's ``open_alerts`` still lists them all).
+DEFAULT_REDELIVER_MAX = 500
+WEBHOOK_SECRET_ENV = "PROGRESS_HUB_WEBHOOK_SECRET"
 DEFAULT_SUPPORT_MESSAGE = (
     "If you are in danger or thinking about harming yourself, please contact your local "
     "emergency services now. You are not alone, and help is available."
+)
+DEFAULT_CRISIS_RESOURCES: Final[tuple[tuple[str, str], ...]] = (
+    ("Local emergency services", "your local emergency number (112 in the EU, 999 in the UK)"),
 )
 
 
@@ -39,27 +73,27 @@ class ConfigError(Exception):
 class Limits:
     """What one client may send and keep waiting (most are announced in ``welcome.limits``)."""
 
-    max_frame_bytes: int = 256 * 1024
+    max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
     max_events_per_publish: int = DEFAULT_MAX_EVENTS_PER_PUBLISH
-    bad_frame_limit: int = 20
-    bad_frame_window_s: float = 60.0
-    send_queue_frames: int = 1_000
-    max_inflight_publishes: int = 16
-    rate_limit_frames_per_s: float = 500.0
-    rate_limit_burst: float = 1_000.0
-    max_body_bytes: int = 1024 * 1024
-    rest_rate_per_s: float = 200.0
-    rest_rate_burst: float = 400.0
-    max_future_skew_s: float = 24 * 3600.0
+    bad_frame_limit: int = DEFAULT_BAD_FRAME_LIMIT
+    bad_frame_window_s: float = DEFAULT_BAD_FRAME_WINDOW_S
+    send_queue_frames: int = DEFAULT_SEND_QUEUE_FRAMES
+    max_inflight_publishes: int = DEFAULT_MAX_INFLIGHT_PUBLISHES
+    rate_limit_frames_per_s: float = DEFAULT_RATE_LIMIT_FRAMES_PER_S
+    rate_limit_burst: float = DEFAULT_RATE_LIMIT_BURST
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    rest_rate_per_s: float = DEFAULT_REST_RATE_PER_S
+    rest_rate_burst: float = DEFAULT_REST_RATE_BURST
+    max_future_skew_s: float = DEFAULT_MAX_FUTURE_SKEW_S
 
 
 @dataclass(frozen=True, kw_only=True)
 class History:
     """What each channel keeps for clients that reconnect with ``since``."""
 
-    history_size: int = 1_000
-    history_ttl_s: float = 600.0
-    history_max_bytes: int = 256 * 1024
+    history_size: int = DEFAULT_HISTORY_SIZE
+    history_ttl_s: float = DEFAULT_HISTORY_TTL_S
+    history_max_bytes: int = DEFAULT_HISTORY_MAX_BYTES
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,44 +101,39 @@ class Durability:
     """How the store keeps what it was given, and for how long."""
 
     synchronous: Synchronous = DEFAULT_SYNCHRONOUS
-    snapshot_interval_s: float = 300.0
+    snapshot_interval_s: float = DEFAULT_SNAPSHOT_INTERVAL_S
     # Raw events dated more than this many days ago are purged once a snapshot holds their
     # figures; None keeps every event (the default: purging is a decision, not an accident).
     retention_days: float | None = None
-    purge_interval_s: float = 3600.0
+    purge_interval_s: float = DEFAULT_PURGE_INTERVAL_S
 
 
 @dataclass(frozen=True, kw_only=True)
 class Timers:
     """The hub's clocks: keep-alives, shutdown, coalescing and the domain's tick."""
 
-    ping_interval_s: float = 25.0
-    ping_timeout_s: float = 20.0
-    shutdown_grace_s: float = 5.0
-    coalesce_s: float = 0.1
-    tick_interval_s: float = 60.0
+    ping_interval_s: float = DEFAULT_PING_INTERVAL_S
+    ping_timeout_s: float = DEFAULT_PING_TIMEOUT_S
+    shutdown_grace_s: float = DEFAULT_SHUTDOWN_GRACE_S
+    coalesce_s: float = DEFAULT_COALESCE_S
+    tick_interval_s: float = DEFAULT_TICK_INTERVAL_S
 
 
 @dataclass(frozen=True, kw_only=True)
 class Alerting:
     """Alerts (``PROTOCOL.md`` section 7): escalation, webhooks, support for the patient."""
 
-    alert_escalate_after_s: float = 900.0
-    max_escalations: int = 3
-    gamification_hold_s: float = 24 * 3600.0
+    alert_escalate_after_s: float = DEFAULT_ALERT_ESCALATE_AFTER_S
+    max_escalations: int = DEFAULT_MAX_ESCALATIONS
+    gamification_hold_s: float = DEFAULT_GAMIFICATION_HOLD_S
     webhooks: tuple[str, ...] = ()
     webhook_secret: str = ""
-    webhook_timeout_s: float = 5.0
-    webhook_max_queued: int = 10_000
-    webhook_max_backoff_s: float = 300.0
-    # Open alerts published again per subscribe: half the default send queue, so a therapist
-    # with thousands unacknowledged is not cut off as a slow consumer on every reconnect (the
-    # snapshot's ``open_alerts`` still lists them all).
-    redeliver_max: int = 500
+    webhook_timeout_s: float = DEFAULT_WEBHOOK_TIMEOUT_S
+    webhook_max_queued: int = DEFAULT_WEBHOOK_MAX_QUEUED
+    webhook_max_backoff_s: float = DEFAULT_WEBHOOK_MAX_BACKOFF_S
+    redeliver_max: int = DEFAULT_REDELIVER_MAX
     support_message: str = DEFAULT_SUPPORT_MESSAGE
-    crisis_resources: tuple[tuple[str, str], ...] = (
-        ("Local emergency services", "your local emergency number (112 in the EU, 999 in the UK)"),
-    )
+    crisis_resources: tuple[tuple[str, str], ...] = DEFAULT_CRISIS_RESOURCES
 
 
 DEFAULT_LIMITS: Final = Limits()
@@ -112,11 +141,6 @@ DEFAULT_HISTORY: Final = History()
 DEFAULT_DURABILITY: Final = Durability()
 DEFAULT_TIMERS: Final = Timers()
 DEFAULT_ALERTING: Final = Alerting()
-# The transport's defaults by name, for bench/hub_relay.py's bare relay.
-DEFAULT_MAX_FRAME_BYTES: Final = DEFAULT_LIMITS.max_frame_bytes
-DEFAULT_PING_INTERVAL_S: Final = DEFAULT_TIMERS.ping_interval_s
-DEFAULT_PING_TIMEOUT_S: Final = DEFAULT_TIMERS.ping_timeout_s
-DEFAULT_SHUTDOWN_GRACE_S: Final = DEFAULT_TIMERS.shutdown_grace_s
 _GROUPS: Final = ("limits", "history", "durability", "timers", "alerting")
 
 
