@@ -55,30 +55,19 @@ class HubMetrics:
             "writer_batch_rows", "Rows per committed transaction", _BATCH_BUCKETS
         )
 
-        self.alerts_open = Gauge(
-            "progress_hub_alerts_open",
-            "Alerts not yet acknowledged",
-            ["severity"],
-            registry=registry,
-        )
-        self.alert_time_to_acknowledge = Histogram(
-            "progress_hub_alert_time_to_acknowledge_seconds",
+        self.alerts_open = gauge("alerts_open", "Alerts not yet acknowledged", ("severity",))
+        self.alert_time_to_acknowledge = histogram(
+            "alert_time_to_acknowledge_seconds",
             "From an alert being raised to its acknowledgement",
-            buckets=_ACKNOWLEDGE_BUCKETS,
-            registry=registry,
+            _ACKNOWLEDGE_BUCKETS,
         )
-        self.alert_escalations = Counter(
-            "progress_hub_alert_escalations", "Critical alerts escalated", registry=registry
-        )
-        self.webhook_deliveries = Counter(
-            "progress_hub_webhook_deliveries",
+        self.alert_escalations = counter("alert_escalations", "Critical alerts escalated")
+        self.webhook_deliveries = counter(
+            "webhook_deliveries",
             "Webhook delivery attempts by outcome (delivered, failed, timeout, dropped)",
-            ["outcome"],
-            registry=registry,
+            ("outcome",),
         )
-        self.webhook_queue_depth = Gauge(
-            "progress_hub_webhook_queue_depth", "Webhook deliveries waiting", registry=registry
-        )
+        self.webhook_queue_depth = gauge("webhook_queue_depth", "Webhook deliveries waiting")
 
         # Children looked up once: labels() hashes and locks on every call, once per publish.
         self._accepted = self.events.labels("accepted")

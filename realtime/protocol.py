@@ -162,40 +162,42 @@ class Since:
 
 
 @dataclass(frozen=True, slots=True)
-class Publish:
+class WithRef:
+    """What every client frame may carry: the ``ref`` its answer or error echoes."""
+
     ref: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Publish(WithRef):
     events: list[Any]
 
 
 @dataclass(frozen=True, slots=True)
-class Subscribe:
-    ref: str | None
+class Subscribe(WithRef):
     channel: ChannelName
     since: Since | None
 
 
 @dataclass(frozen=True, slots=True)
-class Unsubscribe:
-    ref: str | None
+class Unsubscribe(WithRef):
     channel: ChannelName
 
 
 @dataclass(frozen=True, slots=True)
-class Celebrated:
-    ref: str | None
+class Celebrated(WithRef):
     milestone_ids: list[str]
 
 
 @dataclass(frozen=True, slots=True)
-class Ping:
-    ref: str | None
+class Ping(WithRef):
+    """``ping``: nothing but its ``ref``."""
 
 
 @dataclass(frozen=True, slots=True)
-class AcknowledgeAlert:
+class AcknowledgeAlert(WithRef):
     """``acknowledge_alert`` (section 7): answered with ``ok`` and the ids it changed."""
 
-    ref: str | None
     alert_ids: list[str]
     note: str | None
 

@@ -7,6 +7,7 @@ import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass, field
 
 MAX_TRACKED_TOKENS = 10_000
 
@@ -39,33 +40,29 @@ class TokenBucket:
         return max(0.0, (1 - self._tokens) / self._rate) if self._rate > 0 else math.inf
 
 
+@dataclass(eq=False, slots=True)
 class RequestLimiter:
     """One bucket per token, the least recently used forgotten beyond ``max_tokens``.
 
     Keys are digests, so no token is kept in memory longer than its request.
     """
 
-    def __init__(
-        self,
-        rate: float,
-        burst: float,
-        *,
-        max_tokens: int = MAX_TRACKED_TOKENS,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._rate = rate
-        self._burst = burst
-        self._max_tokens = max_tokens
-        self._clock = clock
-        self._buckets: OrderedDict[bytes, TokenBucket] = OrderedDict()
+    rate: float
+    burst: float
+    _: KW_ONLY
+    max_tokens: int = MAX_TRACKED_TOKENS
+    clock: Callable[[], float] = time.monotonic
+    _buckets: OrderedDict[bytes, TokenBucket] = field(
+        default_factory=OrderedDict, init=False, repr=False
+    )
 
     def check(self, token: str) -> float | None:
         """``None`` when the request may go ahead, else the seconds to wait."""
         key = hashlib.blake2b(token.encode(), digest_size=16).digest()
         bucket = self._buckets.get(key)
         if bucket is None:
-            bucket = self._buckets[key] = TokenBucket(self._rate, self._burst, self._clock)
-            if len(self._buckets) > self._max_tokens:
+            bucket = self._buckets[key] = TokenBucket(self.rate, self.burst, self.clock)
+            if len(self._buckets) > self.max_tokens:
                 self._buckets.popitem(last=False)
         else:
             self._buckets.move_to_end(key)

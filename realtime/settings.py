@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Final
 
+from realtime.protocol import DEFAULT_MAX_EVENTS_PER_PUBLISH
 from storage.store import DEFAULT_SYNCHRONOUS, Synchronous
 
 DEFAULT_HOST = "127.0.0.1"
@@ -23,7 +24,6 @@ SECRET_ENV = "PROGRESS_HUB_SECRET"
 MIN_SECRET_LENGTH = 32  # bytes of HMAC key HS256 needs (RFC 7518 section 3.2)
 
 DEFAULT_MAX_FRAME_BYTES = 256 * 1024
-DEFAULT_MAX_EVENTS_PER_PUBLISH = 500
 DEFAULT_BAD_FRAME_LIMIT = 20
 DEFAULT_BAD_FRAME_WINDOW_S = 60.0
 DEFAULT_HISTORY_SIZE = 1_000

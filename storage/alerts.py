@@ -15,30 +15,30 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
 import aiosqlite
 
+from storage.filters import where
 from storage.multirow import Row
+from storage.records import wire_instant
 from storage.writer import GroupCommitWriter, Step
 
 AlertState = Literal["open", "acknowledged", "resolved"]
 STATES: Final[tuple[AlertState, ...]] = ("open", "acknowledged", "resolved")
 
-_COLUMNS = (
-    "alert_id, patient_id, therapist_id, code, severity, detail, event_id, event_at, "
-    "raised_at, state, acknowledged_by, acknowledged_at, note, escalations, resolved_at"
+# What acknowledging, resolving or escalating may change; the rest is fixed when raised.
+_CHANGEABLE: Final = (
+    "state",
+    "acknowledged_by",
+    "acknowledged_at",
+    "note",
+    "escalations",
+    "resolved_at",
 )
-_INSERT_ALERT = (
-    f"INSERT OR IGNORE INTO alerts ({_COLUMNS}) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-_UPDATE_ALERT = (
-    "UPDATE alerts SET state = ?, acknowledged_by = ?, acknowledged_at = ?, note = ?, "
-    "escalations = ?, resolved_at = ? WHERE alert_id = ?"
-)
+_INSTANTS: Final = ("event_at", "raised_at", "acknowledged_at", "resolved_at")
 _INSERT_DELIVERY = (
     "INSERT OR IGNORE INTO webhook_outbox "
     "(delivery_id, url, body, queued_at, attempts, next_attempt_at) VALUES (?, ?, ?, ?, 0, ?)"
@@ -50,15 +50,12 @@ def utc_text(instant: datetime) -> str:
     return instant.astimezone(UTC).isoformat()
 
 
-def wire_instant(instant: datetime | None) -> str | None:
-    """How an instant is written on the wire: RFC 3339 in UTC with a ``Z``."""
-    if instant is None:
-        return None
-    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def _instant(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text is not None else None
+
+
+def _stored(value: Any) -> Any:
+    return utc_text(value) if isinstance(value, datetime) else value
 
 
 def event_alert_id(event_id: str, code: str) -> str:
@@ -89,22 +86,11 @@ class Alert:
 
     def to_wire(self) -> dict[str, Any]:
         """The alert object of ``PROTOCOL.md`` section 7, the same on every path."""
-        return {
-            "alert_id": self.alert_id,
-            "patient_id": self.patient_id,
-            "therapist_id": self.therapist_id,
-            "code": self.code,
-            "severity": self.severity,
-            "detail": self.detail,
-            "event_id": self.event_id,
-            "event_at": wire_instant(self.event_at),
-            "raised_at": wire_instant(self.raised_at),
-            "state": self.state,
-            "acknowledged_by": self.acknowledged_by,
-            "acknowledged_at": wire_instant(self.acknowledged_at),
-            "note": self.note,
-            "escalations": self.escalations,
-        }
+        wire = {name: getattr(self, name) for name in _ON_THE_WIRE}
+        for name in _INSTANTS:
+            if name in wire:
+                wire[name] = wire_instant(wire[name])
+        return wire
 
     def acknowledged(self, by: str, at: datetime, note: str | None) -> Alert:
         return replace(
@@ -125,23 +111,25 @@ class Alert:
         return replace(self, escalations=self.escalations + 1)
 
     def row(self) -> Row:
-        return (
-            self.alert_id,
-            self.patient_id,
-            self.therapist_id,
-            self.code,
-            self.severity,
-            self.detail,
-            self.event_id,
-            utc_text(self.event_at) if self.event_at else None,
-            utc_text(self.raised_at),
-            self.state,
-            self.acknowledged_by,
-            utc_text(self.acknowledged_at) if self.acknowledged_at else None,
-            self.note,
-            self.escalations,
-            utc_text(self.resolved_at) if self.resolved_at else None,
-        )
+        """The alert's ``alerts`` row, in the order of :data:`_COLUMNS`."""
+        return tuple(_stored(getattr(self, name)) for name in _FIELDS)
+
+    def changes_row(self) -> Row:
+        """The parameters of :data:`_UPDATE_ALERT`: what may have changed, then the id."""
+        return tuple(_stored(getattr(self, name)) for name in (*_CHANGEABLE, "alert_id"))
+
+
+# The table's columns are the alert's fields, in the same order.
+_FIELDS: Final = tuple(field.name for field in fields(Alert))
+_COLUMNS: Final = ", ".join(_FIELDS)
+_INSERT_ALERT: Final = (
+    f"INSERT OR IGNORE INTO alerts ({_COLUMNS}) VALUES ({', '.join('?' for _ in _FIELDS)})"
+)
+_UPDATE_ALERT: Final = (
+    f"UPDATE alerts SET {', '.join(f'{name} = ?' for name in _CHANGEABLE)} WHERE alert_id = ?"
+)
+# The alert object of PROTOCOL.md section 7 has no resolved_at: the state says it.
+_ON_THE_WIRE: Final = tuple(name for name in _FIELDS if name != "resolved_at")
 
 
 def alert_from_wire(data: Any) -> Alert:
@@ -195,23 +183,10 @@ def alert_from_wire(data: Any) -> Alert:
 
 
 def _alert(row: Sequence[Any]) -> Alert:
-    return Alert(
-        row[0],
-        row[1],
-        row[2],
-        row[3],
-        row[4],
-        row[5],
-        row[6],
-        _instant(row[7]),
-        datetime.fromisoformat(row[8]),
-        row[9],
-        row[10],
-        _instant(row[11]),
-        row[12],
-        int(row[13]),
-        _instant(row[14]),
-    )
+    values = dict(zip(_FIELDS, row, strict=True))
+    for name in _INSTANTS:
+        values[name] = _instant(values[name])
+    return Alert(**values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,19 +220,7 @@ class AlertRows:
 
     @staticmethod
     def update_steps(alerts: Sequence[Alert]) -> list[Step]:
-        rows = [
-            (
-                a.state,
-                a.acknowledged_by,
-                utc_text(a.acknowledged_at) if a.acknowledged_at else None,
-                a.note,
-                a.escalations,
-                utc_text(a.resolved_at) if a.resolved_at else None,
-                a.alert_id,
-            )
-            for a in alerts
-        ]
-        return [(_UPDATE_ALERT, rows)] if rows else []
+        return [(_UPDATE_ALERT, [alert.changes_row() for alert in alerts])] if alerts else []
 
     @staticmethod
     def outbox_steps(deliveries: Sequence[Delivery], now: datetime) -> list[Step]:
@@ -309,20 +272,17 @@ class AlertRows:
         before: str | None,
     ) -> AlertPage:
         """Newest first; ``before`` is the ``alert_id`` the previous page ended with."""
-        clauses = [f"state IN ({', '.join('?' for _ in states)})"]
-        params: list[Any] = list(states)
-        if patient_ids is not None:
-            clauses.append("patient_id IN (SELECT value FROM json_each(?))")
-            params.append(json.dumps(list(patient_ids)))
-        if severity is not None:
-            clauses.append("severity = ?")
-            params.append(severity)
-        if before is not None:
-            clauses.append("seq < coalesce((SELECT seq FROM alerts WHERE alert_id = ?), 0)")
-            params.append(before)
-        query = (
-            f"SELECT {_COLUMNS} FROM alerts WHERE {' AND '.join(clauses)} ORDER BY seq DESC LIMIT ?"
+        filters, params = where(
+            {
+                "state IN (SELECT value FROM json_each(?))": json.dumps(list(states)),
+                "patient_id IN (SELECT value FROM json_each(?))": (
+                    None if patient_ids is None else json.dumps(list(patient_ids))
+                ),
+                "severity = ?": severity,
+                "seq < coalesce((SELECT seq FROM alerts WHERE alert_id = ?), 0)": before,
+            }
         )
+        query = f"SELECT {_COLUMNS} FROM alerts {filters} ORDER BY seq DESC LIMIT ?"
         rows = list(await self._connection.execute_fetchall(query, (*params, limit + 1)))
         alerts = [_alert(row) for row in rows[:limit]]
         more = len(rows) > limit

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from domain.outcomes import rfc3339_utc
 from domain.patients import Patient
+
+
+def wire_instant(instant: datetime | None) -> str | None:
+    """How an instant is written on the wire: RFC 3339 in UTC with a ``Z``, or ``null``."""
+    return rfc3339_utc(instant) if instant is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +30,7 @@ class AuditEntry:
     def to_wire(self) -> dict[str, Any]:
         return {
             "seq": self.seq,
-            "at": self.at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            "at": rfc3339_utc(self.at),
             "role": self.role,
             "sub": self.sub,
             "action": self.action,
@@ -50,7 +56,7 @@ class AlertRecord:
             "code": self.code,
             "severity": self.severity,
             "detail": self.detail,
-            "raised_at": self.raised_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            "raised_at": rfc3339_utc(self.raised_at),
         }
 
 

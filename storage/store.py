@@ -21,6 +21,7 @@ from domain.patients import Patient, ZoneChange
 from storage.alerts import AlertRows
 from storage.errors import SchemaTooNew, StorageError
 from storage.eventlog import Unreadable, known_ids, read_events
+from storage.filters import where
 from storage.lock import DatabaseLock
 from storage.records import AlertRecord, AuditEntry, StoredState
 from storage.retention import RetentionRows
@@ -279,18 +280,10 @@ class SqliteStore:
         self, *, limit: int, before_seq: int | None, patient_id: str | None
     ) -> list[AuditEntry]:
         """The newest entries first, older than ``before_seq``, optionally for one patient."""
-        clauses: list[str] = []
-        params: list[int | str] = []
-        if before_seq is not None:
-            clauses.append("seq < ?")
-            params.append(before_seq)
-        if patient_id is not None:
-            clauses.append("patient_id = ?")
-            params.append(patient_id)
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        filters, params = where({"seq < ?": before_seq, "patient_id = ?": patient_id})
         query = (
             "SELECT seq, at, role, sub, action, patient_id, scope FROM audit "
-            f"{where} ORDER BY seq DESC LIMIT ?"
+            f"{filters} ORDER BY seq DESC LIMIT ?"
         )
         async with self._require_connection().execute(query, (*params, limit)) as cursor:
             return [

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 
+from realtime.faults import FAULT_ENV
 from tests.support import SECRET, free_port, wait_until
 
 
@@ -28,19 +29,27 @@ def run_hub(db: Path, *args: str, timeout: float = 60) -> subprocess.CompletedPr
 
 
 class HubProcess:
-    """A serving hub; ``stderr`` goes to a file so a test can read the log after it ends."""
+    """A serving hub; ``stderr`` goes to ``log`` (when given) so a test can read it afterwards.
 
-    def __init__(self, db: Path, log: Path) -> None:
+    ``fault`` names the step of the publish path at which the process SIGKILLs itself
+    (``realtime.faults``); without it the hub runs with no fault armed.
+    """
+
+    def __init__(self, db: Path, log: Path = Path(os.devnull), *, fault: str | None = None) -> None:
         self.port = free_port()
         self.log = log
         self._log_file = log.open("a")
+        env = hub_env()
+        env.pop(FAULT_ENV, None)
+        if fault is not None:
+            env[FAULT_ENV] = fault
         self.process = subprocess.Popen(
             [sys.executable, "-m", "realtime.cli", "serve", "--db", str(db)]
             + ["--port", str(self.port)],
             stdout=subprocess.DEVNULL,
             stderr=self._log_file,
             text=True,
-            env=hub_env(),
+            env=env,
         )
         wait_until(self._healthy, 30, "hub to serve")
         if self.process.poll() is not None:
@@ -58,7 +67,15 @@ class HubProcess:
             return self.process.poll() is not None
 
     def kill(self) -> None:
+        """SIGKILL, like a crash."""
         if self.process.poll() is None:
             self.process.kill()
-            self.process.wait()
+            self.process.wait(timeout=10)
+        self._log_file.close()
+
+    def stop(self) -> None:
+        """Ask the hub to shut down as an operator would (SIGTERM), and wait for it."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=20)
         self._log_file.close()

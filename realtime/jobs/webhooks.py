@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -42,29 +43,23 @@ def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+# No generated repr: the settings hold the webhook secret.
+@dataclass(eq=False, repr=False, slots=True)
 class WebhookSender:
     """Drains the outbox; :meth:`wake` when deliveries were queued."""
 
-    def __init__(
-        self,
-        rows: Callable[[], AlertRows | None],
-        outbox: WebhookOutbox,
-        settings: Alerting,
-        metrics: HubMetrics,
-        clock: Callable[[], datetime],
-    ) -> None:
-        self._rows = rows
-        self._outbox = outbox
-        self._settings = settings
-        self._metrics = metrics
-        self._clock = clock
-        self._wake = asyncio.Event()
+    rows: Callable[[], AlertRows | None]
+    outbox: WebhookOutbox
+    settings: Alerting
+    metrics: HubMetrics
+    clock: Callable[[], datetime]
+    _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
 
     def wake(self) -> None:
         self._wake.set()
 
     async def run(self) -> None:
-        timeout = httpx.Timeout(self._settings.webhook_timeout_s)
+        timeout = httpx.Timeout(self.settings.webhook_timeout_s)
         async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
             while True:
                 try:
@@ -77,21 +72,21 @@ class WebhookSender:
                 await self._sleep()
 
     async def _sleep(self) -> None:
-        rows = self._rows()
+        rows = self.rows()
         wait = IDLE_S
         if rows is not None:
             due = await rows.next_due()
             if due is not None:
-                wait = max(0.0, min(IDLE_S, (due - self._clock()).total_seconds()))
+                wait = max(0.0, min(IDLE_S, (due - self.clock()).total_seconds()))
         self._wake.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), wait)
 
     async def _send_due(self, client: httpx.AsyncClient) -> int:
-        rows = self._rows()
+        rows = self.rows()
         if rows is None:
             return 0
-        due = await rows.due(self._clock(), BATCH)
+        due = await rows.due(self.clock(), BATCH)
         if due:
             await asyncio.gather(*(self._deliver(client, rows, item) for item in due))
         return len(due)
@@ -100,7 +95,7 @@ class WebhookSender:
         body = item.body.encode()
         headers = {
             "Content-Type": "application/json",
-            SIGNATURE_HEADER: signature(self._settings.webhook_secret, body),
+            SIGNATURE_HEADER: signature(self.settings.webhook_secret, body),
         }
         outcome = "failed"
         try:
@@ -111,13 +106,13 @@ class WebhookSender:
             outcome = "timeout"
         except httpx.HTTPError:
             outcome = "failed"
-        self._metrics.webhook_deliveries.labels(outcome).inc()
+        self.metrics.webhook_deliveries.labels(outcome).inc()
         if outcome == "delivered":
             await rows.delivered(item.delivery_id)
-            self._outbox.delivered()
+            self.outbox.delivered()
             return
         attempts = item.attempts + 1
-        backoff = min(self._settings.webhook_max_backoff_s, float(2 ** min(attempts, 20)) / 2)
+        backoff = min(self.settings.webhook_max_backoff_s, float(2 ** min(attempts, 20)) / 2)
         log.warning(
             "event=webhook_retry delivery=%s outcome=%s attempts=%d next_in_s=%.1f",
             item.delivery_id,
@@ -125,4 +120,4 @@ class WebhookSender:
             attempts,
             backoff,
         )
-        await rows.retry_at(item.delivery_id, attempts, self._clock() + timedelta(seconds=backoff))
+        await rows.retry_at(item.delivery_id, attempts, self.clock() + timedelta(seconds=backoff))

@@ -20,6 +20,7 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -44,6 +45,8 @@ log = logging.getLogger("progress_hub.alerts")
 WEBHOOK_TYPES: Final = ("alert.raised", "alert.escalated", "alert.acknowledged", "alert.resolved")
 
 
+# No generated repr (the settings hold the webhook secret) and identity for equality.
+@dataclass(eq=False, repr=False, slots=True)
 class AlertInbox:
     """Every alert not yet resolved, and the use cases that change one.
 
@@ -57,49 +60,39 @@ class AlertInbox:
         outbox: the webhook deliveries each change queues.
     """
 
-    def __init__(
-        self,
-        rows: Callable[[], AlertRows | None],
-        bus: Bus,
-        clock: Callable[[], datetime],
-        settings: Alerting,
-        metrics: HubMetrics,
-        therapist_of: Callable[[str], str | None],
-        outbox: WebhookOutbox,
-    ) -> None:
-        self._outbox = outbox
-        self._rows = rows
-        self._bus = bus
-        self._clock = clock
-        self._settings = settings
-        self._metrics = metrics
-        self._therapist_of = therapist_of
-        self._unresolved = UnresolvedAlerts()
-        # One change at a time (acknowledge, resolve, escalate): each reads the alert, commits
-        # and publishes before the next reads it, so none can store a state another replaced.
-        self._changing = asyncio.Lock()
-        self._held_insights: dict[str, list[Payload]] = {}
-        # Patients something was held back from (celebrations stay pending in the tracker).
-        self._holding: set[str] = set()
-        self.on_release: Callable[[str], None] = lambda patient_id: None
-        self.on_queued: Callable[[], None] = lambda: None
+    rows: Callable[[], AlertRows | None]
+    bus: Bus
+    clock: Callable[[], datetime]
+    settings: Alerting
+    metrics: HubMetrics
+    therapist_of: Callable[[str], str | None]
+    outbox: WebhookOutbox
+    _unresolved: UnresolvedAlerts = field(default_factory=UnresolvedAlerts, init=False)
+    # One change at a time (acknowledge, resolve, escalate): each reads the alert, commits
+    # and publishes before the next reads it, so none can store a state another replaced.
+    _changing: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
+    _held_insights: dict[str, list[Payload]] = field(default_factory=dict, init=False)
+    # Patients something was held back from (celebrations stay pending in the tracker).
+    _holding: set[str] = field(default_factory=set, init=False)
+    on_release: Callable[[str], None] = field(default=lambda patient_id: None, init=False)
+    on_queued: Callable[[], None] = field(default=lambda: None, init=False)
 
     def _store(self) -> AlertRows:
-        rows = self._rows()
+        rows = self.rows()
         if rows is None:
             raise InternalError("the alert store is not open")
         return rows
 
     async def load(self) -> None:
         """Read every unresolved alert and the outbox's depth (start-up)."""
-        rows = self._rows()
+        rows = self.rows()
         if rows is None:
             return
         for alert in await rows.unresolved():
             self._unresolved.put(alert)
             if alert.state == "open" and is_critical(alert.severity):
                 self._holding.add(alert.patient_id)  # its celebrations wait, as before the restart
-        self._outbox.set_depth(await rows.depth())
+        self.outbox.set_depth(await rows.depth())
         self._count()
 
     # -- raising, inside a commit round -----------------------------------------------------
@@ -139,7 +132,7 @@ class AlertInbox:
         """The rows to commit with the events: the alerts and their webhook deliveries."""
         if not alerts:
             return []
-        deliveries = self._outbox.deliveries("alert.raised", alerts)
+        deliveries = self.outbox.deliveries("alert.raised", alerts)
         return [*AlertRows.raise_steps(alerts), *AlertRows.outbox_steps(deliveries, now)]
 
     def announce(self, alerts: Sequence[Alert]) -> None:
@@ -148,19 +141,19 @@ class AlertInbox:
             if alert.alert_id in self._unresolved:
                 continue
             self._unresolved.put(alert)
-            self._bus.publish(therapist_channel(alert.therapist_id), alert_message(alert))
+            self.bus.publish(therapist_channel(alert.therapist_id), alert_message(alert))
             if is_critical(alert.severity):
                 self._holding.add(alert.patient_id)
-                self._bus.publish(patient_channel(alert.patient_id), self.support_message())
+                self.bus.publish(patient_channel(alert.patient_id), self.support_message())
         if alerts:
             self._count()
             self.on_queued()
 
     def support_message(self) -> Payload:
-        resources = [{"name": n, "contact": c} for n, c in self._settings.crisis_resources]
+        resources = [{"name": n, "contact": c} for n, c in self.settings.crisis_resources]
         return {
             "kind": "support",
-            "message": self._settings.support_message,
+            "message": self.settings.support_message,
             "resources": resources,
         }
 
@@ -181,13 +174,13 @@ class AlertInbox:
         """Publish the therapist's open alerts again, oldest first (on subscribe), at most
         ``redeliver_max`` (the snapshot lists every one)."""
         alerts = self.open_alerts(therapist_id)
-        if len(alerts) > self._settings.redeliver_max:
+        if len(alerts) > self.settings.redeliver_max:
             log.warning("event=redeliver_capped therapist=%s open=%d", therapist_id, len(alerts))
-        for alert in alerts[: self._settings.redeliver_max]:
-            self._bus.publish(therapist_channel(therapist_id), alert_message(alert))
+        for alert in alerts[: self.settings.redeliver_max]:
+            self.bus.publish(therapist_channel(therapist_id), alert_message(alert))
 
     def _owner(self, alert: Alert) -> str:
-        return self._therapist_of(alert.patient_id) or alert.therapist_id
+        return self.therapist_of(alert.patient_id) or alert.therapist_id
 
     async def page(
         self,
@@ -258,7 +251,7 @@ class AlertInbox:
                 except UnknownAlert:
                     if not skip_unknown:
                         raise
-            now = self._clock()
+            now = self.clock()
             changed = [
                 alert.acknowledged(principal.sub, now, note)
                 for alert in found
@@ -267,7 +260,7 @@ class AlertInbox:
             await self._change(principal, changed, "alert.acknowledged", "alert_acknowledge", now)
         for alert in changed:
             waited = (now - alert.raised_at).total_seconds()
-            self._metrics.alert_time_to_acknowledge.observe(max(waited, 0.0))
+            self.metrics.alert_time_to_acknowledge.observe(max(waited, 0.0))
         by_id = {alert.alert_id: alert for alert in changed}
         return [by_id.get(alert.alert_id, alert) for alert in found], changed
 
@@ -282,7 +275,7 @@ class AlertInbox:
             alert = await self._readable(principal, alert_id)
             if alert.state == "resolved":
                 return alert
-            now = self._clock()
+            now = self.clock()
             resolved = alert.resolved(principal.sub, now, note)
             await self._change(principal, [resolved], "alert.resolved", "alert_resolve", now)
             return resolved
@@ -299,13 +292,13 @@ class AlertInbox:
         steps = [
             *AlertRows.update_steps(changed),
             *audit_steps(entries),
-            *AlertRows.outbox_steps(self._outbox.deliveries(kind, changed), now),
+            *AlertRows.outbox_steps(self.outbox.deliveries(kind, changed), now),
         ]
         await self._store().commit(steps)
         patients = set()
         for alert in changed:
             self._unresolved.put(alert)
-            self._bus.publish(
+            self.bus.publish(
                 therapist_channel(self._owner(alert)), alert_message(alert, "alert_updated")
             )
             patients.add(alert.patient_id)
@@ -317,35 +310,35 @@ class AlertInbox:
     async def escalate_due(self) -> int:
         """Escalate every critical alert left open too long; returns how many."""
         async with self._changing:
-            now = self._clock()
-            after = self._settings.alert_escalate_after_s
+            now = self.clock()
+            after = self.settings.alert_escalate_after_s
             due = [
                 alert.escalated()
                 for alert in self._unresolved
                 if alert.state == "open"
                 and is_critical(alert.severity)
-                and alert.escalations < self._settings.max_escalations
+                and alert.escalations < self.settings.max_escalations
                 and now >= alert.raised_at + timedelta(seconds=after * (alert.escalations + 1))
             ]
             if not due:
                 return 0
             steps = [
                 *AlertRows.update_steps(due),
-                *AlertRows.outbox_steps(self._outbox.deliveries("alert.escalated", due), now),
+                *AlertRows.outbox_steps(self.outbox.deliveries("alert.escalated", due), now),
             ]
             await self._store().commit(steps)
             for alert in due:
                 self._unresolved.put(alert)
                 message = alert_message(alert, "alert_escalated")
-                self._bus.publish(therapist_channel(self._owner(alert)), message)
-                self._bus.publish(ESCALATIONS_CHANNEL, message)
+                self.bus.publish(therapist_channel(self._owner(alert)), message)
+                self.bus.publish(ESCALATIONS_CHANNEL, message)
                 log.warning(
                     "event=alert_escalated alert=%s patient=%s escalations=%d",
                     alert.alert_id,
                     alert.patient_id,
                     alert.escalations,
                 )
-            self._metrics.alert_escalations.inc(len(due))
+            self.metrics.alert_escalations.inc(len(due))
             self.on_queued()
             return len(due)
 
@@ -353,7 +346,7 @@ class AlertInbox:
 
     def holds_rewards(self, patient_id: str, now: datetime) -> bool:
         """Whether a critical alert raised in the last 24 h is still open for the patient."""
-        since = now - timedelta(seconds=self._settings.gamification_hold_s)
+        since = now - timedelta(seconds=self.settings.gamification_hold_s)
         return any(
             alert.state == "open" and is_critical(alert.severity) and alert.raised_at > since
             for alert in self._unresolved.of_patient(patient_id)
@@ -361,14 +354,14 @@ class AlertInbox:
 
     def hold_celebrations(self, patient_id: str) -> bool:
         """Whether the patient's celebrations wait (they stay pending, delivered on release)."""
-        if not self.holds_rewards(patient_id, self._clock()):
+        if not self.holds_rewards(patient_id, self.clock()):
             return False
         self._holding.add(patient_id)
         return True
 
     def hold_insight(self, patient_id: str, code: str, message: Payload) -> bool:
         """Keep a positive insight back while rewards are held; ``True`` when kept."""
-        if code not in POSITIVE_INSIGHTS or not self.holds_rewards(patient_id, self._clock()):
+        if code not in POSITIVE_INSIGHTS or not self.holds_rewards(patient_id, self.clock()):
             return False
         self._holding.add(patient_id)
         self._held_insights.setdefault(patient_id, []).append(message)
@@ -380,18 +373,18 @@ class AlertInbox:
             return
         self._holding.discard(patient_id)
         for message in self._held_insights.pop(patient_id, []):
-            self._bus.publish(patient_channel(patient_id), message)
+            self.bus.publish(patient_channel(patient_id), message)
         self.on_release(patient_id)
 
     def release_expired(self) -> None:
         """Release the patients whose hold ran out (24 h passed) without an acknowledgement."""
-        now = self._clock()
+        now = self.clock()
         for patient_id in sorted(self._holding):
             self.release_if_free(patient_id, now)
 
     def _count(self) -> None:
         for severity, count in self._unresolved.open_by_severity.items():
-            self._metrics.alerts_open.labels(severity).set(count)
+            self.metrics.alerts_open.labels(severity).set(count)
 
 
 def alert_message(alert: Alert, kind: str = "alert") -> dict[str, Any]:

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime
 
 from realtime.auth import Principal
@@ -25,25 +26,20 @@ DEFAULT_MAX_BUFFER = 500
 log = logging.getLogger("progress_hub.audit")
 
 
+# No generated repr: the buffer names patients, and reprs end up in logs.
+@dataclass(eq=False, repr=False, slots=True)
 class AuditTrail:
     """Collects audit entries and writes them in batches."""
 
-    def __init__(
-        self,
-        store: ProgressStore,
-        clock: Callable[[], datetime],
-        *,
-        flush_s: float = DEFAULT_FLUSH_S,
-        max_buffer: int = DEFAULT_MAX_BUFFER,
-    ) -> None:
-        self._store = store
-        self._clock = clock
-        self._flush_s = flush_s
-        self._max_buffer = max_buffer
-        self._buffer: list[AuditEntry] = []
-        self._flusher: asyncio.Task[None] | None = None
-        self._writes: set[asyncio.Task[None]] = set()
-        self._writing = asyncio.Lock()
+    store: ProgressStore
+    clock: Callable[[], datetime]
+    _: KW_ONLY
+    flush_s: float = DEFAULT_FLUSH_S
+    max_buffer: int = DEFAULT_MAX_BUFFER
+    _buffer: list[AuditEntry] = field(default_factory=list, init=False)
+    _flusher: asyncio.Task[None] | None = field(default=None, init=False)
+    _writes: set[asyncio.Task[None]] = field(default_factory=set, init=False)
+    _writing: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
 
     def record(
         self,
@@ -54,14 +50,12 @@ class AuditTrail:
         scope: str | None = None,
     ) -> None:
         self._buffer.append(
-            AuditEntry(
-                self._clock(), principal.role.value, principal.sub, action, patient_id, scope
-            )
+            AuditEntry(self.clock(), principal.role.value, principal.sub, action, patient_id, scope)
         )
-        if len(self._buffer) >= self._max_buffer:
+        if len(self._buffer) >= self.max_buffer:
             self._spawn(delay=0.0)
         elif self._flusher is None:
-            self._spawn(delay=self._flush_s)
+            self._spawn(delay=self.flush_s)
 
     def _spawn(self, delay: float) -> None:
         if self._flusher is not None and not self._flusher.done():
@@ -84,7 +78,7 @@ class AuditTrail:
             if not entries:
                 return
             try:
-                await self._store.append_audit(entries)
+                await self.store.append_audit(entries)
             except Exception:
                 log.exception("event=audit_write_failed entries=%d", len(entries))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import httpx
@@ -19,6 +21,17 @@ def register(live: LiveServer, patient_id: str, therapist_id: str, tz: str = "UT
         headers=SERVICE,
     )
     assert response.status_code in (200, 201), response.text
+
+
+@asynccontextmanager
+async def connected(live: LiveServer, *who: tuple[str, str]) -> AsyncIterator[list[HubClient]]:
+    """One open connection per ``(role, sub)``, in that order; all closed on the way out."""
+    async with AsyncExitStack() as stack:
+        clients = []
+        for role, sub in who:
+            client = await HubClient.connect(live.ws_url, token(role, sub))
+            clients.append(await stack.enter_async_context(client))
+        yield clients
 
 
 async def next_of_kind(client: HubClient, kind: str, timeout: float = 10.0) -> dict[str, Any]:

@@ -8,17 +8,15 @@ the commit, present exactly once after it, and never a second one when the event
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
-from realtime.faults import FAULT_ENV, STEPS
-from tests.support import SECRET, free_port, token, wait_until
+from realtime.faults import STEPS
+from tests.hubprocess import HubProcess
+from tests.support import token
 
 pytestmark = pytest.mark.slow
 SERVICE = {"Authorization": f"Bearer {token('service', 'platform')}"}
@@ -32,37 +30,6 @@ CRISIS = {
 }
 
 
-class Hub:
-    def __init__(self, db: Path, fault: str | None = None) -> None:
-        self.port = free_port()
-        env = {**os.environ, "PROGRESS_HUB_SECRET": SECRET}
-        env.pop(FAULT_ENV, None)
-        if fault is not None:
-            env[FAULT_ENV] = fault
-        command = [sys.executable, "-m", "realtime.cli", "serve", "--db", str(db)]
-        self.process = subprocess.Popen(
-            [*command, "--port", str(self.port)], env=env, stderr=subprocess.DEVNULL
-        )
-        wait_until(self._healthy, 30, "hub to serve")
-
-    def _healthy(self) -> bool:
-        if self.process.poll() is not None:
-            raise AssertionError("hub exited during start-up")
-        try:
-            return httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=20)
-
-
 def stored_alerts(db: Path) -> list[tuple[str, str, str]]:
     with sqlite3.connect(db) as connection:
         return connection.execute("SELECT event_id, code, alert_id FROM alerts").fetchall()
@@ -73,7 +40,7 @@ def test_a_crisis_event_has_exactly_one_alert_after_a_kill_at_any_step(
     tmp_path: Path, step: str
 ) -> None:
     db = tmp_path / "hub.db"
-    hub = Hub(db, fault=step)
+    hub = HubProcess(db, fault=step)
     try:
         registered = httpx.put(
             f"{hub.url}/api/v1/patients/p1",
@@ -91,7 +58,7 @@ def test_a_crisis_event_has_exactly_one_alert_after_a_kill_at_any_step(
     expected_before = 0 if step == "after_apply" else 1
     assert len(stored_alerts(db)) == expected_before
 
-    hub = Hub(db)
+    hub = HubProcess(db)
     try:
         listed = httpx.get(f"{hub.url}/api/v1/alerts?state=all", headers=ADMIN).json()
         assert len(listed["alerts"]) == expected_before

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from clients.hub_client import HubClient, HubClientError
-from tests.realtime.helpers import checkin, drain, next_of_kind, register
+from tests.realtime.helpers import checkin, connected, drain, next_of_kind, register
 from tests.support import LiveServer, settings_for, start_server, token, wait_until
 
 ADMIN = {"Authorization": f"Bearer {token('admin', 'ops')}"}
@@ -38,10 +38,7 @@ def live(db_path: Path) -> Iterator[LiveServer]:
 async def test_a_crisis_reaches_the_therapist_with_its_alert_and_the_patient_with_support(
     live: LiveServer,
 ) -> None:
-    async with (
-        await HubClient.connect(live.ws_url, token("therapist", "t1")) as therapist,
-        await HubClient.connect(live.ws_url, token("patient", "p1")) as patient,
-    ):
+    async with connected(live, ("therapist", "t1"), ("patient", "p1")) as (therapist, patient):
         subscribed = await therapist.subscribe("therapist:t1")
         assert subscribed["snapshot"]["open_alerts"] == []
         await patient.subscribe("patient:p1")
@@ -106,10 +103,7 @@ async def test_acknowledge_over_websocket_and_resolve_over_rest_are_told_and_aud
 async def test_an_open_critical_alert_escalates_three_times_to_the_therapist_and_the_clinic(
     live: LiveServer,
 ) -> None:
-    async with (
-        await HubClient.connect(live.ws_url, token("admin", "ops")) as clinic,
-        await HubClient.connect(live.ws_url, token("therapist", "t1")) as therapist,
-    ):
+    async with connected(live, ("admin", "ops"), ("therapist", "t1")) as (clinic, therapist):
         await clinic.subscribe("clinic:escalations")
         await therapist.subscribe("therapist:t1")
         async with await HubClient.connect(live.ws_url, token("patient", "p1")) as patient:

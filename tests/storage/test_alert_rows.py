@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,9 +9,9 @@ from pathlib import Path
 from domain.events import parse_event
 from domain.patients import Patient
 from storage.alerts import Alert, AlertRows, event_alert_id
-from storage.backup import export_jsonl, import_jsonl
 from storage.schema import MIGRATIONS, SCHEMA_VERSION
 from storage.store import SqliteStore
+from tests.storage.dumps import exported, imported_twice
 
 NOW = datetime(2026, 11, 21, 8, 30, 1, tzinfo=UTC)
 
@@ -84,18 +83,11 @@ async def test_alerts_travel_through_export_and_import_as_they_are(tmp_path: Pat
     acknowledged = crisis("e1").acknowledged("t1", NOW, "called")
     await source.put_patient(Patient.register("p1", "t1", "UTC", NOW), NOW)
     await source.append_events([event], NOW, AlertRows.raise_steps([acknowledged]))
-    dump = io.StringIO()
-    await export_jsonl(source, dump)
+    _, lines = await exported(source)
     await source.close()
-    target = SqliteStore(tmp_path / "b.db")
-    await target.open()
-    try:
-        report = await import_jsonl(target, dump.getvalue().splitlines())
-        again = await import_jsonl(target, dump.getvalue().splitlines())
+    async with imported_twice(tmp_path / "b.db", lines) as (target, report, again):
         rows = target.alerts
         assert rows is not None
         copied = await rows.every()
-    finally:
-        await target.close()
     assert (report.alerts, report.errors, again.alerts) == (1, [], 1)
     assert copied == [acknowledged]

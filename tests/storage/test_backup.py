@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import subprocess
 import sys
@@ -11,8 +10,9 @@ from pathlib import Path
 
 from domain.events import parse_event
 from domain.patients import Patient
-from storage.backup import export_jsonl, import_jsonl
+from storage.backup import import_jsonl
 from storage.store import SqliteStore
+from tests.storage.dumps import exported, imported_twice
 
 NOW = datetime(2026, 11, 21, 12, tzinfo=UTC)
 
@@ -38,20 +38,14 @@ async def seeded(path: Path) -> SqliteStore:
 
 async def test_an_export_imports_into_an_empty_file_as_the_same_data(tmp_path: Path) -> None:
     source = await seeded(tmp_path / "a.db")
-    dump = io.StringIO()
-    assert await export_jsonl(source, dump) == 7
+    count, lines = await exported(source)
+    assert count == 7
     original = await source.load_state()
     await source.close()
 
-    target = SqliteStore(tmp_path / "b.db")
-    await target.open()
-    try:
-        report = await import_jsonl(target, dump.getvalue().splitlines())
-        again = await import_jsonl(target, dump.getvalue().splitlines())
+    async with imported_twice(tmp_path / "b.db", lines) as (target, report, again):
         copied = await target.load_state()
         events = [event async for event in target.events()]
-    finally:
-        await target.close()
     assert (report.patients, report.events, report.duplicates, report.marks) == (1, 5, 0, 1)
     assert report.errors == []
     assert (again.events, again.duplicates) == (0, 5)  # idempotent

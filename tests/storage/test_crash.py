@@ -10,11 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,55 +23,12 @@ from clients.hub_client import HubClient, HubClosed
 from domain.events import parse_event
 from domain.patients import Patient, ZoneChange
 from domain.progress import PatientProgress
-from tests.support import SECRET, free_port, token, wait_until
+from tests.hubprocess import HubProcess
+from tests.support import token
 
 pytestmark = pytest.mark.slow
 PATIENTS = [f"p{n}" for n in range(6)]
 SERVICE = {"Authorization": f"Bearer {token('service', 'platform')}"}
-
-
-class Hub:
-    """A hub in its own process, so it can be killed for real."""
-
-    def __init__(self, db: Path) -> None:
-        self.port = free_port()
-        env = {**os.environ, "PROGRESS_HUB_SECRET": SECRET}
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "realtime.cli",
-                "serve",
-                "--db",
-                str(db),
-                "--port",
-                str(self.port),
-            ],
-            env=env,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_until(self._healthy, 30, "hub to serve")
-
-    def _healthy(self) -> bool:
-        if self.process.poll() is not None:
-            raise AssertionError("hub exited during start-up")
-        try:
-            return httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=20)
 
 
 @pytest.fixture
@@ -150,7 +103,7 @@ def stable(snapshot: dict[str, Any]) -> dict[str, Any]:
 
 
 async def test_every_acknowledged_event_survives_sigkill(db: Path) -> None:
-    hub = Hub(db)
+    hub = HubProcess(db)
     try:
         for patient_id in PATIENTS:
             body = {"therapist_id": "t1", "timezone": "Europe/Berlin"}
@@ -170,7 +123,7 @@ async def test_every_acknowledged_event_survives_sigkill(db: Path) -> None:
         hub.stop()
     assert len(acked) >= 1000, "the publishers barely ran; the test proves nothing"
 
-    restarted = Hub(db)
+    restarted = HubProcess(db)
     try:
         async with await HubClient.connect(
             f"ws://127.0.0.1:{restarted.port}/ws", token("service", "platform")
