@@ -37,6 +37,13 @@ from realtime.protocol import (
 DEFAULT_TIMEOUT_S = 10.0
 
 
+async def stop_task(task: asyncio.Task[Any]) -> None:
+    """Cancel ``task`` and wait until it has ended."""
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 class HubClientError(Exception):
     """The hub answered a request with an ``error`` frame."""
 
@@ -115,9 +122,7 @@ class HubClient:
 
     async def close(self) -> None:
         await self._websocket.close()
-        self._reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._reader
+        await stop_task(self._reader)
 
     @property
     def close_code(self) -> int | None:

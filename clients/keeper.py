@@ -1,0 +1,128 @@
+"""The connection both long-lived clients keep (``SessionClient``, ``DashboardClient``).
+
+One background task connects, hands the connection to the client's :meth:`KeptConnection._serve`
+and, when it drops (or cannot be opened), waits a jittered, growing delay and connects again.
+A token the hub refuses (close 4001) stops the client for good: retrying cannot help.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from abc import ABC, abstractmethod
+from types import TracebackType
+from typing import Self
+
+from clients.errors import SessionClientStopped
+from clients.hub_client import HubClient, HubClientError, HubClosed, stop_task
+from clients.messages import ConnectionState
+from clients.retry import Backoff
+from realtime.protocol import CLOSE_UNAUTHORIZED
+
+log = logging.getLogger("progress_hub.client")
+REFUSED_TOKEN = "the hub refused the token (4001)"
+
+
+class KeptConnection(ABC):
+    """A client that keeps one connection to the hub at ``url`` for as long as it runs.
+
+    ``state`` tells where the connection is; ``connections`` counts those opened;
+    ``failure`` says why the client stopped for good, if it did.
+    """
+
+    def __init__(
+        self, url: str, token: str, *, msgpack: bool, backoff: Backoff, connect_timeout_s: float
+    ) -> None:
+        self.url = url
+        self._token = token
+        self._msgpack = msgpack
+        self._backoff = backoff
+        self._connect_timeout_s = connect_timeout_s
+        self._hub: HubClient | None = None
+        self._live = asyncio.Event()  # set while _hub is connected and served
+        self._task: asyncio.Task[None] | None = None
+        self.failure: SessionClientStopped | None = None
+        self.state: ConnectionState = "connecting"
+        self.connections = 0
+
+    @abstractmethod
+    async def _serve(self, hub: HubClient) -> None:
+        """Use a fresh connection until it drops; set ``_live`` once it is ready for use."""
+
+    def _mark_stopped(self) -> None:
+        """The client stopped (closed, or for good)."""
+        self.state = "stopped"
+
+    def _start(self, name: str) -> None:
+        self._task = asyncio.create_task(self._run(), name=name)
+
+    async def _stop(self) -> None:
+        if self._task is not None:
+            await stop_task(self._task)
+            self._task = None
+        self._mark_stopped()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await (self.close() if exc_type is None else self._close_on_error())
+
+    async def _close_on_error(self) -> None:
+        """Close when the ``async with`` block raised."""
+        await self.close()
+
+    @abstractmethod
+    async def start(self) -> None:
+        """Start connecting in the background."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Stop: the connection closes and is not opened again."""
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                hub = await HubClient.connect(
+                    self.url, self._token, msgpack=self._msgpack, timeout=self._connect_timeout_s
+                )
+            except HubClosed as closed:
+                if closed.code == CLOSE_UNAUTHORIZED:
+                    self._fail(REFUSED_TOKEN)
+                    return
+                await self._wait_before_retry()
+                continue
+            except Exception as error:  # noqa: BLE001 - refused, reset, bad handshake: retried
+                log.debug("event=connect_failed error=%s", type(error).__name__)
+                await self._wait_before_retry()
+                continue
+            self._backoff.reset()
+            self.connections += 1
+            self._hub = hub
+            try:
+                await self._serve(hub)
+            except HubClosed as closed:
+                if closed.code == CLOSE_UNAUTHORIZED:
+                    self._fail(REFUSED_TOKEN)
+                    return
+            except (TimeoutError, HubClientError, OSError) as error:
+                log.debug("event=connection_lost error=%s", type(error).__name__)
+            finally:
+                self._live.clear()
+                self._hub = None
+                await hub.close()
+            await self._wait_before_retry()
+
+    def _fail(self, reason: str) -> None:
+        self.failure = SessionClientStopped(reason)
+        self._mark_stopped()
+
+    async def _wait_before_retry(self) -> None:
+        self.state = "reconnecting"
+        await asyncio.sleep(self._backoff.next_delay())
