@@ -30,12 +30,13 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+from typing_extensions import Unpack
+
 from clients.feed import Feed
 from clients.hub_client import DEFAULT_TIMEOUT_S, HubClient, HubClosed
-from clients.keeper import KeptConnection
+from clients.keeper import ConnectionOptions, KeptConnection
 from clients.messages import DashboardItem, HubError, Subscribed, parse_message
 from clients.rest import RestError, call, http_base
-from clients.retry import DEFAULT_BACKOFF_INITIAL_S, DEFAULT_BACKOFF_MAX_S, Backoff
 from realtime.protocol import (
     Since,
     acknowledge_alert_frame,
@@ -66,19 +67,10 @@ class DashboardClient(KeptConnection):
         token: str,
         channels: Iterable[str] = (),
         *,
-        msgpack: bool = False,
         series_days: int = DEFAULT_SERIES_DAYS,
-        backoff_initial_s: float = DEFAULT_BACKOFF_INITIAL_S,
-        backoff_max_s: float = DEFAULT_BACKOFF_MAX_S,
-        connect_timeout_s: float = DEFAULT_TIMEOUT_S,
+        **options: Unpack[ConnectionOptions],
     ) -> None:
-        super().__init__(
-            url,
-            token,
-            msgpack=msgpack,
-            backoff=Backoff(backoff_initial_s, backoff_max_s),
-            connect_timeout_s=connect_timeout_s,
-        )
+        super().__init__(url, token, **options)
         self._series_days = series_days
         self._channels: dict[str, Since | None] = dict.fromkeys(channels)
         self._items: Feed[DashboardItem] = Feed()

@@ -8,19 +8,35 @@ A token the hub refuses (close 4001) stops the client for good: retrying cannot 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from abc import ABC, abstractmethod
 from types import TracebackType
 from typing import Self
 
+from typing_extensions import TypedDict, Unpack
+
 from clients.errors import SessionClientStopped
-from clients.hub_client import HubClient, HubClientError, HubClosed, stop_task
+from clients.hub_client import DEFAULT_TIMEOUT_S, HubClient, HubClientError, HubClosed, stop_task
 from clients.messages import ConnectionState
-from clients.retry import Backoff
+from clients.retry import DEFAULT_BACKOFF_INITIAL_S, DEFAULT_BACKOFF_MAX_S, Backoff
 from realtime.protocol import CLOSE_UNAUTHORIZED
 
 log = logging.getLogger("progress_hub.client")
 REFUSED_TOKEN = "the hub refused the token (4001)"
+
+
+class ConnectionOptions(TypedDict, total=False):
+    """How a kept connection is opened and reopened; each option has its default."""
+
+    msgpack: bool
+    """Speak ``progress.v1.msgpack`` instead of JSON (default: JSON)."""
+    backoff_initial_s: float
+    """The reconnect delay's first cap (:data:`~clients.retry.DEFAULT_BACKOFF_INITIAL_S`)."""
+    backoff_max_s: float
+    """The reconnect delay's ceiling (:data:`~clients.retry.DEFAULT_BACKOFF_MAX_S`)."""
+    connect_timeout_s: float
+    """How long opening a connection may take (:data:`~clients.hub_client.DEFAULT_TIMEOUT_S`)."""
 
 
 class KeptConnection(ABC):
@@ -30,14 +46,20 @@ class KeptConnection(ABC):
     ``failure`` says why the client stopped for good, if it did.
     """
 
-    def __init__(
-        self, url: str, token: str, *, msgpack: bool, backoff: Backoff, connect_timeout_s: float
-    ) -> None:
+    def __init__(self, url: str, token: str, **options: Unpack[ConnectionOptions]) -> None:
         self.url = url
         self._token = token
-        self._msgpack = msgpack
-        self._backoff = backoff
-        self._connect_timeout_s = connect_timeout_s
+        self._connect = functools.partial(
+            HubClient.connect,
+            url,
+            token,
+            msgpack=options.get("msgpack", False),
+            timeout=options.get("connect_timeout_s", DEFAULT_TIMEOUT_S),
+        )
+        self._backoff = Backoff(
+            options.get("backoff_initial_s", DEFAULT_BACKOFF_INITIAL_S),
+            options.get("backoff_max_s", DEFAULT_BACKOFF_MAX_S),
+        )
         self._hub: HubClient | None = None
         self._live = asyncio.Event()  # set while _hub is connected and served
         self._task: asyncio.Task[None] | None = None
@@ -89,9 +111,7 @@ class KeptConnection(ABC):
     async def _run(self) -> None:
         while True:
             try:
-                hub = await HubClient.connect(
-                    self.url, self._token, msgpack=self._msgpack, timeout=self._connect_timeout_s
-                )
+                hub = await self._connect()
             except HubClosed as closed:
                 if closed.code == CLOSE_UNAUTHORIZED:
                     self._fail(REFUSED_TOKEN)

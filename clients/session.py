@@ -34,14 +34,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
+from typing_extensions import Unpack
+
 from clients.errors import SessionClientStopped
 from clients.feed import Feed
 from clients.hub_client import DEFAULT_TIMEOUT_S, HubClient, HubClientError, HubClosed, stop_task
 from clients.ids import EventIds
-from clients.keeper import KeptConnection
+from clients.keeper import ConnectionOptions, KeptConnection
 from clients.messages import Celebration, ConnectionState, Rejection, SendTotals
 from clients.outbox import FRAME_OVERHEAD_BYTES, Outbox, frame_size, too_large_ack
-from clients.retry import DEFAULT_BACKOFF_INITIAL_S, DEFAULT_BACKOFF_MAX_S, Backoff
 from realtime.protocol import (
     DEFAULT_MAX_EVENTS_PER_PUBLISH,
     celebrated_frame,
@@ -93,21 +94,12 @@ class SessionClient(KeptConnection):
         token: str,
         *,
         outbox: str | Path | None = None,
-        msgpack: bool = False,
         celebrations: bool | None = None,
-        backoff_initial_s: float = DEFAULT_BACKOFF_INITIAL_S,
-        backoff_max_s: float = DEFAULT_BACKOFF_MAX_S,
         ack_timeout_s: float = DEFAULT_ACK_TIMEOUT_S,
-        connect_timeout_s: float = DEFAULT_TIMEOUT_S,
         max_batch_events: int = DEFAULT_MAX_EVENTS_PER_PUBLISH,
+        **options: Unpack[ConnectionOptions],
     ) -> None:
-        super().__init__(
-            url,
-            token,
-            msgpack=msgpack,
-            backoff=Backoff(backoff_initial_s, backoff_max_s),
-            connect_timeout_s=connect_timeout_s,
-        )
+        super().__init__(url, token, **options)
         self._max_batch_events = max_batch_events
         self._want_celebrations = celebrations
         self._ack_timeout_s = ack_timeout_s
