@@ -139,8 +139,7 @@ class DashboardClient(KeptConnection):
     async def _serve(self, hub: HubClient) -> None:
         for channel, since in list(self._channels.items()):
             await hub.send(subscribe_frame(channel, since))
-        self.state = "live"
-        self._live.set()
+        self._went_live()
         await self._consume(hub)
 
     def _mark_stopped(self) -> None:
@@ -148,11 +147,7 @@ class DashboardClient(KeptConnection):
         self._items.close()
 
     async def _consume(self, hub: HubClient) -> None:
-        while True:
-            try:
-                frame = await hub.next_message(timeout=3600)
-            except TimeoutError:
-                continue
+        async for frame in hub.messages():
             kind = frame.get("type")
             if kind == "subscribed":
                 await self._subscribed(frame)

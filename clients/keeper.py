@@ -10,14 +10,20 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from abc import ABC, abstractmethod
-from types import TracebackType
+from abc import abstractmethod
 from typing import Self
 
 from typing_extensions import TypedDict, Unpack
 
 from clients.errors import SessionClientStopped
-from clients.hub_client import DEFAULT_TIMEOUT_S, HubClient, HubClientError, HubClosed, stop_task
+from clients.hub_client import (
+    DEFAULT_TIMEOUT_S,
+    ClosedOnExit,
+    HubClient,
+    HubClientError,
+    HubClosed,
+    stop_task,
+)
 from clients.messages import ConnectionState
 from clients.retry import DEFAULT_BACKOFF_INITIAL_S, DEFAULT_BACKOFF_MAX_S, Backoff
 from realtime.protocol import CLOSE_UNAUTHORIZED
@@ -39,7 +45,7 @@ class ConnectionOptions(TypedDict, total=False):
     """How long opening a connection may take (:data:`~clients.hub_client.DEFAULT_TIMEOUT_S`)."""
 
 
-class KeptConnection(ABC):
+class KeptConnection(ClosedOnExit):
     """A client that keeps one connection to the hub at ``url`` for as long as it runs.
 
     ``state`` tells where the connection is; ``connections`` counts those opened;
@@ -88,25 +94,14 @@ class KeptConnection(ABC):
         await self.start()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await (self.close() if exc_type is None else self._close_on_error())
-
-    async def _close_on_error(self) -> None:
-        """Close when the ``async with`` block raised."""
-        await self.close()
-
     @abstractmethod
     async def start(self) -> None:
         """Start connecting in the background."""
 
-    @abstractmethod
-    async def close(self) -> None:
-        """Stop: the connection closes and is not opened again."""
+    def _went_live(self) -> None:
+        """The connection is ready for use (subscribed where the client needs it)."""
+        self.state = "live"
+        self._live.set()
 
     async def _run(self) -> None:
         while True:

@@ -240,8 +240,7 @@ class SessionClient(KeptConnection):
         if (role == "patient" if wants is None else wants) and isinstance(sub, str):
             with contextlib.suppress(HubClientError):  # an unregistered patient: nothing to wait on
                 await hub.request(subscribe_frame(f"patient:{sub}"))
-        self.state = "live"
-        self._live.set()
+        self._went_live()
         receiver = asyncio.create_task(self._receive(hub))
         try:
             await self._send(hub, max_events, max_bytes)
@@ -250,11 +249,7 @@ class SessionClient(KeptConnection):
                 await stop_task(receiver)
 
     async def _receive(self, hub: HubClient) -> None:
-        while True:
-            try:
-                frame = await hub.next_message(timeout=3600)
-            except TimeoutError:
-                continue
+        async for frame in hub.messages():
             data = frame.get("data")
             if frame.get("type") != "message" or not isinstance(data, dict):
                 continue
