@@ -74,8 +74,16 @@ class KeptConnection(ClosedOnExit):
         self.connections = 0
 
     @abstractmethod
+    async def start(self) -> None:
+        """Start connecting in the background."""
+
+    @abstractmethod
     async def _serve(self, hub: HubClient) -> None:
-        """Use a fresh connection until it drops; set ``_live`` once it is ready for use."""
+        """Use a fresh connection until it drops; call :meth:`_went_live` once it is ready."""
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
 
     def _mark_stopped(self) -> None:
         """The client stopped (closed, or for good)."""
@@ -89,14 +97,6 @@ class KeptConnection(ClosedOnExit):
             await stop_task(self._task)
             self._task = None
         self._mark_stopped()
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    @abstractmethod
-    async def start(self) -> None:
-        """Start connecting in the background."""
 
     def _went_live(self) -> None:
         """The connection is ready for use (subscribed where the client needs it)."""
