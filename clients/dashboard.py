@@ -28,17 +28,16 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterable
-from types import TracebackType
 from typing import Any
 
-from clients.errors import SessionClientStopped
+from typing_extensions import Unpack
+
 from clients.feed import Feed
-from clients.hub_client import DEFAULT_TIMEOUT_S, HubClient, HubClientError, HubClosed
-from clients.messages import ConnectionState, DashboardItem, HubError, Subscribed, parse_message
+from clients.hub_client import DEFAULT_TIMEOUT_S, HubClient, HubClosed
+from clients.keeper import ConnectionOptions, KeptConnection
+from clients.messages import DashboardItem, HubError, Subscribed, parse_message
 from clients.rest import RestError, call, http_base
-from clients.retry import DEFAULT_BACKOFF_INITIAL_S, DEFAULT_BACKOFF_MAX_S, Backoff
 from realtime.protocol import (
-    CLOSE_UNAUTHORIZED,
     Since,
     acknowledge_alert_frame,
     subscribe_frame,
@@ -51,7 +50,7 @@ log = logging.getLogger("progress_hub.client")
 DEFAULT_SERIES_DAYS = 14
 
 
-class DashboardClient:
+class DashboardClient(KeptConnection):
     """Subscribes to channels and yields :data:`~clients.messages.DashboardItem` in order.
 
     Args:
@@ -68,50 +67,19 @@ class DashboardClient:
         token: str,
         channels: Iterable[str] = (),
         *,
-        msgpack: bool = False,
         series_days: int = DEFAULT_SERIES_DAYS,
-        backoff_initial_s: float = DEFAULT_BACKOFF_INITIAL_S,
-        backoff_max_s: float = DEFAULT_BACKOFF_MAX_S,
-        connect_timeout_s: float = DEFAULT_TIMEOUT_S,
+        **options: Unpack[ConnectionOptions],
     ) -> None:
-        self.url = url
-        self._token = token
-        self._msgpack = msgpack
+        super().__init__(url, token, **options)
         self._series_days = series_days
-        self._backoff = Backoff(backoff_initial_s, backoff_max_s)
-        self._connect_timeout_s = connect_timeout_s
         self._channels: dict[str, Since | None] = dict.fromkeys(channels)
         self._items: Feed[DashboardItem] = Feed()
-        self._hub: HubClient | None = None
-        self._live = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self.failure: SessionClientStopped | None = None
-        self.state: ConnectionState = "connecting"
-        self.connections = 0
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="progress-hub-dashboard-client")
+        self._start("progress-hub-dashboard-client")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        self.state = "stopped"
-        self._items.close()
-
-    async def __aenter__(self) -> DashboardClient:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.close()
+        await self._stop()
 
     def __aiter__(self) -> Feed[DashboardItem]:
         return self._items
@@ -168,58 +136,18 @@ class DashboardClient:
             reply = await hub.request(acknowledge_alert_frame(list(alert_ids), note))
         return [str(item) for item in reply.get("alert_ids", [])]
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                hub = await HubClient.connect(
-                    self.url, self._token, msgpack=self._msgpack, timeout=self._connect_timeout_s
-                )
-            except HubClosed as closed:
-                if closed.code == CLOSE_UNAUTHORIZED:
-                    self._stop("the hub refused the token (4001)")
-                    return
-                await self._wait_before_retry()
-                continue
-            except Exception as error:  # noqa: BLE001 - refused, reset, bad handshake: retried
-                log.debug("event=connect_failed error=%s", type(error).__name__)
-                await self._wait_before_retry()
-                continue
-            self._backoff.reset()
-            self.connections += 1
-            self._hub = hub
-            try:
-                for channel, since in list(self._channels.items()):
-                    await hub.send(subscribe_frame(channel, since))
-                self.state = "live"
-                self._live.set()
-                await self._consume(hub)
-            except HubClosed as closed:
-                if closed.code == CLOSE_UNAUTHORIZED:
-                    self._stop("the hub refused the token (4001)")
-                    return
-            except (TimeoutError, HubClientError, OSError) as error:
-                log.debug("event=connection_lost error=%s", type(error).__name__)
-            finally:
-                self._live.clear()
-                self._hub = None
-                await hub.close()
-            await self._wait_before_retry()
+    async def _serve(self, hub: HubClient) -> None:
+        for channel, since in list(self._channels.items()):
+            await hub.send(subscribe_frame(channel, since))
+        self._went_live()
+        await self._consume(hub)
 
-    def _stop(self, reason: str) -> None:
-        self.failure = SessionClientStopped(reason)
-        self.state = "stopped"
+    def _mark_stopped(self) -> None:
+        super()._mark_stopped()
         self._items.close()
 
-    async def _wait_before_retry(self) -> None:
-        self.state = "reconnecting"
-        await asyncio.sleep(self._backoff.next_delay())
-
     async def _consume(self, hub: HubClient) -> None:
-        while True:
-            try:
-                frame = await hub.next_message(timeout=3600)
-            except TimeoutError:
-                continue
+        async for frame in hub.messages():
             kind = frame.get("type")
             if kind == "subscribed":
                 await self._subscribed(frame)

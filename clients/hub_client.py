@@ -14,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-from collections.abc import Mapping
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
 from typing import Any, cast
 
@@ -37,6 +38,13 @@ from realtime.protocol import (
 DEFAULT_TIMEOUT_S = 10.0
 
 
+async def stop_task(task: asyncio.Task[Any]) -> None:
+    """Cancel ``task`` and wait until it has ended."""
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 class HubClientError(Exception):
     """The hub answered a request with an ``error`` frame."""
 
@@ -55,7 +63,26 @@ class HubClosed(Exception):
         self.reason = reason
 
 
-class HubClient:
+class ClosedOnExit(ABC):
+    """``async with`` closes the client however the block is left."""
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    async def _close_on_error(self) -> None:
+        """Close when the ``async with`` block raised."""
+        await self.close()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await (self.close() if exc_type is None else self._close_on_error())
+
+
+class HubClient(ClosedOnExit):
     """One connection to the hub.
 
     Replies (``ack``, ``subscribed``, ``pong``, …) are matched to requests by ``ref``;
@@ -105,19 +132,9 @@ class HubClient:
     async def __aenter__(self) -> HubClient:
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.close()
-
     async def close(self) -> None:
         await self._websocket.close()
-        self._reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._reader
+        await stop_task(self._reader)
 
     @property
     def close_code(self) -> int | None:
@@ -223,8 +240,18 @@ class HubClient:
         frame: PingFrame = {"type": "ping"}
         return await self.request(frame)
 
-    async def next_message(self, timeout: float = DEFAULT_TIMEOUT_S) -> Frame:
-        """The next frame that answered no request (``message``, unsolicited ``error``).
+    async def messages(self) -> AsyncIterator[Frame]:
+        """Every frame that answers no request, in order, for as long as the connection lasts.
+
+        Raises:
+            HubClosed: the connection closed and nothing is left to read.
+        """
+        while True:
+            yield await self.next_message(timeout=None)
+
+    async def next_message(self, timeout: float | None = DEFAULT_TIMEOUT_S) -> Frame:
+        """The next frame that answered no request (``message``, unsolicited ``error``);
+        ``timeout=None`` waits for as long as the connection lasts.
 
         Raises:
             HubClosed: the connection closed and nothing is left to read.

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -82,14 +82,7 @@ class Outbox:
             (event["id"], json.dumps(event, separators=(",", ":"), ensure_ascii=False))
             for event in events
         ]
-
-        def work() -> None:
-            db = self._connection()
-            with db:
-                db.execute("BEGIN IMMEDIATE")
-                db.executemany("INSERT OR IGNORE INTO outbox (event_id, body) VALUES (?, ?)", rows)
-
-        await self._run(work)
+        await self._write("INSERT OR IGNORE INTO outbox (event_id, body) VALUES (?, ?)", rows)
 
     async def batch(self, max_events: int, max_bytes: int) -> list[dict[str, Any]]:
         """The oldest events that fit one publish frame of ``max_bytes``.
@@ -119,14 +112,17 @@ class Outbox:
 
     async def remove(self, event_ids: Iterable[str]) -> None:
         ids = [(event_id,) for event_id in event_ids]
-        if not ids:
-            return
+        if ids:
+            await self._write("DELETE FROM outbox WHERE event_id = ?", ids)
+
+    async def _write(self, statement: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Run ``statement`` once per row, all in one committed transaction."""
 
         def work() -> None:
             db = self._connection()
             with db:
                 db.execute("BEGIN IMMEDIATE")
-                db.executemany("DELETE FROM outbox WHERE event_id = ?", ids)
+                db.executemany(statement, rows)
 
         await self._run(work)
 

@@ -32,18 +32,18 @@ import contextlib
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Final
+
+from typing_extensions import Unpack
 
 from clients.errors import SessionClientStopped
 from clients.feed import Feed
-from clients.hub_client import DEFAULT_TIMEOUT_S, HubClient, HubClientError, HubClosed
+from clients.hub_client import DEFAULT_TIMEOUT_S, HubClient, HubClientError, HubClosed, stop_task
 from clients.ids import EventIds
+from clients.keeper import ConnectionOptions, KeptConnection
 from clients.messages import Celebration, ConnectionState, Rejection, SendTotals
 from clients.outbox import FRAME_OVERHEAD_BYTES, Outbox, frame_size, too_large_ack
-from clients.retry import DEFAULT_BACKOFF_INITIAL_S, DEFAULT_BACKOFF_MAX_S, Backoff
 from realtime.protocol import (
-    CLOSE_UNAUTHORIZED,
     DEFAULT_MAX_EVENTS_PER_PUBLISH,
     celebrated_frame,
     publish_frame,
@@ -71,7 +71,7 @@ RETRY_CELEBRATED_S: Final = 0.1
 MAX_EVENT_ID_LENGTH: Final = 64
 
 
-class SessionClient:
+class SessionClient(KeptConnection):
     """Publishes events through a durable outbox and receives the patient's celebrations.
 
     Args:
@@ -94,38 +94,26 @@ class SessionClient:
         token: str,
         *,
         outbox: str | Path | None = None,
-        msgpack: bool = False,
         celebrations: bool | None = None,
-        backoff_initial_s: float = DEFAULT_BACKOFF_INITIAL_S,
-        backoff_max_s: float = DEFAULT_BACKOFF_MAX_S,
         ack_timeout_s: float = DEFAULT_ACK_TIMEOUT_S,
-        connect_timeout_s: float = DEFAULT_TIMEOUT_S,
         max_batch_events: int = DEFAULT_MAX_EVENTS_PER_PUBLISH,
+        **options: Unpack[ConnectionOptions],
     ) -> None:
-        self.url = url
+        super().__init__(url, token, **options)
         self._max_batch_events = max_batch_events
-        self._token = token
-        self._msgpack = msgpack
         self._want_celebrations = celebrations
-        self._outbox = Outbox(outbox)
-        self._backoff = Backoff(backoff_initial_s, backoff_max_s)
         self._ack_timeout_s = ack_timeout_s
-        self._connect_timeout_s = connect_timeout_s
+        self._outbox = Outbox(outbox)
         self._ids = EventIds()
         self._wakeup = asyncio.Event()
         self._drained = asyncio.Event()
         self._stopped = asyncio.Event()
-        self._live = asyncio.Event()
-        self._hub: HubClient | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._failure: SessionClientStopped | None = None
         self._celebrations: Feed[Celebration] = Feed()
         self._rejected: Feed[Rejection] = Feed()
-        self._celebrated_ids: set[str] = set()
-        self._shown_ids: set[str] = set()
-        self._accepted = self._duplicates = self._rejected_count = 0
-        self.state: ConnectionState = "connecting"
-        self.connections = 0
+        # Milestones shown through celebrations() or marked celebrated: never shown again.
+        self._seen_milestones: set[str] = set()
+        self.totals = SendTotals(0, 0, 0)
+        """What the hub answered for this client's events since it started."""
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -133,41 +121,27 @@ class SessionClient:
         """Open the outbox and start connecting in the background."""
         await self._outbox.open()
         self._wakeup.set()  # send whatever a previous run left in the outbox
-        self._task = asyncio.create_task(self._run(), name="progress-hub-session-client")
+        self._start("progress-hub-session-client")
 
     async def close(self, flush_timeout: float = DEFAULT_CLOSE_FLUSH_S) -> None:
         """Try to send what waits for up to ``flush_timeout`` seconds, then stop.
 
         What is still unacknowledged stays in the outbox file for the next start.
         """
-        if self._task is not None and flush_timeout > 0 and self._failure is None:
+        if self._task is not None and flush_timeout > 0 and self.failure is None:
             with contextlib.suppress(TimeoutError, SessionClientStopped):
                 await self.flush(flush_timeout)
         await self._stop()
-        await self._outbox.close()
-
-    async def _stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        self.state = "stopped"
-        self._stopped.set()
         self._celebrations.close()
         self._rejected.close()
+        await self._outbox.close()
 
-    async def __aenter__(self) -> SessionClient:
-        await self.start()
-        return self
+    def _mark_stopped(self) -> None:
+        super()._mark_stopped()
+        self._stopped.set()
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.close(0 if exc_type is not None else DEFAULT_CLOSE_FLUSH_S)
+    async def _close_on_error(self) -> None:
+        await self.close(flush_timeout=0)  # stop at once: what waits stays in the outbox
 
     # -- the app's side -----------------------------------------------------------------------
 
@@ -204,8 +178,8 @@ class SessionClient:
         """
         async with asyncio.timeout(timeout):
             while True:
-                if self._failure is not None:
-                    raise self._failure
+                if self.failure is not None:
+                    raise self.failure
                 if self._drained.is_set() and not self._wakeup.is_set():
                     return
                 waits = {asyncio.ensure_future(e.wait()) for e in (self._stopped, self._drained)}
@@ -214,7 +188,7 @@ class SessionClient:
                 finally:
                     for wait in waits:
                         wait.cancel()
-                if self._stopped.is_set() and self._failure is None:
+                if self._stopped.is_set() and self.failure is None:
                     raise SessionClientStopped("the client was closed")
 
     async def pending(self) -> int:
@@ -249,56 +223,10 @@ class SessionClient:
                     # The connection is going: give the reconnect loop a moment, then retry.
                     await asyncio.sleep(RETRY_CELEBRATED_S)
                     continue
-                self._celebrated_ids.update(milestone_ids)
+                self._seen_milestones.update(milestone_ids)
                 return [str(item) for item in reply.get("milestone_ids", milestone_ids)]
 
-    @property
-    def totals(self) -> SendTotals:
-        return SendTotals(self._accepted, self._duplicates, self._rejected_count)
-
     # -- the connection -----------------------------------------------------------------------
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                hub = await HubClient.connect(
-                    self.url, self._token, msgpack=self._msgpack, timeout=self._connect_timeout_s
-                )
-            except HubClosed as closed:
-                if closed.code == CLOSE_UNAUTHORIZED:
-                    self._fail("the hub refused the token (4001)")
-                    return
-                await self._wait_before_retry()
-                continue
-            except Exception as error:  # noqa: BLE001 - refused, reset, bad handshake: retried
-                log.debug("event=connect_failed error=%s", type(error).__name__)
-                await self._wait_before_retry()
-                continue
-            self._backoff.reset()
-            self.connections += 1
-            self._hub = hub
-            try:
-                await self._serve(hub)
-            except HubClosed as closed:
-                if closed.code == CLOSE_UNAUTHORIZED:
-                    self._fail("the hub refused the token (4001)")
-                    return
-            except (TimeoutError, HubClientError, OSError) as error:
-                log.debug("event=connection_lost error=%s", type(error).__name__)
-            finally:
-                self._live.clear()
-                self._hub = None
-                await hub.close()
-            await self._wait_before_retry()
-
-    def _fail(self, reason: str) -> None:
-        self._failure = SessionClientStopped(reason)
-        self.state = "stopped"
-        self._stopped.set()
-
-    async def _wait_before_retry(self) -> None:
-        self.state = "reconnecting"
-        await asyncio.sleep(self._backoff.next_delay())
 
     async def _serve(self, hub: HubClient) -> None:
         limits = hub.welcome.get("limits") or {}
@@ -312,31 +240,25 @@ class SessionClient:
         if (role == "patient" if wants is None else wants) and isinstance(sub, str):
             with contextlib.suppress(HubClientError):  # an unregistered patient: nothing to wait on
                 await hub.request(subscribe_frame(f"patient:{sub}"))
-        self.state = "live"
-        self._live.set()
+        self._went_live()
         receiver = asyncio.create_task(self._receive(hub))
         try:
             await self._send(hub, max_events, max_bytes)
         finally:
-            receiver.cancel()
-            with contextlib.suppress(asyncio.CancelledError, HubClosed):
-                await receiver
+            with contextlib.suppress(HubClosed):
+                await stop_task(receiver)
 
     async def _receive(self, hub: HubClient) -> None:
-        while True:
-            try:
-                frame = await hub.next_message(timeout=3600)
-            except TimeoutError:
-                continue
+        async for frame in hub.messages():
             data = frame.get("data")
             if frame.get("type") != "message" or not isinstance(data, dict):
                 continue
             milestone = data.get("milestone")
             if data.get("kind") == "celebration" and isinstance(milestone, dict):
                 milestone_id = str(milestone.get("id"))
-                if milestone_id in self._shown_ids or milestone_id in self._celebrated_ids:
+                if milestone_id in self._seen_milestones:
                     continue
-                self._shown_ids.add(milestone_id)
+                self._seen_milestones.add(milestone_id)
                 self._celebrations.put(
                     Celebration(
                         milestone_id,
@@ -382,18 +304,20 @@ class SessionClient:
         by_id = {str(event["id"]): event for event in batch}
         accepted = [str(item) for item in ack.get("accepted", [])]
         duplicates = [str(item) for item in ack.get("duplicates", [])]
-        done = accepted + duplicates
+        refused: list[str] = []
         retry = False
         for item in ack.get("rejected", []):
             event_id, code = str(item.get("id", "")), str(item.get("code", ""))
             if code in RETRIED_CODES:
                 retry = True
                 continue
-            done.append(event_id)
-            self._rejected_count += 1
+            refused.append(event_id)
             event = by_id.get(event_id, {"id": event_id})
             self._rejected.put(Rejection(event, code, str(item.get("detail", ""))))
-        await self._outbox.remove(done)
-        self._accepted += len(accepted)
-        self._duplicates += len(duplicates)
+        await self._outbox.remove(accepted + duplicates + refused)
+        self.totals = SendTotals(
+            self.totals.accepted + len(accepted),
+            self.totals.duplicates + len(duplicates),
+            self.totals.rejected + len(refused),
+        )
         return retry

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,6 +46,15 @@ def wait_until(condition: Callable[[], bool], timeout: float = 10.0, what: str =
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what or condition}")
         time.sleep(0.01)
+
+
+async def eventually(condition: Callable[[], bool], timeout: float = 15.0, what: str = "") -> None:
+    """``wait_until`` for a test on the event loop: polls without blocking it."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.01)
 
 
 @dataclass
@@ -95,6 +105,16 @@ def start_server(settings: Settings, clock: Callable[[], datetime] | None = None
     if not server.started:
         raise RuntimeError("server failed to start")
     return LiveServer(settings, server, thread)
+
+
+@contextlib.contextmanager
+def serving(settings: Settings) -> Iterator[LiveServer]:
+    """A hub started for the ``with`` block and stopped after it, however it ends."""
+    server = start_server(settings)
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def session_events(

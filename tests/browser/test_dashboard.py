@@ -21,7 +21,7 @@ from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from tests.clients.processes import Relay
 from tests.realtime.helpers import register
-from tests.support import LiveServer, settings_for, start_server, token
+from tests.support import LiveServer, serving, settings_for, start_server, token
 
 pytestmark = pytest.mark.browser
 PATIENTS = 8  # two of each persona: t1-p01 regular, -p02 fading, -p03 recovering, -p04 crisis
@@ -179,12 +179,9 @@ OVERFLOWING_BUTTONS = """
 @pytest.fixture
 def escalating(db_path: Path) -> Iterator[LiveServer]:
     """A hub of its own that escalates a crisis left open for one second."""
-    server = start_server(settings_for(db_path, coalesce_s=0.0, alert_escalate_after_s=1.0))
-    register(server, "p1", "t1")
-    try:
+    with serving(settings_for(db_path, coalesce_s=0.0, alert_escalate_after_s=1.0)) as server:
+        register(server, "p1", "t1")
         yield server
-    finally:
-        server.stop()
 
 
 def test_an_escalated_crisis_survives_a_reload_and_its_support_is_shown(

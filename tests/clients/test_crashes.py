@@ -8,7 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,17 +22,9 @@ from tests.clients.processes import (
     exercises,
     exercises_completed,
 )
-from tests.support import token, wait_until
+from tests.support import eventually, token, wait_until
 
 pytestmark = pytest.mark.slow
-
-
-async def eventually(condition: Callable[[], bool], timeout: float = 30.0, what: str = "") -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
 
 
 def outbox_rows(path: Path) -> int:
@@ -66,7 +58,7 @@ async def test_a_hub_killed_mid_stream_loses_and_doubles_nothing(
         backoff_max_s=0.5,
     ) as client:
         await client.publish_many(exercises("p1", count))
-        await eventually(lambda: client.totals.accepted >= 300, what="a few acks")
+        await eventually(lambda: client.totals.accepted >= 300, 30.0, "a few acks")
         hub.kill()
         assert await client.pending() > 0, "the hub died after the stream ended: no test"
         hub.start()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 import httpx
 import pytest
@@ -12,17 +11,9 @@ from clients.dashboard import DashboardClient
 from clients.hub_client import HubClient, HubClientError
 from clients.messages import AlertMessage, HubError, Message, SeriesDelta, StateChanged, Subscribed
 from tests.clients.processes import Relay
-from tests.support import LiveServer, token
+from tests.support import LiveServer, eventually, token
 
 SERVICE = {"Authorization": f"Bearer {token('service', 'platform')}"}
-
-
-async def eventually(condition: Callable[[], bool], timeout: float = 15.0, what: str = "") -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
 
 
 def checkin(n: int, score: int = 6) -> dict:
