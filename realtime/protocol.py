@@ -25,24 +25,19 @@ from typing import Annotated, Any, Final, Generic, Literal, NotRequired, Protoco
 from annotated_types import MaxLen, MinLen
 from typing_extensions import TypedDict
 
-from realtime.channelname import CHANNEL_KINDS as CHANNEL_KINDS
 from realtime.channelname import ESCALATIONS_CHANNEL as ESCALATIONS_CHANNEL
-from realtime.channelname import MAX_CHANNEL_LENGTH as MAX_CHANNEL_LENGTH
-from realtime.channelname import ChannelKind as ChannelKind
 from realtime.channelname import ChannelName as ChannelName
-from realtime.channelname import parse_channel as parse_channel
+from realtime.channelname import parse_channel
 from realtime.channelname import patient_channel as patient_channel
 from realtime.channelname import therapist_channel as therapist_channel
 from realtime.codec import SUBPROTOCOL_JSON as SUBPROTOCOL_JSON
 from realtime.codec import SUBPROTOCOL_MSGPACK as SUBPROTOCOL_MSGPACK
-from realtime.codec import SUBPROTOCOLS as SUBPROTOCOLS
 from realtime.codec import Codec as Codec
 from realtime.codec import Frame as Frame
 from realtime.codec import choose_subprotocol as choose_subprotocol
-from realtime.codec import utc_instant as utc_instant
+from realtime.codec import utc_instant
 from realtime.errors import ERROR_CODES as ERROR_CODES
 from realtime.errors import BadFrame, TooLarge
-from realtime.errors import ErrorCode as ErrorCode
 from realtime.errors import FrameError as FrameError
 
 CLOSE_NORMAL: Final = 1000
