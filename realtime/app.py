@@ -19,6 +19,7 @@ from realtime.metrics import HubMetrics
 from realtime.openapi import document as openapi
 from realtime.rest import analytics as api_analytics
 from realtime.rest import events as api
+from realtime.rest import outcomes as api_outcomes
 from realtime.rest import patients as api_patients
 from realtime.rest.http import ApiError, handle_api_error
 from realtime.runtime import Runtime
@@ -72,6 +73,7 @@ def create_app(
             *api.ROUTES,
             *api_patients.ROUTES,
             *api_analytics.ROUTES,
+            *api_outcomes.ROUTES,
             Route("/", dashboard, methods=["GET"]),
             Route("/dashboard", dashboard, methods=["GET"]),
             Route("/openapi.json", openapi.openapi_json, methods=["GET"]),

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, WithJsonSchema, field_validator
 
+from realtime.openapi.outcomes import MeasureSummary
 from realtime.openapi.types import Closed, Count, Instant, IsoDate, MoodScore, Rate, Share
 
 # -- errors and plain answers ---------------------------------------------------------------
@@ -255,6 +256,7 @@ class Progress(Closed):
     streak: Streak
     dropout_risk: DropoutRisk
     progress_markers: ProgressMarkers
+    measures: dict[str, MeasureSummary] = Field(description="by instrument; section 8")
     milestones: list[Highlight]
     insights: list[Insight]
 
@@ -264,6 +266,8 @@ class SeriesColumns(Closed):
     minutes: list[float]
     mood_pre: list[float | None]
     mood_post: list[float | None]
+    phq9_total: list[int | None] = Field(description="the day's latest PHQ-9 total")
+    gad7_total: list[int | None] = Field(description="the day's latest GAD-7 total")
 
 
 class SeriesUnits(Closed):
@@ -271,6 +275,8 @@ class SeriesUnits(Closed):
     minutes: str
     mood_pre: str
     mood_post: str
+    phq9_total: str
+    gad7_total: str
 
 
 class SeriesMeta(Closed):
