@@ -345,4 +345,5 @@ class Report(Closed):
     mood: ReportMood
     milestones: list[Milestone]
     alerts: list[ReportAlert]
+    outcomes: dict[str, MeasureSummary] = Field(description="over the scores in the period")
     findings: list[str]

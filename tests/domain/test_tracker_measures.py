@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from domain.effects import AlertRaised, SeriesDelta
 from domain.events import Event
 from domain.progress import PatientProgress
+from domain.reports import effectiveness_report
 from tests.domain.builders import T0, apply_all, event, of_type, patient, tracker
 from tests.domain.strategies import PROPERTY_SETTINGS
 
@@ -126,3 +127,16 @@ def test_measures_and_series_do_not_depend_on_arrival_order(events: list[Event])
     assert shuffled.snapshot(NOW)["measures"] == ordered.snapshot(NOW)["measures"]
     assert shuffled.series(NOW, 40) == ordered.series(NOW, 40)
     assert shuffled.outcomes() == ordered.outcomes()
+
+
+def test_the_report_judges_change_by_reliable_change_where_measured() -> None:
+    progress = tracker()
+    apply_all(progress, course(), NOW)
+    start, end = T0.date(), (T0 + timedelta(days=20)).date()
+    report = effectiveness_report(progress, start, end, [])
+    assert report["outcomes"]["PHQ-9"]["reliable_recovery"] is True
+    assert report["outcomes"]["GAD-7"]["change"] == -5
+    assert any("PHQ-9 went from 16 to 8: a reliable improvement" in f for f in report["findings"])
+    assert not any(finding.startswith("Mood across") for finding in report["findings"])
+    later = effectiveness_report(progress, end, end, [])
+    assert later["outcomes"] == {}

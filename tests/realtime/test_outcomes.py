@@ -110,6 +110,12 @@ async def test_outcomes_progress_and_series_over_rest(live_p1: LiveServer) -> No
     assert (series["gad7_total"][0], series["gad7_total"][-1]) == (12, 7)
     assert series["phq9_total"][1:-1] == [None] * 13
 
+    today = datetime.now(UTC).date()
+    span = f"from={datetime.fromordinal(today.toordinal() - 20).date()}&to={today}"
+    report = get(live_p1, f"/api/v1/patients/p1/report?{span}").json()
+    assert report["outcomes"]["GAD-7"]["reliable_recovery"] is True
+    assert any(finding.startswith("PHQ-9 went from 16 to 8") for finding in report["findings"])
+
     practice = get(live_p1, "/api/v1/analytics/outcomes").json()
     assert practice["PHQ-9"]["patients"] == 1
     assert practice["PHQ-9"]["reliable_recovery_rate"] == 1.0
