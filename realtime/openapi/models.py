@@ -168,6 +168,7 @@ class SilenceFactor(Closed):
     contribution: Share
     days_since_last_activity: int | None
     usual_gap_days: float | None
+    app_only_prolonged: bool = Field(description="no completed session and a long silence")
 
 
 class FrequencyDeclineFactor(Closed):
@@ -182,6 +183,7 @@ class MissedSessionsFactor(Closed):
     contribution: Share
     missed: Count
     of_last: Count
+    in_a_row: Count = Field(description="the last ended sessions missed in a row")
 
 
 class FallingMoodFactor(Closed):
@@ -210,6 +212,7 @@ RiskFactor = Annotated[
 class DropoutRisk(Closed):
     score: Share
     level: Literal["low", "moderate", "high"]
+    model_version: int = Field(ge=1, description="the weights that scored it (docs/domain.md)")
     factors: list[RiskFactor]
 
 
