@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from domain.outcomes import rfc3339_utc
 from domain.patients import Patient
 
 
@@ -24,7 +25,7 @@ class AuditEntry:
     def to_wire(self) -> dict[str, Any]:
         return {
             "seq": self.seq,
-            "at": self.at.isoformat(),
+            "at": rfc3339_utc(self.at),
             "role": self.role,
             "sub": self.sub,
             "action": self.action,
@@ -50,7 +51,7 @@ class AlertRecord:
             "code": self.code,
             "severity": self.severity,
             "detail": self.detail,
-            "raised_at": self.raised_at.isoformat(),
+            "raised_at": rfc3339_utc(self.raised_at),
         }
 
 

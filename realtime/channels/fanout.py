@@ -25,6 +25,7 @@ from domain.effects import (
     SeriesDelta,
     StateChanged,
 )
+from domain.outcomes import rfc3339_utc
 from domain.progress import PatientProgress
 from realtime.channels.hub import Hub
 
@@ -44,7 +45,7 @@ def milestone_to_wire(milestone: Milestone) -> dict[str, Any]:
         "id": milestone.id,
         "rule": milestone.rule,
         "title": milestone.title,
-        "achieved_at": milestone.achieved_at.isoformat(),
+        "achieved_at": rfc3339_utc(milestone.achieved_at),
     }
 
 

@@ -13,7 +13,7 @@ import httpx
 
 from clients.hub_client import HubClient
 from tests.realtime.helpers import next_of_kind
-from tests.support import LiveServer, token
+from tests.support import LiveServer, session_events, token
 
 T1 = {"Authorization": f"Bearer {token('therapist', 't1')}"}
 T2 = {"Authorization": f"Bearer {token('therapist', 't2')}"}
@@ -129,3 +129,32 @@ def test_outcomes_follow_the_read_rules_and_are_audited(live_p1: LiveServer) -> 
     admin = {"Authorization": f"Bearer {token('admin', 'ops')}"}
     audit = get(live_p1, "/api/v1/audit?patient_id=p1", admin).json()
     assert any(entry["action"] == "outcomes" for entry in audit["entries"])
+
+
+async def test_every_instant_the_hub_writes_ends_in_z(live_p1: LiveServer) -> None:
+    async with (
+        await HubClient.connect(live_p1.ws_url, token("therapist", "t1")) as therapist,
+        await HubClient.connect(live_p1.ws_url, token("patient", "p1")) as patient,
+    ):
+        await therapist.subscribe("patient:p1")
+        crisis = {
+            "id": "low",
+            "kind": "mood_checkin",
+            "patient_id": "p1",
+            "at": "2026-11-20T12:00:00+01:00",
+            "score": 1,
+        }
+        await patient.publish([*session_events("p1", "s1", "2026-11-20"), crisis])
+        celebration = await next_of_kind(therapist, "celebration")
+    assert celebration["data"]["milestone"]["achieved_at"].endswith("Z")
+    admin = {"Authorization": f"Bearer {token('admin', 'ops')}"}
+    today = datetime.now(UTC).date()  # the live hub raises alerts at its own clock
+    bodies = [
+        get(live_p1, "/api/v1/patients/p1/milestones").text,
+        get(live_p1, "/api/v1/patients/p1/progress").text,
+        get(live_p1, f"/api/v1/patients/p1/report?from=2026-11-01&to={today}").text,
+        get(live_p1, "/api/v1/audit", admin).text,
+    ]
+    assert '"achieved_at"' in bodies[0] and '"raised_at"' in bodies[2]
+    for body in bodies:
+        assert "+00:00" not in body
