@@ -8,7 +8,7 @@ from domain.dropout import dropout_score
 from domain.engagement import count_between, momentum
 from domain.insights import MINDFULNESS_DAYS
 from domain.ledger import Ledger
-from domain.mood import mood_delta, trend_label
+from domain.mood import improving, mood_delta, trend_label
 from domain.streaks import current_streak
 
 
@@ -87,3 +87,8 @@ class Figures:
         if self._mood is None:
             self._mood = trend_label(mood_delta(self._ledger))
         return self._mood
+
+    @property
+    def mood_improving(self) -> bool:
+        # Read by one rule only, at most once per check: no cache needed.
+        return improving(self._ledger)

@@ -38,6 +38,9 @@ class InsightInputs(Protocol):
     @property
     def mood_trend(self) -> str: ...
 
+    @property
+    def mood_improving(self) -> bool: ...
+
 
 @dataclass(frozen=True, slots=True)
 class InsightRule:
@@ -61,7 +64,7 @@ def _mindfulness(inputs: InsightInputs) -> bool:
 
 
 def _mood(inputs: InsightInputs) -> bool:
-    return inputs.mood_trend == "improving"
+    return inputs.mood_improving
 
 
 INSIGHT_RULES: Final[tuple[InsightRule, ...]] = (
