@@ -136,7 +136,7 @@ class EventFolding:
         codes: tuple[str, ...] = ()
         if ledger.became_active and PACE not in self.insights_on:
             codes = ON_NEW_ACTIVE_DAY
-        if mindful and MINDFUL not in self.insights_on:
+        if MINDFUL not in self.insights_on:
             codes += ON_MINDFULNESS
         self._after_activity(now, effects, codes)
 

@@ -127,3 +127,22 @@ def test_insights_lists_what_holds_now() -> None:
     now = T0 + timedelta(days=5)
     assert [item["code"] for item in progress.insights(now)] == ["maintain_pace", "mood_improving"]
     assert all(item["message"] for item in progress.insights(now))
+
+
+def test_frequent_exercises_of_any_kind_suggest_a_related_approach() -> None:
+    progress = tracker("UTC")
+    effects = []
+    for index, name in enumerate(["walking", "journaling", "cbt/thought-record"]):
+        at = T0 + timedelta(days=index * 4)
+        item = event("exercise_completed", at, exercise=name, duration_s=600)
+        effects += progress.apply(item, at)
+    assert "explore_mindfulness" in raised(effects)
+    # Two exercises, or three spread over more than 14 days, are not yet a habit.
+    sparse = tracker("UTC")
+    spread = []
+    for index in range(3):
+        at = T0 + timedelta(days=index * 8)
+        spread += sparse.apply(
+            event("exercise_completed", at, exercise="walking", duration_s=60), at
+        )
+    assert "explore_mindfulness" not in raised(spread)
