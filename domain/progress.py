@@ -37,7 +37,7 @@ from typing import Any, Final
 from domain.achievements import MilestoneBook
 from domain.days import EMPTY_DAY
 from domain.dropout import DropoutAlertGate
-from domain.effects import Effect, Milestone, SeriesDelta, StateChanged
+from domain.effects import Effect, Milestone, MilestoneReached, SeriesDelta, StateChanged
 from domain.errors import StateFormatError
 from domain.events import Event
 from domain.figures import Figures
@@ -158,7 +158,24 @@ class PatientProgress:
             if day in days or day in by_day
         ]
         touched.clear()
-        return effects
+        return self._final_milestones(effects)
+
+    def _final_milestones(self, effects: list[Effect]) -> list[Effect]:
+        """Celebrations carry the ``achieved_at`` the batch's final facts give (REST's too).
+
+        A milestone reached mid-batch was dated by the events folded so far; a later event of
+        the same batch can date it earlier, and the live celebration must not depend on the
+        order the batch listed its events in.
+        """
+        if not any(isinstance(effect, MilestoneReached) for effect in effects):
+            return effects
+        final = {item.id: item for item in self.milestones()}
+        return [
+            MilestoneReached(final[effect.milestone.id])
+            if isinstance(effect, MilestoneReached)
+            else effect
+            for effect in effects
+        ]
 
     def replay(self, events: Iterable[Event], now: datetime) -> None:
         """``apply_many`` without building effects: start-up replays the log this way."""

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.effects import AlertRaised, SeriesDelta
+from domain.effects import AlertRaised, MilestoneReached, SeriesDelta
 from domain.events import Event
 from domain.progress import PatientProgress
 from domain.reports import effectiveness_report
@@ -140,3 +140,28 @@ def test_the_report_judges_change_by_reliable_change_where_measured() -> None:
     assert not any(finding.startswith("Mood across") for finding in report["findings"])
     later = effectiveness_report(progress, end, end, [])
     assert later["outcomes"] == {}
+
+
+@PROPERTY_SETTINGS
+@given(st.permutations(range(4)), st.permutations(range(4)))
+def test_a_celebrations_achieved_at_is_the_same_whatever_the_batch_order(
+    first: list[int], second: list[int]
+) -> None:
+    """Four check-ins on consecutive days, at different hours, in any order in one batch."""
+    days = [
+        event("mood_checkin", T0 + timedelta(days=d, hours=d * 3), id=f"c{d}", score=6)
+        for d in range(4)
+    ]
+    celebrated = []
+    for order in (first, second):
+        progress = tracker("UTC")
+        effects = progress.apply_many([days[index] for index in order], NOW)
+        live = {
+            item.milestone.rule: item.milestone.achieved_at
+            for item in of_type(effects, MilestoneReached)
+        }
+        rest = {item.rule: item.achieved_at for item in progress.milestones()}
+        assert live == rest
+        celebrated.append(live)
+    assert celebrated[0] == celebrated[1]
+    assert celebrated[0]["streak_3"] == T0 + timedelta(days=2, hours=6)

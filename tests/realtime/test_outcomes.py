@@ -158,3 +158,30 @@ async def test_every_instant_the_hub_writes_ends_in_z(live_p1: LiveServer) -> No
     assert '"achieved_at"' in bodies[0] and '"raised_at"' in bodies[2]
     for body in bodies:
         assert "+00:00" not in body
+
+
+async def test_a_live_celebration_carries_the_rest_instant_when_a_batch_arrives_reversed(
+    live_p1: LiveServer,
+) -> None:
+    checkins = [
+        {
+            "id": f"c{day}",
+            "kind": "mood_checkin",
+            "patient_id": "p1",
+            "at": f"2026-11-{10 + day}T{9 + 4 * day:02d}:50:00Z",
+            "score": 6,
+        }
+        for day in range(4)
+    ]
+    async with (
+        await HubClient.connect(live_p1.ws_url, token("therapist", "t1")) as therapist,
+        await HubClient.connect(live_p1.ws_url, token("patient", "p1")) as patient,
+    ):
+        await therapist.subscribe("patient:p1")
+        await patient.publish(list(reversed(checkins)))
+        celebration = await next_of_kind(therapist, "celebration")
+    live = celebration["data"]["milestone"]
+    listed = get(live_p1, "/api/v1/patients/p1/milestones").json()["milestones"]
+    rest = next(item for item in listed if item["rule"] == live["rule"])
+    assert live["achieved_at"] == rest["achieved_at"]
+    assert rest["rule"] == "streak_3" and rest["achieved_at"] == "2026-11-12T17:50:00Z"
