@@ -18,6 +18,19 @@ shorter_sessions   0.10    clamp((earlier mean - last 3 mean) / earlier mean), e
                            up to 10 completed sessions before the last 3 (needs 3 of them)
 =================  ======  ==============================================================
 
+Two escalations add to a factor's share, so that no patient is out of the alert's reach:
+
+- app-only silence: a patient with no completed session on record (frequency_decline cannot
+  see them) adds ``APP_SILENCE_WEIGHT`` (0.20) to silence once the silence is at least
+  ``APP_SILENCE_GAPS`` (3) usual gaps and ``APP_SILENCE_DAYS`` (14) days long;
+- missed in a row: the last ``MISSED_RUN`` (2) or more ended sessions all missed adds
+  ``MISSED_RUN_WEIGHT`` (0.30) to missed_sessions: consecutive no-shows weigh more than the
+  same number scattered among attended sessions.
+
+The score is capped at 1. The weights are a clinical judgement, not fitted to outcomes:
+``MODEL_VERSION`` names this set, so a clinic can check the score against its own dropouts
+(docs/domain.md) before it trusts the alert.
+
 Level: ``high`` above 0.6, ``moderate`` above 0.3, else ``low``. Silence is counted in the
 patient's local days, so the score rises at local midnight while a patient stays away.
 """
@@ -44,6 +57,13 @@ MISSED_WINDOW: Final = 10
 SHORT_RECENT: Final = 3
 SHORT_EARLIER: Final = 10
 MOOD_FALL_FULL: Final = 3.0
+MODEL_VERSION: Final = 2
+"""Which weights and escalations scored a risk; carried as ``model_version``."""
+APP_SILENCE_WEIGHT: Final = 0.20
+APP_SILENCE_GAPS: Final = 3
+APP_SILENCE_DAYS: Final = 14
+MISSED_RUN: Final = 2
+MISSED_RUN_WEIGHT: Final = 0.30
 
 WEIGHTS: Final = {
     "silence": 0.45,
@@ -85,6 +105,7 @@ class DropoutRisk:
         return {
             "score": self.score,
             "level": self.level,
+            "model_version": MODEL_VERSION,
             "factors": [factor.to_wire() for factor in self.factors],
         }
 
@@ -96,8 +117,30 @@ def level_of(score: float) -> RiskLevel:
     return "moderate" if score > MODERATE_RISK else "low"
 
 
-def _contribution(name: str, value: float) -> float:
-    return round(WEIGHTS[name] * _clamp(value), 3)
+def _contribution(name: str, value: float, extra: float = 0.0) -> float:
+    return round(WEIGHTS[name] * _clamp(value) + extra, 3)
+
+
+def _app_silence(ledger: Ledger, silent: int | None, gap: float | None) -> float:
+    """The app-only silence escalation: its weight when it applies, else 0."""
+    if silent is None or gap is None or ledger.completed_days:
+        return 0.0
+    long_enough = silent >= APP_SILENCE_GAPS * gap and silent >= APP_SILENCE_DAYS
+    return APP_SILENCE_WEIGHT if long_enough else 0.0
+
+
+def _missed_run(ledger: Ledger) -> int:
+    """How many of the last ended sessions were missed in a row."""
+    run = 0
+    for _, _, was_missed in reversed(ledger.ended_order):
+        if not was_missed:
+            break
+        run += 1
+    return run
+
+
+def _run_extra(run: int) -> float:
+    return MISSED_RUN_WEIGHT if run >= MISSED_RUN else 0.0
 
 
 def _silence(ledger: Ledger, today: int) -> tuple[float, int | None, float | None]:
@@ -173,13 +216,16 @@ def dropout_risk(ledger: Ledger, today: int) -> DropoutRisk:
     missed, missed_count, ended = _missed(ledger)
     mood, change = _mood(ledger)
     shorter, recent_s, earlier_s = _shorter(ledger)
+    app_silence = _app_silence(ledger, silent, gap)
+    run = _missed_run(ledger)
     factors = (
         RiskFactor(
             "silence",
-            _contribution("silence", silence),
+            _contribution("silence", silence, app_silence),
             {
                 "days_since_last_activity": silent,
                 "usual_gap_days": None if gap is None else round(gap, 2),
+                "app_only_prolonged": app_silence > 0,
             },
         ),
         RiskFactor(
@@ -189,8 +235,8 @@ def dropout_risk(ledger: Ledger, today: int) -> DropoutRisk:
         ),
         RiskFactor(
             "missed_sessions",
-            _contribution("missed_sessions", missed),
-            {"missed": missed_count, "of_last": ended},
+            _contribution("missed_sessions", missed, _run_extra(run)),
+            {"missed": missed_count, "of_last": ended, "in_a_row": run},
         ),
         RiskFactor(
             "falling_mood",
@@ -209,14 +255,16 @@ def dropout_risk(ledger: Ledger, today: int) -> DropoutRisk:
 
 def dropout_score(ledger: Ledger, today: int) -> float:
     """The score of :func:`dropout_risk` without the explanation (the hub re-scores often)."""
-    values = (
-        _silence(ledger, today)[0],
-        _frequency(ledger, today)[0],
-        _missed(ledger)[0],
-        _mood(ledger)[0],
-        _shorter(ledger)[0],
+    silence, silent, gap = _silence(ledger, today)
+    return _score(
+        (
+            _contribution("silence", silence, _app_silence(ledger, silent, gap)),
+            _contribution("frequency_decline", _frequency(ledger, today)[0]),
+            _contribution("missed_sessions", _missed(ledger)[0], _run_extra(_missed_run(ledger))),
+            _contribution("falling_mood", _mood(ledger)[0]),
+            _contribution("shorter_sessions", _shorter(ledger)[0]),
+        )
     )
-    return _score(_contribution(name, value) for name, value in zip(WEIGHTS, values, strict=True))
 
 
 def _score(contributions: Iterable[float]) -> float:

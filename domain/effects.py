@@ -24,6 +24,8 @@ class SeriesDelta:
 
     day: int  # a local day ordinal
     sums: ChartSums  # activity, millis, pre_sum, pre_n, post_sum, post_n
+    # Each instrument's chart key and the day's latest total (None without one).
+    totals: tuple[tuple[str, int | None], ...] = ()
 
     @property
     def bucket(self) -> date:
@@ -33,7 +35,9 @@ class SeriesDelta:
     @property
     def values(self) -> dict[str, float | None]:
         """The bucket's chart values (``domain.days.chart_values``)."""
-        return chart_values(self.sums)
+        values = chart_values(self.sums)
+        values.update(self.totals)
+        return values
 
     def __repr__(self) -> str:
         return f"SeriesDelta(bucket={self.bucket!r}, values={self.values!r})"

@@ -35,7 +35,7 @@ MAX_ID_LENGTH = 64
 MAX_PATIENT_ID_LENGTH = 128
 MAX_TAG_LENGTH = 48
 MAX_TOPICS_PER_SESSION = 20
-TAG_PATTERN = r"^[a-z0-9][a-z0-9_./-]*$"
+TAG_PATTERN = r"^[a-z0-9_./ -]+$"
 MAX_MEASURE_ITEMS = 100
 """Bounds the validation of ``items`` before its length is checked against the instrument."""
 
@@ -75,7 +75,10 @@ def _parse_instant(value: Any) -> datetime:
 
 
 def _lower_tag(value: Any) -> Any:
-    return value.lower() if isinstance(value, str) else value
+    # Section 3: trimmed, folded to lower case, inner runs of spaces collapsed to one.
+    if not isinstance(value, str):
+        return value
+    return " ".join(part for part in value.lower().split(" ") if part)
 
 
 Instant = Annotated[datetime, BeforeValidator(_parse_instant)]

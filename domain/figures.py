@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from domain.dropout import dropout_score
-from domain.engagement import count_between, momentum
+from domain.engagement import momentum
 from domain.insights import MINDFULNESS_DAYS
 from domain.ledger import Ledger
-from domain.mood import mood_delta, trend_label
+from domain.mood import improving, mood_delta, trend_label
 from domain.streaks import current_streak
 
 
@@ -79,7 +79,14 @@ class Figures:
         if self._mindful is None:
             today = self.today
             first = today - MINDFULNESS_DAYS + 1
-            self._mindful = count_between(self._ledger.mindful_days, first, today)
+            # Exercises of any kind (the seed's rule): a day's activity less its sessions and
+            # check-ins, so no further state is kept.
+            days = self._ledger.days
+            self._mindful = sum(
+                bucket.activity - bucket.sessions - bucket.checkin_n
+                for bucket in (days.get(day) for day in range(first, today + 1))
+                if bucket is not None
+            )
         return self._mindful
 
     @property
@@ -87,3 +94,8 @@ class Figures:
         if self._mood is None:
             self._mood = trend_label(mood_delta(self._ledger))
         return self._mood
+
+    @property
+    def mood_improving(self) -> bool:
+        # Read by one rule only, at most once per check: no cache needed.
+        return improving(self._ledger)

@@ -21,6 +21,7 @@ from domain.events import (
     Event,
     ExerciseCompleted,
     GoalUpdated,
+    MeasureCompleted,
     MoodCheckin,
     ProgressMarker,
     SessionEnded,
@@ -29,6 +30,7 @@ from domain.events import (
 from domain.figures import Figures
 from domain.insights import ON_MINDFULNESS, ON_MOOD, ON_NEW_ACTIVE_DAY, ON_RISK, RULES_BY_CODE
 from domain.ledger import MINDFULNESS_PREFIX, Ledger
+from domain.measures import MeasureBook
 from domain.milestones import Metric
 from domain.mood import crisis_reasons
 from domain.rezone import (
@@ -59,6 +61,7 @@ class EventFolding:
     insights_on: set[str]  # the codes of the insights that held when last checked
     # The day buckets the batch being applied changed.
     touched: dict[int, None] = field(default_factory=dict)
+    measures: MeasureBook = field(default_factory=MeasureBook)  # the scored questionnaires
 
     def fold(self, event: Event, now: datetime, effects: list[Effect]) -> None:
         """Fold one new event in and append the effects it raises (most frequent kinds first)."""
@@ -82,7 +85,7 @@ class EventFolding:
             case "action_item_updated":
                 self.ledger.fold_item(event, _key(event))
             case "measure_completed":
-                pass  # its scores are domain.outcomes' to keep, not the ledger's
+                self._on_measure(event, effects)
 
     def _on_started(self, event: SessionStarted, now: datetime, effects: list[Effect]) -> None:
         key, day = self._dated(event)
@@ -133,7 +136,7 @@ class EventFolding:
         codes: tuple[str, ...] = ()
         if ledger.became_active and PACE not in self.insights_on:
             codes = ON_NEW_ACTIVE_DAY
-        if mindful and MINDFUL not in self.insights_on:
+        if MINDFUL not in self.insights_on:
             codes += ON_MINDFULNESS
         self._after_activity(now, effects, codes)
 
@@ -150,6 +153,11 @@ class EventFolding:
         if ledger.became_active and PACE not in self.insights_on:
             codes += ON_NEW_ACTIVE_DAY
         self._after_activity(now, effects, codes)
+
+    def _on_measure(self, event: MeasureCompleted, effects: list[Effect]) -> None:
+        # Its score is the measure book's, not the ledger's: it charts on its local day.
+        self.measures.add(event, effects)
+        self.touched[self.ledger.clock.local_day(event.at)] = None
 
     def _on_marker(self, event: ProgressMarker, effects: list[Effect]) -> None:
         self.ledger.fold_marker(event, _key(event))

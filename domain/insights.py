@@ -17,7 +17,11 @@ PACE_STREAK: Final = 3
 PACE_MOMENTUM: Final = 0.6
 MINDFULNESS_COUNT: Final = 3
 MINDFULNESS_DAYS: Final = 14
-"""``explore_mindfulness``: at least 3 ``mindfulness/*`` exercises in the last 14 local days."""
+"""``explore_mindfulness``: at least 3 exercises of any kind in the last 14 local days.
+
+The seed's rule, "frequent exercises -> suggest mindfulness": a patient who practises exercises
+often may take to a related, practice-based approach. Counting only ``mindfulness/*`` exercises
+reached only patients already doing mindfulness."""
 
 
 class InsightInputs(Protocol):
@@ -37,6 +41,9 @@ class InsightInputs(Protocol):
 
     @property
     def mood_trend(self) -> str: ...
+
+    @property
+    def mood_improving(self) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +68,7 @@ def _mindfulness(inputs: InsightInputs) -> bool:
 
 
 def _mood(inputs: InsightInputs) -> bool:
-    return inputs.mood_trend == "improving"
+    return inputs.mood_improving
 
 
 INSIGHT_RULES: Final[tuple[InsightRule, ...]] = (
@@ -77,7 +84,7 @@ INSIGHT_RULES: Final[tuple[InsightRule, ...]] = (
     ),
     InsightRule(
         "explore_mindfulness",
-        "Mindfulness exercises are a regular habit: a mindfulness-based approach may suit.",
+        "Exercises are a regular habit: a related, mindfulness-based approach may suit.",
         _mindfulness,
     ),
     InsightRule(

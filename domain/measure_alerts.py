@@ -25,16 +25,16 @@ score that arrives late can end or start such a run, as a real deterioration wou
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
+from domain.alert_codes import ALERT_SEVERITY
 from domain.effects import AlertRaised
 from domain.errors import StateFormatError
 from domain.instruments import Instrument
 from domain.outcomes import Outcome, ScoredMeasure
 
 DETERIORATION_CODE: Final = "reliable_deterioration"
-DETERIORATION_SEVERITY: Final = "warning"
 
 
 def screening_alerts(instrument: Instrument, scored: ScoredMeasure) -> list[AlertRaised]:
@@ -47,7 +47,9 @@ def screening_alerts(instrument: Instrument, scored: ScoredMeasure) -> list[Aler
                 f"{instrument.name} item {critical.item} ({critical.meaning}) answered {answer} "
                 f"({critical.at_least} or more); total {scored.total}"
             )
-            alerts.append(AlertRaised(critical.code, critical.severity, detail))
+            alerts.append(
+                AlertRaised(critical.code, critical.severity, detail, scored.event_id, scored.at)
+            )
     return alerts
 
 
@@ -103,7 +105,7 @@ def watch_deterioration(
         f"{name} rose from {outcome.baseline.total} to {outcome.latest.total} "
         f"(+{outcome.change}; reliable change is {instrument.reliable_change} or more)"
     )
-    alert = AlertRaised(DETERIORATION_CODE, DETERIORATION_SEVERITY, detail)
+    alert = AlertRaised(DETERIORATION_CODE, ALERT_SEVERITY[DETERIORATION_CODE], detail)
     return DeteriorationWatch(watch.alerted | {name}), alert
 
 
@@ -125,5 +127,6 @@ def measure_alerts(
     alerts = screening_alerts(instrument, scored)
     watch, deterioration = watch_deterioration(watch, outcomes[scored.instrument])
     if deterioration is not None:
-        alerts.append(deterioration)
+        # Raised by the score just applied (a late score can tip it), which the alert names.
+        alerts.append(replace(deterioration, event_id=scored.event_id, event_at=scored.at))
     return watch, alerts

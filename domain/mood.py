@@ -55,6 +55,28 @@ def mood_delta(ledger: Ledger) -> float | None:
     return (latest - before) / window
 
 
+IMPROVING_MIN_READINGS: Final = 6
+"""``mood_improving`` needs at least 6 readings: three recent against three before."""
+IMPROVING_CHANGE: Final = 1.0
+"""... and a rise of at least a whole point, not the trend's 0.5."""
+
+
+def improving(ledger: Ledger) -> bool:
+    """Whether the ``mood_improving`` insight holds: enough readings, a real rise, no crisis.
+
+    Never while a crisis reading is among the recent ones: a crisis check-in is not good news.
+    """
+    scores = ledger.reading_scores
+    count = len(scores)
+    if count < IMPROVING_MIN_READINGS:
+        return False
+    window = min(TREND_WINDOW, count // 2)
+    if any(score <= CRISIS_MOOD for score in scores[count - window :]):
+        return False
+    delta = mood_delta(ledger)
+    return delta is not None and delta >= IMPROVING_CHANGE
+
+
 def trend_label(delta: float | None) -> MoodTrend:
     """``improving`` at +0.5 or more, ``worsening`` at -0.5 or less, else ``stable``."""
     if delta is None:

@@ -35,14 +35,17 @@ from datetime import datetime
 from typing import Any, Final
 
 from domain.achievements import MilestoneBook
+from domain.days import EMPTY_DAY
 from domain.dropout import DropoutAlertGate
-from domain.effects import Effect, Milestone, SeriesDelta, StateChanged
+from domain.effects import Effect, Milestone, MilestoneReached, SeriesDelta, StateChanged
 from domain.errors import StateFormatError
 from domain.events import Event
 from domain.figures import Figures
 from domain.folding import EventFolding
 from domain.insights import INSIGHT_RULES, ON_RISK, RULES_BY_CODE
 from domain.ledger import Ledger
+from domain.measures import MeasureBook, series_columns
+from domain.outcomes import Outcome, measures_document
 from domain.patients import Patient
 from domain.rezone import RecentEvents, RecentRecord, rezone
 from domain.series import DEFAULT_SERIES_DAYS, daily_series
@@ -149,10 +152,35 @@ class PatientProgress:
         if not self._fold_all(events, now, effects):
             return []
         days = self.ledger.days
-        touched = self._folding.touched
-        effects[1:1] = [SeriesDelta(day, days[day].chart_sums()) for day in touched if day in days]
+        folding = self._folding
+        touched = folding.touched
+        measures = folding.measures
+        by_day = measures.totals_by_day(folding.ledger.clock.local_day)
+        empty = measures.empty()
+        effects[1:1] = [
+            SeriesDelta(day, days.get(day, EMPTY_DAY).chart_sums(), by_day.get(day, empty))
+            for day in touched
+            if day in days or day in by_day
+        ]
         touched.clear()
-        return effects
+        return self._final_milestones(effects)
+
+    def _final_milestones(self, effects: list[Effect]) -> list[Effect]:
+        """Celebrations carry the ``achieved_at`` the batch's final facts give (REST's too).
+
+        A milestone reached mid-batch was dated by the events folded so far; a later event of
+        the same batch can date it earlier, and the live celebration must not depend on the
+        order the batch listed its events in.
+        """
+        if not any(isinstance(effect, MilestoneReached) for effect in effects):
+            return effects
+        final = {item.id: item for item in self.milestones()}
+        return [
+            MilestoneReached(final[effect.milestone.id])
+            if isinstance(effect, MilestoneReached)
+            else effect
+            for effect in effects
+        ]
 
     def replay(self, events: Iterable[Event], now: datetime) -> None:
         """``apply_many`` without building effects: start-up replays the log this way."""
@@ -209,6 +237,7 @@ class PatientProgress:
         today = ledger.clock.today(now)
         document = progress_document(ledger, today)
         figures = Figures(ledger, today, document["dropout_risk"]["score"])
+        document["measures"] = measures_document(self._folding.measures.outcomes(), False)
         document["milestones"] = [self._folding.book.to_wire(item) for item in self.milestones()]
         document["insights"] = [
             {"code": rule.code, "message": rule.message}
@@ -223,7 +252,18 @@ class PatientProgress:
         Raises:
             InvalidQuery: (a ``ValueError``) when ``days`` is outside ``1..366``.
         """
-        return daily_series(self.ledger, self.ledger.clock.today(now), days)
+        ledger = self.ledger
+        today = ledger.clock.today(now)
+        series = daily_series(ledger, today, days)
+        ordinals = range(today - days + 1, today + 1)
+        columns = series_columns(self._folding.measures, ordinals, ledger.clock.local_day)
+        series["series"].update(columns)
+        series["meta"]["units"].update(dict.fromkeys(columns, "total score"))
+        return series
+
+    def outcomes(self) -> dict[str, Outcome]:
+        """The patient's outcome on each instrument with a score (PROTOCOL.md section 8)."""
+        return self._folding.measures.outcomes()
 
     def insights(self, now: datetime) -> list[dict[str, str]]:
         """The recommendations that hold now: ``[{"code", "message"}]``."""
@@ -288,6 +328,8 @@ class PatientProgress:
             "book": book_state(folding.book),
             "dropout_alert_armed": folding.gate.armed,
             "insights_on": set(folding.insights_on),
+            # Absent in states saved before measures existed: those read as no scores.
+            "measures": folding.measures.to_state(),
             "published_at": None if published is None else published.isoformat(),
             # The last tick's document (JSON-ready, never mutated): ticks after a restore
             # report StateChanged exactly when the live tracker would.
@@ -337,6 +379,7 @@ class PatientProgress:
             restore_book(patient.patient_id, state["book"]),
             DropoutAlertGate(armed),
             {code for code in state["insights_on"] if code in RULES_BY_CODE},
+            measures=MeasureBook.from_state(state.get("measures")),
         )
         tracker._seen = dict.fromkeys(state["seen"])
         tracker._published_at = None if published is None else datetime.fromisoformat(published)

@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final
 
 from domain.days import EMPTY_DAY, iso_day
+from domain.outcomes import Outcome, measures_document, outcome, rfc3339_utc
 from domain.progress import PatientProgress
 
 MIN_COMPARED: Final = 2
@@ -189,12 +190,7 @@ def effectiveness_report(
     )
     clock = tracker.ledger.clock
     milestones = [
-        {
-            "id": m.id,
-            "rule": m.rule,
-            "title": m.title,
-            "achieved_at": m.achieved_at.isoformat().replace("+00:00", "Z"),
-        }
+        {"id": m.id, "rule": m.rule, "title": m.title, "achieved_at": rfc3339_utc(m.achieved_at)}
         for m in tracker.milestones()
         if first <= clock.local_day(m.achieved_at) <= last
     ]
@@ -203,7 +199,8 @@ def effectiveness_report(
         for alert in alerts
         if first <= clock.local_day(datetime.fromisoformat(alert["raised_at"])) <= last
     ]
-    findings = _findings(figures, session_change, across, milestones, alert_list)
+    outcomes = period_outcomes(tracker, first, last)
+    findings = _findings(figures, session_change, across, milestones, alert_list, outcomes)
     return {
         "patient_id": tracker.patient.patient_id,
         "from": start.isoformat(),
@@ -226,8 +223,38 @@ def effectiveness_report(
         },
         "milestones": milestones,
         "alerts": alert_list,
+        # Each instrument's outcome over the scores dated in the period (section 8).
+        "outcomes": measures_document(outcomes, False),
         "findings": findings,
     }
+
+
+def period_outcomes(tracker: PatientProgress, first: int, last: int) -> dict[str, Outcome]:
+    """The patient's outcomes over the scores whose local day is in ``first..last``."""
+    day_of = tracker.ledger.clock.local_day
+    result: dict[str, Outcome] = {}
+    for name, whole in tracker.outcomes().items():
+        within = [item for item in whole.history if first <= day_of(item.at) <= last]
+        part = outcome(whole.instrument, within)
+        if part is not None:
+            result[name] = part
+    return result
+
+
+def _questionnaire_findings(outcomes: dict[str, Outcome]) -> list[str]:
+    """Change judged by reliable change on each questionnaire scored twice or more."""
+    findings = []
+    for name, item in outcomes.items():
+        if item.count < 2:
+            continue
+        words = {"improved": "a reliable improvement", "deteriorated": "a reliable deterioration"}
+        judged = words.get(item.reliable_change, "no reliable change")
+        extra = " and a reliable recovery" if item.reliable_recovery else ""
+        findings.append(
+            f"{name} went from {item.baseline.total} to {item.latest.total}: {judged}{extra} "
+            f"(reliable change is {item.instrument.reliable_change} points)."
+        )
+    return findings
 
 
 def _findings(
@@ -236,6 +263,7 @@ def _findings(
     across: float | None,
     milestones: list[dict[str, Any]],
     alerts: list[dict[str, Any]],
+    outcomes: dict[str, Outcome],
 ) -> list[str]:
     findings = []
     ended = figures.completed + figures.missed
@@ -252,8 +280,11 @@ def _findings(
         )
         amount = f"{abs(session_change):g} points " if session_change else ""
         findings.append(f"Mood after sessions was on average {amount}{direction} than before.")
+    # Where questionnaires measured change, they judge it; the mood slider only where none did.
+    measured = _questionnaire_findings(outcomes)
+    findings += measured
     word = _trend_word(across)
-    if word != "unknown":
+    if word != "unknown" and not measured:
         findings.append(f"Mood across the period {word} (second half vs first half).")
     if milestones:
         titles = ", ".join(m["title"] for m in milestones)

@@ -21,6 +21,7 @@ from realtime.openapi import document as openapi
 from realtime.rest import alerts as api_alerts
 from realtime.rest import analytics as api_analytics
 from realtime.rest import events as api
+from realtime.rest import outcomes as api_outcomes
 from realtime.rest import patients as api_patients
 from realtime.rest.http import handle_api_error
 from realtime.runtime import Runtime
@@ -50,11 +51,13 @@ _REST: tuple[tuple[str, str, Callable[[Request], Awaitable[Response]]], ...] = (
     ("GET", "/api/v1/patients/{patient_id}/series", api_patients.get_series),
     ("GET", "/api/v1/patients/{patient_id}/milestones", api_patients.get_milestones),
     ("GET", "/api/v1/patients/{patient_id}/insights", api_patients.get_insights),
+    ("GET", "/api/v1/patients/{patient_id}/outcomes", api_outcomes.get_patient_outcomes),
     ("GET", "/api/v1/analytics/compare", api_analytics.get_compare),
     ("GET", "/api/v1/analytics/overview", api_analytics.get_overview),
     ("GET", "/api/v1/analytics/sessions/trends", api_analytics.get_trends),
     ("GET", "/api/v1/analytics/topics", api_analytics.get_topics),
     ("GET", "/api/v1/analytics/heatmap", api_analytics.get_heatmap),
+    ("GET", "/api/v1/analytics/outcomes", api_outcomes.get_practice_outcomes),
     ("GET", "/api/v1/alerts", api_alerts.list_alerts),
     ("POST", "/api/v1/alerts/{alert_id}/acknowledge", api_alerts.acknowledge_alert),
     ("POST", "/api/v1/alerts/{alert_id}/resolve", api_alerts.resolve_alert),

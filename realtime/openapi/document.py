@@ -23,6 +23,7 @@ from starlette.responses import Response
 from domain.events import Event
 from domain.reports import MAX_COMPARED, MIN_COMPARED
 from realtime.openapi import models as m
+from realtime.openapi import outcomes as om
 from realtime.openapi import practice as pm
 from realtime.rest.analytics import DEFAULT_COMPARE_DAYS, MAX_COMPARE_DAYS
 from realtime.rest.events import MAX_AUDIT_PAGE, MAX_ID_LENGTH, PatientRegistration
@@ -172,10 +173,18 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation("get", f"{P}/milestones", m.Milestones, "Every milestone reached", (PATIENT,)),
     Operation("get", f"{P}/insights", m.Insights, "The recommendations that hold now", (PATIENT,)),
+    Operation(
+        "get", f"{P}/outcomes", om.PatientOutcomes, "Validated measures: baseline, latest, "
+        "reliable change, recovery and every score", (PATIENT,),
+    ),
     Operation("get", f"{P}/report", m.Report, "What a period of therapy achieved", REPORT_PARAMS),
     Operation(
         "get", f"{A}/overview", pm.PracticeOverview, "A practice at a glance", (THERAPIST, TZ),
         errors=PRACTICE_ERRORS,
+    ),
+    Operation(
+        "get", f"{A}/outcomes", om.PracticeOutcomes, "Reliable improvement and recovery rates "
+        "by instrument", (THERAPIST,), errors=PRACTICE_ERRORS,
     ),
     Operation(
         "get", f"{A}/sessions/trends", pm.SessionTrends, "Completed sessions per calendar bucket",

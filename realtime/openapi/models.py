@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, WithJsonSchema, field_validator
 
+from realtime.openapi.outcomes import MeasureSummary
 from realtime.openapi.types import Closed, Count, Instant, IsoDate, MoodScore, Rate, Share
 
 # -- errors and plain answers ---------------------------------------------------------------
@@ -191,6 +192,7 @@ class SilenceFactor(Closed):
     contribution: Share
     days_since_last_activity: int | None
     usual_gap_days: float | None
+    app_only_prolonged: bool = Field(description="no completed session and a long silence")
 
 
 class FrequencyDeclineFactor(Closed):
@@ -205,6 +207,7 @@ class MissedSessionsFactor(Closed):
     contribution: Share
     missed: Count
     of_last: Count
+    in_a_row: Count = Field(description="the last ended sessions missed in a row")
 
 
 class FallingMoodFactor(Closed):
@@ -233,6 +236,7 @@ RiskFactor = Annotated[
 class DropoutRisk(Closed):
     score: Share
     level: Literal["low", "moderate", "high"]
+    model_version: int = Field(ge=1, description="the weights that scored it (docs/domain.md)")
     factors: list[RiskFactor]
 
 
@@ -279,6 +283,7 @@ class Progress(Closed):
     streak: Streak
     dropout_risk: DropoutRisk
     progress_markers: ProgressMarkers
+    measures: dict[str, MeasureSummary] = Field(description="by instrument; section 8")
     milestones: list[Highlight]
     insights: list[Insight]
 
@@ -288,6 +293,8 @@ class SeriesColumns(Closed):
     minutes: list[float]
     mood_pre: list[float | None]
     mood_post: list[float | None]
+    phq9_total: list[int | None] = Field(description="the day's latest PHQ-9 total")
+    gad7_total: list[int | None] = Field(description="the day's latest GAD-7 total")
 
 
 class SeriesUnits(Closed):
@@ -295,6 +302,8 @@ class SeriesUnits(Closed):
     minutes: str
     mood_pre: str
     mood_post: str
+    phq9_total: str
+    gad7_total: str
 
 
 class SeriesMeta(Closed):
@@ -363,4 +372,5 @@ class Report(Closed):
     mood: ReportMood
     milestones: list[Milestone]
     alerts: list[ReportAlert]
+    outcomes: dict[str, MeasureSummary] = Field(description="over the scores in the period")
     findings: list[str]

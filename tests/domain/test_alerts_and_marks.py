@@ -109,7 +109,9 @@ def test_missed_sessions_raise_the_risk_on_apply() -> None:
     effects = apply_all(progress, events, now)
     assert len(alerts(effects, "dropout_risk_high")) == 1
     factors = {f["name"]: f for f in progress.snapshot(now)["dropout_risk"]["factors"]}
-    assert factors["missed_sessions"]["contribution"] == 0.15
+    assert (
+        factors["missed_sessions"]["contribution"] == 0.45
+    )  # all 10 missed (0.15) and in a row (0.30)
 
 
 def test_tick_reports_state_only_when_a_figure_changed() -> None:

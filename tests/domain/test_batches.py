@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.effects import Effect, SeriesDelta, StateChanged
+from domain.effects import Effect, MilestoneReached, SeriesDelta, StateChanged
 from domain.events import Event
 from domain.patients import Patient
 from domain.progress import PatientProgress
@@ -36,7 +36,12 @@ def merged(effects: list[Effect]) -> tuple[bool, dict[str, Any], list[Any]]:
         for effect in effects
         if isinstance(effect, SeriesDelta)
     }
-    others = [e for e in effects if not isinstance(e, SeriesDelta | StateChanged)]
+    # A celebration is compared by milestone: a batch dates it by the batch's final facts.
+    others = [
+        e.milestone.id if isinstance(e, MilestoneReached) else e
+        for e in effects
+        if not isinstance(e, SeriesDelta | StateChanged)
+    ]
     return (any(isinstance(e, StateChanged) for e in effects), last, others)
 
 
@@ -54,6 +59,10 @@ def test_apply_many_is_sequential_apply_with_the_effects_merged(
         replayed.replay(batch, now)
 
         assert merged(together) == merged(sequential)
+        final = {item.id: item for item in batched.milestones()}
+        for effect in together:
+            if isinstance(effect, MilestoneReached):
+                assert effect.milestone == final[effect.milestone.id]
         assert together.count(StateChanged()) == (1 if sequential else 0)
         days = [e.bucket for e in together if isinstance(e, SeriesDelta)]
         assert len(days) == len(set(days))  # one delta per touched day

@@ -134,7 +134,14 @@ def test_series_has_days_buckets_ending_today(days: int) -> None:
     assert len(series["time_buckets"]) == days
     assert series["time_buckets"][-1] == "2026-11-21"
     assert all(len(values) == days for values in series["series"].values())
-    assert set(series["series"]) == {"activity_count", "minutes", "mood_pre", "mood_post"}
+    assert set(series["series"]) == {
+        "activity_count",
+        "minutes",
+        "mood_pre",
+        "mood_post",
+        "phq9_total",
+        "gad7_total",
+    }
     assert series["time_buckets"] == sorted(series["time_buckets"])
     assert series["meta"]["days"] == days
 
@@ -171,6 +178,8 @@ def test_apply_emits_the_touched_bucket_and_state() -> None:
         "minutes": 0.0,
         "mood_pre": 4.0,
         "mood_post": None,
+        "phq9_total": None,
+        "gad7_total": None,
     }
     (delta,) = of_type(progress.apply(second, T0), SeriesDelta)
     assert delta.values == {
@@ -178,6 +187,8 @@ def test_apply_emits_the_touched_bucket_and_state() -> None:
         "minutes": 30.0,
         "mood_pre": 4.0,
         "mood_post": 6.0,
+        "phq9_total": None,
+        "gad7_total": None,
     }
     scheduled = event("session_scheduled", T0, session_id="n", scheduled_for=T0 + timedelta(days=1))
     assert of_type(progress.apply(scheduled, T0), SeriesDelta) == []

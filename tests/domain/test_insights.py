@@ -72,6 +72,30 @@ def test_an_improving_mood_is_noticed() -> None:
     assert progress.snapshot(T0 + timedelta(days=8))["mood_trend"]["trend"] == "improving"
 
 
+def checkins(scores: list[int]) -> list:
+    progress = tracker("UTC")
+    effects = []
+    for index, score in enumerate(scores):
+        at = T0 + timedelta(days=index)
+        effects += progress.apply(event("mood_checkin", at, score=score), at)
+    return raised(effects)
+
+
+def test_mood_improving_needs_six_readings() -> None:
+    assert "mood_improving" not in checkins([3, 4, 7, 8])  # the old rule fired on these
+    assert "mood_improving" in checkins([3, 3, 4, 7, 7, 8])
+
+
+def test_mood_improving_needs_a_whole_point() -> None:
+    assert "mood_improving" not in checkins([5, 5, 5, 5, 6, 6])  # +0.67: only a trend
+
+
+def test_mood_improving_never_fires_on_a_crisis_check_in() -> None:
+    # The recent mean rose by 2 points, but the latest check-in is a crisis.
+    assert "mood_improving" not in checkins([2, 2, 2, 8, 8, 2])
+    assert "mood_improving" not in checkins([1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2])
+
+
 def test_high_dropout_risk_suggests_shorter_more_frequent_sessions() -> None:
     progress = tracker("UTC")
     events = []
@@ -97,9 +121,28 @@ def test_messages_are_short_and_kind() -> None:
 def test_insights_lists_what_holds_now() -> None:
     progress = tracker("UTC")
     assert progress.insights(T0) == []
-    for day in range(4):
+    for day in range(6):
         at = T0 + timedelta(days=day)
-        progress.apply(event("mood_checkin", at, score=3 + 2 * day), at)
-    now = T0 + timedelta(days=3)
+        progress.apply(event("mood_checkin", at, score=3 + day), at)
+    now = T0 + timedelta(days=5)
     assert [item["code"] for item in progress.insights(now)] == ["maintain_pace", "mood_improving"]
     assert all(item["message"] for item in progress.insights(now))
+
+
+def test_frequent_exercises_of_any_kind_suggest_a_related_approach() -> None:
+    progress = tracker("UTC")
+    effects = []
+    for index, name in enumerate(["walking", "journaling", "cbt/thought-record"]):
+        at = T0 + timedelta(days=index * 4)
+        item = event("exercise_completed", at, exercise=name, duration_s=600)
+        effects += progress.apply(item, at)
+    assert "explore_mindfulness" in raised(effects)
+    # Two exercises, or three spread over more than 14 days, are not yet a habit.
+    sparse = tracker("UTC")
+    spread = []
+    for index in range(3):
+        at = T0 + timedelta(days=index * 8)
+        spread += sparse.apply(
+            event("exercise_completed", at, exercise="walking", duration_s=60), at
+        )
+    assert "explore_mindfulness" not in raised(spread)

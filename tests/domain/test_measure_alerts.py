@@ -51,6 +51,8 @@ def test_item_9_raises_the_critical_screen_whatever_the_total(answer: int) -> No
             "suicide_risk_screen",
             "critical",
             f"PHQ-9 item 9 (thoughts of self-harm) answered {answer} (1 or more); total {answer}",
+            "e1",  # the alert names the event that raised it: one alert per event and code
+            scored.at,
         )
     ]
 

@@ -14,7 +14,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.effects import StateChanged
 from domain.errors import InvalidEvent, StateFormatError
 from domain.events import MeasureCompleted, RejectedEvent, event_to_wire, parse_event, parse_events
 from domain.instruments import GAD_7, PHQ_9
@@ -334,21 +333,28 @@ def test_a_garbled_score_state_is_refused(state: Any) -> None:
         scores_from_state(state)
 
 
-# -- the tracker, until it keeps scores --------------------------------------------------------
+# -- the tracker keeps the scores (more in test_tracker_measures.py) ---------------------------
 
 
-def test_the_tracker_accepts_a_questionnaire_and_changes_no_figure() -> None:
+def test_the_tracker_keeps_a_questionnaire_once_and_through_replay_and_state() -> None:
     now = datetime(2026, 11, 21, 12, tzinfo=UTC)
     progress = tracker()
     apply_all(progress, session("s1", now - timedelta(days=2), pre=4, post=6), now)
     before = progress.snapshot(now)
     questionnaire = parse_event(measure("q1", "2026-11-20T09:00:00Z", "PHQ-9", [1] * 9))
-    assert progress.apply(questionnaire, now) == [StateChanged()]
+    effects = progress.apply(questionnaire, now)
+    assert [type(effect).__name__ for effect in effects] == [
+        "StateChanged",
+        "SeriesDelta",
+        "AlertRaised",
+    ]
     assert progress.apply(questionnaire, now) == []
     progress.replay([parse_event(measure("q2", "2026-11-21T09:00:00Z", "GAD-7", [1] * 7))], now)
-    assert progress.snapshot(now) == before
+    after = progress.snapshot(now)
+    assert set(after["measures"]) == {"PHQ-9", "GAD-7"}
+    assert {**after, "measures": {}} == before
     again = PatientProgress.from_state(progress.patient, progress.to_state())
-    assert again.snapshot(now) == before
+    assert again.snapshot(now) == after
 
 
 # -- the chart series ------------------------------------------------------------------------

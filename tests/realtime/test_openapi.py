@@ -72,6 +72,14 @@ def events() -> list[dict[str, Any]]:
         ),
     ]
     p1[5]["topics"] = ["anxiety", "sleep"]
+    phq = [[2, 2, 2, 2, 2, 2, 2, 2, 0], [1, 1, 1, 1, 1, 1, 1, 1, 0]]
+    gad = [[2, 2, 2, 2, 2, 1, 1], [1, 1, 1, 1, 1, 1, 1]]
+    for number, day in enumerate(("2026-11-02", "2026-11-16")):
+        at = f"{day}T10:00:00Z"
+        items = {"instrument": "PHQ-9", "items": phq[number]}
+        p1.append(_event(f"phq{number}", "measure_completed", "p1", at, **items))
+        items = {"instrument": "GAD-7", "items": gad[number]}
+        p1.append(_event(f"gad{number}", "measure_completed", "p1", at, **items))
     p2: list[dict[str, Any]] = []
     for week in range(8):
         day = (datetime(2026, 9, 1) + timedelta(weeks=week)).date().isoformat()
@@ -218,8 +226,15 @@ CALLS: list[tuple[str, str, dict[str, str], Any, int]] = [
             "milestones",
             "insights",
             "report?from=2026-09-01&to=2026-11-30",
+            "outcomes",
         )
     ],
+    ("GET", "/api/v1/patients/p3/outcomes", T1, None, 403),
+    ("GET", "/api/v1/patients/ghost/outcomes", ADMIN, None, 404),
+    ("GET", "/api/v1/patients/p1/outcomes?x=1", T1, None, 422),
+    ("GET", "/api/v1/analytics/outcomes", P1, None, 403),
+    ("GET", "/api/v1/analytics/outcomes?therapist_id=t2", T1, None, 403),
+    ("GET", "/api/v1/analytics/outcomes", {}, None, 401),
     ("GET", "/api/v1/patients/p4/report?from=2026-11-21&to=2026-11-21", T1, None, 200),
     ("GET", "/api/v1/patients/p3/progress", T1, None, 403),
     ("GET", "/api/v1/patients/ghost/progress", T1, None, 403),
@@ -241,6 +256,7 @@ CALLS: list[tuple[str, str, dict[str, str], Any, int]] = [
             "topics",
             "heatmap?tz=America/New_York",
             "compare?patient_ids=p1,p2,p4&days=14",
+            "outcomes",
         )
     ],
     ("GET", "/api/v1/analytics/heatmap?therapist_id=t9", ADMIN, None, 200),
