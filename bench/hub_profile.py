@@ -1,6 +1,6 @@
 """Summarise a py-spy ``--format raw`` profile (collapsed stacks) of the hub.
 
-Run: ``python bench/hub_profile.py PROFILE.txt [--top N]``; ``bench_hub.py --profile-dir`` calls
+Run: ``python bench/hub_profile.py PROFILE.txt [--top N]``; ``suite.py --profile-dir`` calls
 :func:`summarize` on the profiles it records.
 
 Percentages are of the samples of one thread (py-spy ``--threads --idle``, so idle time is
