@@ -136,7 +136,9 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
     return {"figures": results, "kinds": {k: table[k][:2] for k in chosen}}
 
 
-def print_table(results: dict[str, dict[str, dict[str, float]]], quick: bool) -> list[dict[str, object]]:
+def print_table(
+    results: dict[str, dict[str, dict[str, float]]], quick: bool
+) -> list[dict[str, object]]:
     table = _scenarios(quick)
     rows: list[dict[str, object]] = []
     header = ["scenario", "metric", "hub", "editable", "relay", "socketio", "hub/relay"]
