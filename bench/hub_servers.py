@@ -181,7 +181,7 @@ async def profiled(server: Server, out: Path | None, seconds: float) -> AsyncIte
         yield
         return
     command = [py_spy(), "record", "--pid", str(server.pid), "--duration", str(int(seconds))]
-    command += ["--rate", "200", "--threads", "--idle", "--nonblocking"]
+    command += ["--rate", "200", "--threads", "--nonblocking"]
     command += ["--format", "raw", "--output", str(out)]
     spy = await asyncio.create_subprocess_exec(
         *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL

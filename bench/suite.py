@@ -108,6 +108,8 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
     targets: list[Target] = ["hub", "relay", "socketio"]
     if not args.quick:
         targets.insert(1, "hub-editable")
+    if args.targets:
+        targets = [t for t in targets if t in args.targets.split(",")]
     results: dict[str, dict[str, dict[str, float]]] = {name: {} for name in chosen}
 
     async def measure(target: Target, server: Server, name: str) -> None:
@@ -188,6 +190,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="under a minute")
     parser.add_argument("--hub-python", default="", help="python of a production install")
     parser.add_argument("--only", default="", help="comma-separated scenarios")
+    parser.add_argument("--targets", default="", help="comma-separated servers (default: all)")
     parser.add_argument("--profile-dir", type=Path, default=None, help="py-spy the hub into DIR")
     args = parser.parse_args()
     if args.hub_python:
