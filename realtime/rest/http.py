@@ -19,8 +19,8 @@ from starlette.responses import JSONResponse, Response
 from domain.errors import InvalidQuery, UnknownTimezone
 from domain.patients import zone
 from realtime.auth import Principal, bearer_token, verify_token
-from realtime.errors import BadRequest, HubError, InvalidRequest, RateLimited, TooLarge
 from realtime.codec import LONE_SURROGATE, has_lone_surrogate
+from realtime.errors import BadRequest, HubError, InvalidRequest, RateLimited, TooLarge
 
 if TYPE_CHECKING:
     from realtime.runtime import Runtime

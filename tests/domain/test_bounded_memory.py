@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from domain.events import Event
-from domain.rezone import RECENT_MAX
 from domain.patients import Patient, ZoneChange
 from domain.progress import SEEN_WINDOW, PatientProgress
+from domain.rezone import RECENT_MAX
 from tests.domain.builders import event
 
 NOW = datetime(2026, 11, 21, 12, tzinfo=UTC)
