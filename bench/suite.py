@@ -194,7 +194,8 @@ def main() -> None:
     parser.add_argument("--profile-dir", type=Path, default=None, help="py-spy the hub into DIR")
     args = parser.parse_args()
     if args.hub_python:
-        hub_servers.HUB_PYTHON.update(python=args.hub_python, build="pip install . (non-editable)")
+        python = os.path.abspath(args.hub_python)  # not resolved: a venv's python is a symlink
+        hub_servers.HUB_PYTHON.update(python=python, build="pip install . (non-editable)")
     if args.profile_dir is not None:
         args.profile_dir.mkdir(parents=True, exist_ok=True)
     _, note = raise_nofile((QUICK if args.quick else FULL).idle * 2 + 2_000)
