@@ -11,9 +11,9 @@ Servers (``hub_servers.py``), each its own process, the load generated from this
 - ``relay``: ``peers/relay.py``, no logic and no storage: the stack's ceiling.
 - ``socketio``: ``peers/socketio_peer.py``, python-socketio + pydantic + SQLite in groups.
 
-A full run starts a fresh server (and database) per scenario; a quick run one per target for all
-scenarios, in the order listed. Results go to ``bench/results.json``; ``docs/benchmarks.md``
-says what each scenario and peer does.
+A full run starts a fresh server (and database) per scenario and target, every target in turn
+for one scenario before the next; a quick run one server per target for all scenarios. Results
+go to ``bench/results.json``; ``docs/benchmarks.md`` says what each scenario and peer does.
 """
 
 from __future__ import annotations
@@ -122,14 +122,16 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
         results[name][target] = {k: round(v, 2) for k, v in asdict(figures).items()}
         print(f"{name:<20} {target:<13} {getattr(figures, figure):>10,.2f}", flush=True)
 
-    for target in targets:
-        if args.quick:
+    if args.quick:
+        for target in targets:
             with running(target, workdir) as server:
                 await register_patients(server, scenarios.PATIENTS)
                 for name in chosen:
                     await measure(target, server, name)
-        else:
-            for name in chosen:
+    else:
+        # Scenario by scenario, every target in turn: each comparison within the same minute.
+        for name in chosen:
+            for target in targets:
                 if target == "hub-editable" and not name.startswith("ingest"):
                     continue
                 with running(target, workdir) as server:
