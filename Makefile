@@ -7,7 +7,7 @@ DB ?= var/progress.db
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run demo test lint format bench clean
+.PHONY: run demo test lint format bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("progress-hub needs Python 3.11+") if sys.version_info < (3, 11) else None'
@@ -58,8 +58,24 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(STAMP)
-	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+# The hub's suite (bench/suite.py, docs/benchmarks.md) writes bench/results.json and prints one
+# table. `bench` measures the hub from a production install (a venv with a non-editable
+# `pip install .`, rebuilt each run) beside the editable one and the peers; `bench-quick` runs
+# the repo's code, under a minute. The component benches run alone: python bench/bench_domain.py.
+BENCH_STAMP := $(VENV)/.bench-stamp
+BENCH_VENV ?= var/bench-venv
+
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	@touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(PYTHON) -m venv --clear $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet .
+	$(BIN)/python bench/suite.py --hub-python $(BENCH_VENV)/bin/python
+
+bench-quick: $(BENCH_STAMP)
+	$(BIN)/python bench/suite.py --quick
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

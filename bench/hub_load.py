@@ -1,25 +1,24 @@
-"""The load ``bench_hub.py`` drives: clients on the wire contract and the three measures.
+"""The wire and the two oldest measures of ``suite.py``: the bench's own ingest mix, idle memory.
 
 Clients use the ``websockets`` asyncio client and nothing of the server but the token format.
+The python-socketio peer is spoken to through :class:`SocketIO`, which frames the same JSON in
+Engine.IO/Socket.IO packets over the same kind of WebSocket, so every scenario drives all
+servers with one code path.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import random
-import statistics
 import time
-from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypedDict
 
 import httpx
-from hub_servers import SECRET, Server, cpu_window, profiled, rss_bytes
+from hub_servers import HUBS, SECRET, Server, cpu_window, profiled, rss_bytes
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -80,10 +79,59 @@ def therapist_of(patient: int) -> str:
     return f"t{patient % THERAPISTS}"
 
 
+class SocketIO:
+    """A Socket.IO client over a ``websockets`` connection, sending and receiving our JSON.
+
+    ``send(text)`` emits ``publish`` with ``text`` as its argument; ``recv`` returns the argument
+    of the next event the server emits (its ``ack`` or ``message``, shaped as the hub's) and
+    answers Engine.IO pings on the way.
+    """
+
+    def __init__(self, websocket: ClientConnection) -> None:
+        self.websocket = websocket
+        self.transport = websocket.transport
+
+    async def send(self, text: str) -> None:
+        await self.websocket.send('42["publish",' + text + "]")
+
+    async def recv(self) -> str:
+        while True:
+            packet = await self.websocket.recv()
+            assert isinstance(packet, str)
+            if packet == "2":
+                await self.websocket.send("3")
+            elif packet.startswith("42["):
+                return packet[packet.index(",") + 1 : -1]
+
+    def __aiter__(self) -> SocketIO:
+        return self
+
+    async def __anext__(self) -> str:
+        try:
+            return await self.recv()
+        except ConnectionClosed:
+            raise StopAsyncIteration from None
+
+    async def close(self) -> None:
+        await self.websocket.close()
+
+
 async def open_ws(
     server: Server, bearer: str, compression: str | None, query: str = ""
 ) -> ClientConnection:
     """Connect as ``clients/hub_client.py`` does and wait for ``welcome``."""
+    if server.target == "socketio":
+        params = "&" + query.lstrip("?") if query else ""
+        url = f"ws://127.0.0.1:{server.port}/socket.io/?EIO=4&transport=websocket{params}"
+        raw = await connect(url, max_size=None, open_timeout=REPLY_TIMEOUT_S, compression=None)
+        opened = await asyncio.wait_for(raw.recv(), REPLY_TIMEOUT_S)
+        if not str(opened).startswith("0"):
+            raise RuntimeError(f"expected an Engine.IO open packet, got {opened!r}")
+        await raw.send("40")
+        joined = await asyncio.wait_for(raw.recv(), REPLY_TIMEOUT_S)
+        if not str(joined).startswith("40"):
+            raise RuntimeError(f"expected a Socket.IO connect, got {joined!r}")
+        return SocketIO(raw)  # type: ignore[return-value]
     websocket = await connect(
         server.ws_url + query,
         subprotocols=[SUBPROTOCOL_JSON],  # type: ignore[list-item]
@@ -100,7 +148,7 @@ async def open_ws(
 
 
 async def register_patients(server: Server, count: int) -> None:
-    if server.target != "hub":
+    if server.target not in HUBS:
         return
     headers = {"Authorization": f"Bearer {token(Role.SERVICE, 'bench')}"}
     limit = asyncio.Semaphore(50)
@@ -237,7 +285,7 @@ async def measure_throughput(
             await websocket.send(frame)
             reply = json.loads(await asyncio.wait_for(websocket.recv(), REPLY_TIMEOUT_S))
             done = time.perf_counter()
-            if server.target == "hub":
+            if server.target != "relay":
                 if reply.get("type") != "ack" or len(reply["accepted"]) != scale.batch:
                     raise RuntimeError(f"publish not fully accepted: {str(reply)[:300]}")
             elif reply.get("type") != "publish":
@@ -263,164 +311,7 @@ async def measure_throughput(
     )
 
 
-# -- 2. publish → alert latency -----------------------------------------------------------
-
-
-@dataclass
-class Latency:
-    p50_ms: float
-    p99_ms: float
-    max_ms: float
-    samples: int
-    lost: int
-    events_per_s: float
-    timeline: list[tuple[float, float]]
-    cpu_us_per_event: float
-    cpu_cores: float
-
-    def by_second(self) -> str:
-        """Worst and median latency of the probes sent in each second of the window."""
-        seconds: dict[int, list[float]] = {}
-        for sent, latency in self.timeline:
-            seconds.setdefault(int(sent), []).append(latency * 1000)
-        return "  ".join(
-            f"{second}s:{statistics.median(values):.0f}/{max(values):.0f}"
-            for second, values in sorted(seconds.items())
-        )
-
-
-async def measure_latency(
-    server: Server, scale: Scale, compression: str | None, profile: Path | None
-) -> Latency:
-    patients = PROBE_PATIENTS * 10
-    await register_patients(server, patients)
-    hub = server.target == "hub"
-    start_at = datetime.now(UTC) - HISTORY_SPAN
-    sent_at: dict[str, deque[float]] = {f"p{i}": deque() for i in range(PROBE_PATIENTS)}
-    samples: list[float] = []
-    timeline: list[tuple[float, float]] = []  # (sent, seconds into the window; latency)
-    sent_events = 0
-    began = window_start = window_end = 0.0  # set once every connection is open
-
-    watchers: list[ClientConnection] = []
-    for index in range(THERAPISTS):
-        channel = f"therapist:t{index}"
-        if hub:
-            websocket = await open_ws(server, token(Role.THERAPIST, f"t{index}"), compression)
-            await websocket.send(json.dumps({"type": "subscribe", "channel": channel}))
-            reply = json.loads(await asyncio.wait_for(websocket.recv(), REPLY_TIMEOUT_S))
-            if reply.get("type") != "subscribed":
-                raise RuntimeError(f"subscribe failed: {reply}")
-        else:
-            websocket = await open_ws(server, "-", compression, f"?sub={channel}")
-        watchers.append(websocket)
-
-    async def watch(websocket: ClientConnection) -> None:
-        with contextlib.suppress(ConnectionClosed):
-            async for data in websocket:
-                arrived = time.perf_counter()
-                frame = json.loads(data)
-                if hub:
-                    body = frame.get("data", {})
-                    if frame.get("type") != "message" or body.get("code") != "mood_crisis":
-                        continue
-                    patient = body["patient_id"]
-                else:
-                    patient = frame["events"][0]["patient_id"]
-                queue = sent_at.get(patient)
-                if queue:
-                    sent = queue.popleft()
-                    if sent >= window_start:
-                        samples.append(arrived - sent)
-                        timeline.append((sent - window_start, arrived - sent))
-
-    failures: list[str] = []
-
-    async def drain_acks(websocket: ClientConnection) -> None:
-        with contextlib.suppress(ConnectionClosed):
-            async for data in websocket:
-                reply = json.loads(data)
-                if reply.get("type") not in ("ack", "publish") or reply.get("rejected"):
-                    failures.append(str(reply)[:300])
-
-    async def paced(
-        websocket: ClientConnection, per_s: float, next_frame: Callable[[], tuple[str, str]]
-    ) -> None:
-        nonlocal sent_events
-        interval = 1 / per_s
-        due = began + random.random() * interval
-        while due < window_end:
-            delay = due - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            patient, frame = next_frame()
-            if patient:
-                sent_at[patient].append(time.perf_counter())
-            await websocket.send(frame)
-            if due >= window_start:
-                sent_events += 1
-            due += interval
-
-    def probe_frames(index: int) -> Callable[[], tuple[str, str]]:
-        source = EventSource(f"p{index}", index, start_at)
-        return lambda: (source.patient, publish_frame([source.crisis()]))
-
-    def activity_frames(index: int) -> Callable[[], tuple[str, str]]:
-        # Each service connection speaks for its own slice of the 900 quiet patients.
-        sources = [
-            EventSource(f"p{p}", p, start_at)
-            for p in range(PROBE_PATIENTS + index, patients, scale.background_connections)
-        ]
-        turn = iter(range(10**9))
-        return lambda: ("", publish_frame([sources[next(turn) % len(sources)].activity()]))
-
-    probe_rate = scale.rate * PROBE_SHARE / PROBE_PATIENTS
-    background_rate = scale.rate * (1 - PROBE_SHARE) / scale.background_connections
-    publishers: list[tuple[ClientConnection, float, Callable[[], tuple[str, str]]]] = []
-    for index in range(PROBE_PATIENTS):
-        query = f"?pub=therapist:{therapist_of(index)}"
-        websocket = await open_ws(server, token(Role.PATIENT, f"p{index}"), compression, query)
-        publishers.append((websocket, probe_rate, probe_frames(index)))
-    for index in range(scale.background_connections):
-        websocket = await open_ws(
-            server, token(Role.SERVICE, f"session-server-{index}"), compression
-        )
-        publishers.append((websocket, background_rate, activity_frames(index)))
-
-    began = time.perf_counter() + 0.1
-    window_start = began + scale.warmup_s
-    window_end = window_start + scale.measure_s
-    readers = [asyncio.create_task(watch(ws)) for ws in watchers]
-    readers += [asyncio.create_task(drain_acks(ws)) for ws, _, _ in publishers]
-    async with (
-        profiled(server, profile, scale.warmup_s + scale.measure_s),
-        cpu_window(server, window_start, window_end) as cpu,
-    ):
-        await asyncio.gather(*(paced(ws, rate, frames) for ws, rate, frames in publishers))
-    deadline = time.perf_counter() + 5.0  # let the last probes land, boundedly
-    while any(sent_at.values()) and time.perf_counter() < deadline:
-        await asyncio.sleep(0.05)
-    lost = sum(1 for queue in sent_at.values() for sent in queue if sent >= window_start)
-    for task in readers:
-        task.cancel()
-    await close_all(watchers + [ws for ws, _, _ in publishers])
-    if failures:
-        raise RuntimeError(f"{len(failures)} publishes failed, first: {failures[0]}")
-    if not samples:
-        raise RuntimeError("no probe was answered")
-    return Latency(
-        p50_ms=statistics.median(samples) * 1000,
-        p99_ms=percentile(samples, 0.99) * 1000,
-        max_ms=max(samples) * 1000,
-        samples=len(samples),
-        lost=lost,
-        events_per_s=sent_events / scale.measure_s,
-        timeline=timeline,
-        **server_cpu(cpu[0], sent_events, scale.measure_s),
-    )
-
-
-# -- 3. memory per idle connection --------------------------------------------------------
+# -- 2. memory per idle connection --------------------------------------------------------
 
 
 @dataclass

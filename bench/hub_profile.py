@@ -1,11 +1,11 @@
 """Summarise a py-spy ``--format raw`` profile (collapsed stacks) of the hub.
 
-Run: ``python bench/hub_profile.py PROFILE.txt [--top N]``; ``bench_hub.py --profile-dir`` calls
+Run: ``python bench/hub_profile.py PROFILE.txt [--top N]``; ``suite.py --profile-dir`` calls
 :func:`summarize` on the profiles it records.
 
-Percentages are of the samples of one thread (py-spy ``--threads --idle``, so idle time is
-counted too and the event loop's share is real wall-clock time): *self* is time with the
-function on top of the stack, *total* is time with it anywhere on the stack.
+Percentages are of the busy samples of one thread (py-spy ``--threads`` without ``--idle``: time
+spent waiting is not sampled, so the shares are of the work the thread does): *self* is time with
+the function on top of the stack, *total* is time with it anywhere on the stack.
 """
 
 from __future__ import annotations

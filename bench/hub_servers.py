@@ -1,7 +1,10 @@
-"""Server processes for ``bench_hub.py``: start on a free loopback port, measure, profile, stop.
+"""Server processes for ``suite.py``: start on a free loopback port, measure, profile, stop.
 
-The hub runs as deployed (``python -m realtime.cli serve``); the relay is ``hub_relay.py``. Each
-is its own process, stopped with SIGTERM (SIGKILL after a grace period) whatever happens.
+``hub`` is the hub as deployed: ``python -m realtime.cli serve`` run by :data:`HUB_PYTHON` (the
+suite points it at a venv with a non-editable ``pip install .``) from a folder outside the repo,
+so the installed package is what runs. ``hub-editable`` is the build ``make run`` uses (the
+repo's ``.venv``, editable install). The peers are in ``bench/peers/``. Each is its own
+process, stopped with SIGTERM (SIGKILL after a grace period) whatever happens.
 """
 
 from __future__ import annotations
@@ -26,8 +29,10 @@ SECRET = "bench-secret-0123456789abcdef-0123456789abcdef"
 STARTUP_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 20.0
 
-Target = Literal["hub", "relay"]
-TARGETS: tuple[Target, ...] = ("hub", "relay")
+Target = Literal["hub", "hub-editable", "relay", "socketio"]
+HUBS: tuple[Target, ...] = ("hub", "hub-editable")
+# The production build's interpreter; the suite replaces it when it has built one.
+HUB_PYTHON = {"python": sys.executable, "build": "editable (repo .venv)"}
 
 
 # -- server processes ---------------------------------------------------------------------
@@ -94,18 +99,24 @@ class Server:
         return self.process.pid
 
     def start(self) -> None:
-        python = sys.executable
-        if self.target == "hub":
-            db = self.workdir / f"hub-{self.port}.db"
+        python, cwd = sys.executable, REPO
+        db = self.workdir / f"{self.target}-{self.port}.db"
+        peers = REPO / "bench" / "peers"
+        if self.target in HUBS:
+            if self.target == "hub":
+                python, cwd = HUB_PYTHON["python"], self.workdir
             command = [python, "-m", "realtime.cli", "serve", "--port", str(self.port)]
             command += ["--db", str(db)]
+        elif self.target == "relay":
+            command = [python, str(peers / "relay.py"), "--port", str(self.port)]
         else:
-            command = [python, str(REPO / "bench" / "hub_relay.py"), "--port", str(self.port)]
+            command = [python, str(peers / "socketio_peer.py"), "--port", str(self.port)]
+            command += ["--db", str(db)]
         self.log_path = self.workdir / f"{self.target}-{self.port}.log"
         env = {**os.environ, "PROGRESS_HUB_SECRET": SECRET}
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
-                command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
+                command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT
             )
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while time.monotonic() < deadline:
@@ -166,11 +177,11 @@ def py_spy() -> str:
 @contextlib.asynccontextmanager
 async def profiled(server: Server, out: Path | None, seconds: float) -> AsyncIterator[None]:
     """Sample the hub with py-spy for ``seconds`` from now (when asked for)."""
-    if out is None or server.target != "hub":
+    if out is None or server.target not in HUBS:
         yield
         return
     command = [py_spy(), "record", "--pid", str(server.pid), "--duration", str(int(seconds))]
-    command += ["--rate", "200", "--threads", "--idle", "--nonblocking"]
+    command += ["--rate", "200", "--threads", "--nonblocking"]
     command += ["--format", "raw", "--output", str(out)]
     spy = await asyncio.create_subprocess_exec(
         *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL

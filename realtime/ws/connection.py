@@ -118,6 +118,9 @@ class Connection:
         except asyncio.QueueFull:
             return False
         self.runtime.metrics.queue_depth.observe(self._queue.qsize())
+        if self._sender is None and not self._ended:
+            # The sender runs only while frames wait: an idle connection holds no task for it.
+            self._sender = asyncio.get_running_loop().create_task(self._send_loop())
         return True
 
     def overflowed(self) -> None:
@@ -137,7 +140,6 @@ class Connection:
             self.principal.sub,
             self.codec.subprotocol,
         )
-        self._sender = asyncio.create_task(self._send_loop())
         self.send(
             welcome_frame(
                 self.connection_id,
@@ -215,8 +217,8 @@ class Connection:
     async def _send_loop(self) -> None:
         websocket, queue = self.websocket, self._queue
         binary = self.codec.binary
-        while True:
-            encoded = await queue.get()
+        while not queue.empty():
+            encoded = queue.get_nowait()
             try:
                 if binary:
                     assert isinstance(encoded, bytes)
@@ -226,6 +228,9 @@ class Connection:
                     await websocket.send_text(encoded)
             finally:
                 queue.task_done()
+        # Nothing awaits between the empty check and here, so no frame is left unsent: the next
+        # offer() starts a sender again. A send that raised leaves the task set, as before.
+        self._sender = None
 
     def send(self, frame: Frame) -> None:
         """Queue a frame for this client alone; a full queue means a slow consumer."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -56,6 +57,14 @@ scalars = (
             "2026-11-20T10:00:00Z",
             "2026-11-20 10:00:00+01:00",
             "2026-11-20",
+            # where pydantic's RFC 3339 parser and datetime.fromisoformat part ways
+            "2026-11-20_10:00:00Z",
+            "20261120T100000Z",
+            "2026-11-20t10:00z",
+            "2026-11-20T10:00:00.123456789+01",
+            "0001-01-01T00:00:00+14:00",
+            "2200-01-01T00:00:00Z",
+            "1899-12-31T23:59:59.999999Z",
             "SKILL_ACQUIRED",
             "completed",
             "mood_checkin",
@@ -139,6 +148,38 @@ def test_fast_path_accepts_exactly_the_frames_the_general_path_accepts_in_full(
         assert fast == general
     else:
         assert fast is None
+
+
+EDGE_INSTANTS = [
+    "2026-11-20T10:00:00+01:00",
+    "2026-11-20t10:00z",  # a lowercase "z": pydantic takes it, fromisoformat does not
+    "2026-11-20T10:00:00,5Z",
+    "2026-11-20T10:00:00+01",
+    "2026-11-20 10:00:00.123456789-05:00",
+    "2026-11-20_10:00:00Z",  # pydantic's parser takes it, the general path does not
+    "20261120T100000Z",  # the other way round
+    "2026-11-20",
+    "2026-11-20T10:00:00",
+    "1900-01-01T04:59:59+05:00",
+    "2199-12-31T23:59:59.999999Z",
+    "2200-01-01T00:00:00Z",
+    "0001-01-01T00:00:00+14:00",
+]
+
+
+@pytest.mark.parametrize("at", EDGE_INSTANTS)
+@pytest.mark.parametrize("field", ["at", "scheduled_for"])
+def test_the_fast_path_never_takes_an_instant_the_general_path_refuses(at: str, field: str) -> None:
+    event = {"id": "s", "kind": "session_scheduled", "patient_id": "p1", "session_id": "s1"}
+    event |= {"at": "2026-11-20T09:00:00Z", "scheduled_for": "2026-11-21T09:00:00Z", field: at}
+    text = json.dumps({"type": "publish", "events": [event]})
+    general = general_path(text)
+    assert general is not None
+    fast = fast_publish(text, MAX_EVENTS)
+    if isinstance(general[1][0], RejectedEvent):
+        assert fast is None
+    elif fast is not None:
+        assert fast == general
 
 
 def test_fast_path_takes_valid_frames_and_leaves_everything_else() -> None:

@@ -1,4 +1,4 @@
-"""The bare WebSocket relay that ``bench_hub.py`` measures the hub against.
+"""The bare WebSocket relay that ``suite.py`` measures the hub against.
 
 No logic and no storage: a Starlette app whose ``/ws`` sends one ``welcome`` frame, then echoes
 every frame back to its sender (standing in for the hub's ``ack``) and forwards it verbatim to
@@ -8,7 +8,7 @@ to send to. It is served exactly as ``progress-hub serve`` serves the hub (uvico
 ``websockets-sansio``, ``httptools``, uvloop, the hub's frame limit and ping settings), so
 the difference between the two is what the hub itself costs.
 
-Run: ``python bench/hub_relay.py --port N``.
+Run: ``python bench/peers/relay.py --port N``.
 """
 
 from __future__ import annotations
