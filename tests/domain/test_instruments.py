@@ -192,6 +192,8 @@ def test_a_clinic_adds_an_instrument_with_one_table_entry() -> None:
             "suicide_risk_screen",
             "critical",
             "CORE-10 item 6 (plans to end one's life) answered 1 (1 or more); total 30",
+            baseline.event_id,
+            baseline.at,
         )
     ]
     practice = practice_outcomes([outcomes], catalogue)
