@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
+from domain import readings
 from domain.days import QUARTER_HOUR_S, DayBucket, month_key
 from domain.events import (
     ActionItemUpdated,
@@ -42,8 +43,7 @@ from domain.sessions import Key, SessionFacts
 from domain.zoneclock import ZoneClock
 
 MINDFULNESS_PREFIX: Final = "mindfulness/"
-TREND_WINDOW: Final = 6
-"""The mood trend compares the mean of the last 6 readings with the 6 before."""
+TREND_WINDOW: Final = readings.TREND_WINDOW
 
 
 def _remove(index: list[Any], item: object) -> None:
@@ -81,10 +81,12 @@ class Ledger:
     completed_days: list[int] = field(default_factory=list)  # sorted, one per completed session
     ended_order: list[tuple[float, str, float]] = field(default_factory=list)  # 1.0 if missed
     completed_order: list[tuple[float, str, float]] = field(default_factory=list)  # duration_s
-    # Every pre, post and check-in mood in event-time order, as parallel lists so the trend
-    # can sum a tail slice of plain ints.
+    # The pre, post and check-in moods a rule may still read (see domain.readings), in
+    # event-time order, as parallel lists so the trend can sum a tail slice of plain ints.
     reading_keys: list[Key] = field(default_factory=list)
     reading_scores: list[int] = field(default_factory=list)
+    # The newest check-in keys, sorted; derived on restore, never saved.
+    recent_checkins: list[Key] = field(default_factory=list)
     mindful_days: list[int] = field(default_factory=list)  # sorted, one per mindful exercise
     by_status: dict[str, int] = field(default_factory=_status_counts)
     completed_ms: int = 0  # integer ms: sums are exact in any order
@@ -122,14 +124,21 @@ class Ledger:
         return len(keys) <= span or keys[-span] <= key
 
     def _add_reading(self, key: Key, score: int) -> None:
-        index = bisect_left(self.reading_keys, key)
-        self.reading_keys.insert(index, key)
-        self.reading_scores.insert(index, score)
+        readings.add(self.reading_keys, self.reading_scores, self.recent_checkins, key, score)
 
     def _remove_reading(self, key: Key) -> None:
-        index = bisect_left(self.reading_keys, key)
-        del self.reading_keys[index]
-        del self.reading_scores[index]
+        readings.remove(self.reading_keys, self.reading_scores, key)
+
+    def _add_checkin_reading(self, key: Key, score: int) -> None:
+        readings.add_checkin(
+            self.reading_keys, self.reading_scores, self.recent_checkins, key, score
+        )
+
+    def restore_readings(self) -> None:
+        """Rebuild ``recent_checkins`` after a restore, trimming an old state's long lists."""
+        self.recent_checkins = readings.restored(
+            self.reading_keys, self.reading_scores, self.sessions.values()
+        )
 
     # -- current activity ----------------------------------------------------------------
 
@@ -325,7 +334,7 @@ class Ledger:
         bucket = self._add_activity(key[0], day, 0)
         bucket.checkin_sum += score
         bucket.checkin_n += 1
-        self._add_reading(key, score)
+        self._add_checkin_reading(key, score)
 
     def fold_marker(self, marker: ProgressMarker, key: Key) -> None:
         """A progress marker; ``SKILL_ACQUIRED`` ones count toward skill milestones."""

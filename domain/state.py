@@ -137,7 +137,7 @@ def restore_ledger(clock: ZoneClock, state: dict[str, Any]) -> Ledger:
             raise StateFormatError("ledger.months: expected four sums per month")
         for day, counts in month_days.items():
             days[day] = DayBucket(month, *counts)
-    return Ledger(
+    ledger = Ledger(
         clock,
         ever,
         sessions={session_id: SessionFacts(*row) for session_id, row in rows.items()},
@@ -146,6 +146,8 @@ def restore_ledger(clock: ZoneClock, state: dict[str, Any]) -> Ledger:
         last_activity_qh=last,
         **plain,
     )
+    ledger.restore_readings()
+    return ledger
 
 
 def book_state(book: MilestoneBook) -> dict[str, Any]:
