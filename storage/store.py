@@ -133,6 +133,8 @@ class SqliteStore:
         self._writer: GroupCommitWriter | None = None
         self._read_only = read_only
         self._lock = DatabaseLock(path)
+        # Whether the file has ``purged_ids``: asked once, as no schema changes while open.
+        self._has_purged_ids: bool | None = None
 
     @property
     def writer(self) -> GroupCommitWriter:
@@ -238,6 +240,7 @@ class SqliteStore:
         if self._connection is not None:
             await self._connection.close()
             self._connection = None
+        self._has_purged_ids = None
         self._lock.release()
 
     async def append_events(
@@ -373,5 +376,6 @@ class SqliteStore:
     async def known_event_ids(self, ids: Sequence[str]) -> set[str]:
         """Those of ``ids`` already committed, or purged by retention."""
         connection = self._require_connection()
-        purged = await self._has_table(connection, "purged_ids")
-        return await known_ids(connection, ids, purged=purged)
+        if self._has_purged_ids is None:
+            self._has_purged_ids = await self._has_table(connection, "purged_ids")
+        return await known_ids(connection, ids, purged=self._has_purged_ids)
