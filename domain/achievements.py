@@ -24,6 +24,7 @@ from domain.milestones import (
     milestone_id,
     reached_key,
 )
+from domain.outcomes import rfc3339_utc
 from domain.sessions import Key
 
 _TITLES: Final = {rule.rule: rule.title for rule in MILESTONE_RULES}
@@ -103,7 +104,7 @@ class MilestoneBook:
             "id": milestone.id,
             "rule": milestone.rule,
             "title": milestone.title,
-            "achieved_at": milestone.achieved_at.isoformat().replace("+00:00", "Z"),
+            "achieved_at": rfc3339_utc(milestone.achieved_at),
             "celebration_shown": milestone.id in self.celebrated,
         }
 
