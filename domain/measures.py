@@ -33,6 +33,13 @@ DayTotals = tuple[tuple[str, int | None], ...]
 """A day's chart totals: ``(series_key, total or None)`` for every instrument, catalogue order."""
 
 
+def _empty_totals(instruments: Mapping[str, Instrument]) -> DayTotals:
+    return tuple((instrument.series_key, None) for instrument in instruments.values())
+
+
+_CATALOGUE_EMPTY: DayTotals = _empty_totals(INSTRUMENTS)
+
+
 @dataclass(slots=True, eq=False)
 class MeasureBook:
     """A patient's scored questionnaires and which deterioration alerts are raised."""
@@ -72,7 +79,9 @@ class MeasureBook:
 
     def empty(self) -> DayTotals:
         """The chart totals of a day without a score."""
-        return tuple((instrument.series_key, None) for instrument in self.instruments.values())
+        if self.instruments is INSTRUMENTS:
+            return _CATALOGUE_EMPTY  # every apply asks: built once for the catalogue
+        return _empty_totals(self.instruments)
 
     def to_state(self) -> list[list[Any]]:
         """Builtins for the tracker's saved state (the scores, oldest first)."""

@@ -71,7 +71,7 @@ def improving(ledger: Ledger) -> bool:
     if count < IMPROVING_MIN_READINGS:
         return False
     window = min(TREND_WINDOW, count // 2)
-    if any(score <= CRISIS_MOOD for score in scores[count - window :]):
+    if min(scores[count - window :]) <= CRISIS_MOOD:
         return False
     delta = mood_delta(ledger)
     return delta is not None and delta >= IMPROVING_CHANGE

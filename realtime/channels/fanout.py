@@ -104,9 +104,11 @@ class Fanout:
             match effect:
                 case StateChanged():
                     state_due = audience
-                case SeriesDelta(bucket=day, values=values):
+                case SeriesDelta():
+                    # Its date and values are built only when read: not for a channel
+                    # nobody listens to (a class pattern's keywords would read them first).
                     if audience:
-                        series_due[day.isoformat()] = dict(values)
+                        series_due[effect.bucket.isoformat()] = effect.values
                 case MilestoneReached(milestone=milestone):
                     if not self.rewards.hold_celebrations(patient.patient_id):
                         self._bus.publish(channel, dict(celebration_message(milestone)))

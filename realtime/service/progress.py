@@ -267,8 +267,9 @@ class ProgressService:
         fresh: list[Event] = []
         batch_ids: set[str] = set()
         waits: list[asyncio.Future[None]] = []
-        # A trusted publisher may publish for anyone: decided once, not once per event.
-        trusted = principal.is_trusted
+        # Decided once per batch: whether it may publish for anyone, the latest ``at`` accepted.
+        trusted, latest = principal.is_trusted, now + self._max_future_skew
+        trackers, unapplied, recent = self._trackers, self.unapplied.ids, self._recent
         for event in events:
             if isinstance(event, RejectedEvent):
                 result.reject(event.id, InvalidEvent.code, event.detail)
@@ -276,17 +277,17 @@ class ProgressService:
             if not trusted and not principal.may_publish_for(event.patient_id):
                 result.reject(event.id, Forbidden.code, "not allowed to publish for this patient")
                 continue
-            if event.patient_id not in self._trackers:
+            if event.patient_id not in trackers:
                 result.reject(event.id, UnknownPatient.code, f"no patient {event.patient_id!r}")
                 continue
-            if event.at - now > self._max_future_skew:
+            if event.at > latest:
                 result.reject(event.id, InvalidEvent.code, "at: lies too far in the future")
                 continue
-            if event.id in self.unapplied.ids:
+            if event.id in unapplied:
                 result.reject(event.id, "invalid_event", UNAPPLIED_DETAIL)
                 continue
             pending = self._rounds.in_flight(event.id)
-            if event.id in batch_ids or event.id in self._recent or pending is not None:
+            if event.id in batch_ids or event.id in recent or pending is not None:
                 result.duplicates.append(event.id)
                 if pending is not None:
                     waits.append(pending)
@@ -299,7 +300,6 @@ class ProgressService:
         if not fresh:
             self._rounds.answer(submission)
             return
-        recent = self._recent
         for event in fresh:
             recent.add(event.id)
         self._rounds.join(submission)
