@@ -193,13 +193,15 @@ class PatientProgress:
     def _fold_all(self, events: Iterable[Event], now: datetime, effects: list[Effect]) -> bool:
         """Fold the events not seen before; whether there was any."""
         applied = False
+        seen, fold = self._seen, self._folding.fold
         for event in events:
-            if event.id in self._seen:
+            event_id = event.id
+            if event_id in seen:
                 continue
-            if len(self._seen) >= SEEN_WINDOW:
-                del self._seen[next(iter(self._seen))]  # the oldest: dicts keep insertion order
-            self._seen[event.id] = None
-            self._folding.fold(event, now, effects)
+            if len(seen) >= SEEN_WINDOW:
+                del seen[next(iter(seen))]  # the oldest: dicts keep insertion order
+            seen[event_id] = None
+            fold(event, now, effects)
             applied = True
         if applied:
             self._published_at = now
