@@ -119,7 +119,7 @@ def questionnaire(
     *,
     items: int,
     answers: tuple[int, int],
-    bands: Sequence[tuple[int, str]],
+    bands: Mapping[str, int],
     reliable_change: int,
     caseness: int,
     sources: Sources,
@@ -128,13 +128,13 @@ def questionnaire(
 ) -> Instrument:
     """A catalogue entry as the printed scoring sheet states it.
 
-    ``answers`` is the lowest and highest answer to an item; ``bands`` are ``(highest total,
-    label)`` pairs, lowest first: each band starts one above the one before, the first at the
-    lowest total, so the bands cannot leave a gap.
+    ``answers`` is the lowest and highest answer to an item; ``bands`` maps each label to the
+    highest total it covers, lowest first: each band starts one above the one before, the
+    first at the lowest total, so the bands cannot leave a gap.
     """
     item_min, item_max = answers
     low, severity_bands = items * item_min, []
-    for high, label in bands:
+    for label, high in bands.items():
         severity_bands.append(SeverityBand(label, low, high))
         low = high + 1
     return Instrument(
@@ -155,13 +155,7 @@ PHQ_9: Final = questionnaire(
     "PHQ-9",
     items=9,
     answers=(0, 3),
-    bands=[
-        (4, "minimal"),
-        (9, "mild"),
-        (14, "moderate"),
-        (19, "moderately_severe"),
-        (27, "severe"),
-    ],
+    bands=dict(minimal=4, mild=9, moderate=14, moderately_severe=19, severe=27),
     reliable_change=6,
     caseness=10,
     critical_items=(
@@ -180,7 +174,7 @@ GAD_7: Final = questionnaire(
     "GAD-7",
     items=7,
     answers=(0, 3),
-    bands=[(4, "minimal"), (9, "mild"), (14, "moderate"), (21, "severe")],
+    bands=dict(minimal=4, mild=9, moderate=14, severe=21),
     reliable_change=4,
     caseness=8,
     sources=Sources(

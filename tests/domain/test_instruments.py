@@ -148,14 +148,7 @@ CORE_10 = questionnaire(
     "CORE-10",
     items=10,
     answers=(0, 4),
-    bands=[
-        (5, "healthy"),
-        (10, "low"),
-        (14, "mild"),
-        (19, "moderate"),
-        (24, "moderately_severe"),
-        (40, "severe"),
-    ],
+    bands=dict(healthy=5, low=10, mild=14, moderate=19, moderately_severe=24, severe=40),
     reliable_change=6,
     caseness=11,
     critical_items=(
