@@ -27,8 +27,14 @@ from domain.events import (
     SessionEnded,
     SessionStarted,
 )
-from domain.figures import Figures
-from domain.insights import ON_MINDFULNESS, ON_MOOD, ON_NEW_ACTIVE_DAY, ON_RISK, RULES_BY_CODE
+from domain.insights import (
+    ON_MINDFULNESS,
+    ON_MOOD,
+    ON_NEW_ACTIVE_DAY,
+    ON_RISK,
+    RULES_BY_CODE,
+    Figures,
+)
 from domain.ledger import MINDFULNESS_PREFIX, Ledger
 from domain.measures import MeasureBook
 from domain.milestones import Metric
