@@ -252,20 +252,6 @@ class Ledger:
         else:
             self._remove_reading(key)
 
-    def fold_started(
-        self, started: SessionStarted, key: Key, day: int, touched: dict[int, None]
-    ) -> SessionFacts:
-        """A session began (perhaps with a pre-session mood); marks the days it touched.
-
-        Returns the session's facts after the fold.
-        """
-        facts = self._session(started.session_id)
-        if _supersedes(key, facts.started_key, facts.started_day, touched):
-            with self._refolding(started.session_id, facts, self._started):
-                facts.started_key, facts.started_day, facts.mood_pre = key, day, started.mood_pre
-            touched[day] = None
-        return facts
-
     def redate_started(self, facts: SessionFacts, day: int) -> None:
         """Move the winning start to another local day (its zone changed)."""
         self._started(facts, -1)
@@ -306,21 +292,27 @@ class Ledger:
         if post is not None:
             self._count_mood(key, day, post, sign, before=False)
 
-    def fold_ended(
-        self, ended: SessionEnded, key: Key, day: int, touched: dict[int, None]
+    def fold_session(
+        self, event: SessionStarted | SessionEnded, key: Key, day: int, touched: dict[int, None]
     ) -> SessionFacts:
-        """A session ended; marks the days whose buckets it touched.
+        """A session began (perhaps with a pre-session mood) or ended: the later start, and the
+        later end, win. Marks the days whose buckets it touched.
 
         Returns the session's facts after the fold.
         """
-        facts = self._session(ended.session_id)
-        if _supersedes(key, facts.ended_key, facts.ended_day, touched):
-            with self._refolding(ended.session_id, facts, self._ended):
-                facts.ended_key, facts.ended_day, facts.status = key, day, ended.status
+        facts = self._session(event.session_id)
+        if isinstance(event, SessionStarted):
+            if _supersedes(key, facts.started_key, facts.started_day, touched):
+                with self._refolding(event.session_id, facts, self._started):
+                    facts.started_key, facts.started_day, facts.mood_pre = key, day, event.mood_pre
+                touched[day] = None
+        elif _supersedes(key, facts.ended_key, facts.ended_day, touched):
+            with self._refolding(event.session_id, facts, self._ended):
+                facts.ended_key, facts.ended_day, facts.status = key, day, event.status
                 facts.duration_s, facts.mood_post, facts.topics = (
-                    ended.duration_s,
-                    ended.mood_post,
-                    ended.topics,
+                    event.duration_s,
+                    event.mood_post,
+                    event.topics,
                 )
             touched[day] = None
         return facts
