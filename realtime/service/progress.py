@@ -267,8 +267,8 @@ class ProgressService:
         fresh: list[Event] = []
         batch_ids: set[str] = set()
         waits: list[asyncio.Future[None]] = []
-        # Decided once per batch: whether it may publish for anyone, the latest ``at`` accepted.
-        trusted, latest = principal.is_trusted, now + self._max_future_skew
+        # Decided once per batch, not per event: whether it may publish for anyone.
+        trusted, skew = principal.is_trusted, self._max_future_skew
         trackers, unapplied, recent = self._trackers, self.unapplied.ids, self._recent
         for event in events:
             if isinstance(event, RejectedEvent):
@@ -280,7 +280,7 @@ class ProgressService:
             if event.patient_id not in trackers:
                 result.reject(event.id, UnknownPatient.code, f"no patient {event.patient_id!r}")
                 continue
-            if event.at > latest:
+            if event.at - now > skew:
                 result.reject(event.id, InvalidEvent.code, "at: lies too far in the future")
                 continue
             if event.id in unapplied:
