@@ -22,6 +22,14 @@ on their event loop.
 
 Backpressure: when more than ``max_queued_rows`` rows wait, new writers wait for room before
 they enqueue, so a publisher that outruns the disk is slowed instead of growing memory.
+
+The urgent lane: a write marked ``urgent`` (an event that may raise an alert) is committed
+next, in a transaction of its own, ahead of the bulk writes queued before it, so it waits only
+for the commit in progress. It may pass a queued write only when that write names the keys
+(patients) it touches and none is one of its own: two writes about the same patient, or any
+write that names no keys (a tick, a snapshot, a read, the close), keep their order. Urgent
+writes skip the backpressure wait: they are few and small, and waiting for room would put them
+behind the bulk again.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ import logging
 import queue
 import sqlite3
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +65,9 @@ class _Write:
     steps: list[Step]
     rows: int
     done: asyncio.Future[int] = field(repr=False)
+    urgent: bool = False
+    # What the write touches (patient ids); ``None``: anything, so nothing passes it.
+    keys: frozenset[str] | None = None
 
 
 @dataclass(slots=True)
@@ -181,8 +193,20 @@ class GroupCommitWriter:
         """
         return await self.write_together([(statement, rows)]) if rows else 0
 
-    async def write_together(self, steps: Sequence[Step]) -> int:
+    async def write_together(
+        self,
+        steps: Sequence[Step],
+        *,
+        urgent: bool = False,
+        keys: frozenset[str] | None = None,
+    ) -> int:
         """Commit several statements, in order, in the same transaction (all or nothing).
+
+        Args:
+            steps: the statements and their rows.
+            urgent: commit next, ahead of queued writes with other keys (see the module).
+            keys: what the steps touch (patient ids), so an urgent write may pass this one;
+                ``None`` when they may touch anything.
 
         Returns:
             The durable position that transaction reached (see ``position_query``).
@@ -194,14 +218,14 @@ class GroupCommitWriter:
         if self._closing or self._loop is None:
             raise StorageClosed("the store is closed")
         rows = sum(len(step_rows) for _, step_rows in steps)
-        while self._queued_rows and self._queued_rows + rows > self._max_queued_rows:
+        while not urgent and self._queued_rows and self._queued_rows + rows > self._max_queued_rows:
             room = self._loop.create_future()
             self._room.append(room)
             await room
             if self._closing:
                 raise StorageClosed("the store is closed")
         done: asyncio.Future[int] = self._loop.create_future()
-        self._enqueue(_Write(list(steps), rows, done), rows)
+        self._enqueue(_Write(list(steps), rows, done, urgent, keys), rows)
         return await done
 
     async def read(self, query: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -239,33 +263,40 @@ class GroupCommitWriter:
 
     def _run(self, connection: sqlite3.Connection) -> None:
         work = self._queue
-        # Taken from the queue but not part of the batch before it (a read, the end, or rows
-        # past the batch's limit): the next item to handle.
-        held: list[_Write | _Read | None] = []
+        # Taken from the queue, not yet handled, in arrival order (urgent writes moved ahead).
+        pending: deque[_Write | _Read | None] = deque()
         try:
             while True:
-                item = held.pop() if held else work.get()
+                if not pending:
+                    pending.append(work.get())
+                while True:  # everything queued meanwhile
+                    try:
+                        pending.append(work.get_nowait())
+                    except queue.Empty:
+                        break
+                urgent = _take_urgent(pending)
+                if urgent:
+                    self._commit(connection, urgent)
+                    continue
+                item = pending.popleft()
                 if item is None:
                     break
                 if isinstance(item, _Read):
                     self._read(connection, item)
                     continue
-                # Everything queued meanwhile joins, up to the row limit or a read.
+                # What follows joins, up to the row limit or a read.
                 batch, rows = [item], item.rows
-                while True:
-                    try:
-                        following = work.get_nowait()
-                    except queue.Empty:
-                        break
+                while pending:
+                    following = pending[0]
                     if (
                         following is None
                         or isinstance(following, _Read)
                         or rows + following.rows > self._max_batch_rows
                     ):
-                        held.append(following)
                         break
                     batch.append(following)
                     rows += following.rows
+                    pending.popleft()
                 self._commit(connection, batch)
         finally:
             try:
@@ -320,6 +351,28 @@ class GroupCommitWriter:
     def _set_stopped(self) -> None:
         if self._stopped is not None and not self._stopped.done():
             self._stopped.set_result(None)
+
+
+def _take_urgent(pending: deque[_Write | _Read | None]) -> list[_Write]:
+    """Take out the urgent writes that may go first: each passes only keyed writes it shares
+    no key with, and stops at the first it may not pass (later ones stay behind it too)."""
+    if not any(isinstance(item, _Write) and item.urgent for item in pending):
+        return []
+    taken: list[_Write] = []
+    passed: set[str] = set()
+    kept: list[_Write | _Read | None] = []
+    while pending:
+        item = pending[0]
+        if not isinstance(item, _Write) or item.keys is None:
+            break  # a read, the close or an unkeyed write: nothing passes it
+        pending.popleft()
+        if item.urgent and item.keys.isdisjoint(passed):
+            taken.append(item)
+        else:
+            passed.update(item.keys)
+            kept.append(item)
+    pending.extendleft(reversed(kept))
+    return taken
 
 
 def _resolve(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:

@@ -19,6 +19,7 @@ from domain.effects import Effect
 from domain.events import Event, RejectedEvent, parse_events
 from domain.patients import Patient
 from domain.progress import PatientProgress
+from domain.urgency import may_alert
 from realtime.auth import Principal
 from realtime.channels.fanout import Fanout
 from realtime.errors import Forbidden, InvalidEvent, UnknownPatient
@@ -258,10 +259,8 @@ class ProgressService:
         """Take a validated batch into the next group commit; ``reply`` gets its answer.
 
         Each event is screened at once (rights, patient, clock skew, duplicates). The fresh
-        ones join every other publish waiting for the next round: one write, one apply and one
-        fan-out for all of them. ``reply`` runs only after the commit that holds its events,
-        so an ``ack`` still means durable.
-        """
+        ones join the next round of their lane (urgent when one may raise an alert, see
+        commits.py). ``reply`` runs only after the commit that holds its events: durable."""
         result = AckResult()
         now = self._clock()
         fresh: list[Event] = []
@@ -295,7 +294,7 @@ class ProgressService:
             fresh.append(event)
         self._screened_out += len(result.rejected)
         self.events_duplicate += len(result.duplicates)
-        submission = Submission(result, fresh, waits, reply)
+        submission = Submission(result, fresh, waits, reply, any(map(may_alert, fresh)))
         if not fresh:
             self._rounds.answer(submission)
             return

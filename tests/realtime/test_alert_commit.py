@@ -30,11 +30,16 @@ class FailingDisk(SqliteStore):
     failing = False
 
     async def append_events(
-        self, events: Sequence[Event], received_at: datetime, together: Sequence[Step] = ()
+        self,
+        events: Sequence[Event],
+        received_at: datetime,
+        together: Sequence[Step] = (),
+        *,
+        urgent: bool = False,
     ) -> int:
         if self.failing:
             raise sqlite3.OperationalError("database or disk is full")
-        return await super().append_events(events, received_at, together)
+        return await super().append_events(events, received_at, together, urgent=urgent)
 
 
 async def test_a_failed_commit_pushes_nothing_acks_nothing_durable_and_halts(
