@@ -8,7 +8,9 @@ one is refused with :class:`~storage.errors.DatabaseInUse` before it touches any
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +22,7 @@ from domain.events import Event
 from domain.patients import Patient
 from storage.alerts import AlertRows
 from storage.errors import SchemaTooNew, StorageError
-from storage.eventlog import Unreadable, known_ids, read_events
+from storage.eventlog import Unreadable, known_ids, known_ids_at_once, read_events
 from storage.filters import where
 from storage.lock import DatabaseLock
 from storage.records import (
@@ -42,6 +44,7 @@ DEFAULT_SYNCHRONOUS: Synchronous = "FULL"
 # ``at`` is taken from the body inside SQLite (its text is the event's own instant, offset
 # kept), which is cheaper than formatting it in Python for every row.
 _LOG_POSITION = "SELECT max(seq) FROM events"
+LANE_BUSY_TIMEOUT_MS = 20  # a WAL reader is rarely busy; the event loop must not wait long
 _INSERT_EVENT = (
     "INSERT OR IGNORE INTO events (id, patient_id, kind, at, received_at, body) "
     "VALUES (?1, ?2, ?3, json_extract(?5, '$.at'), ?4, ?5)"
@@ -127,7 +130,7 @@ class SqliteStore:
         self._on_commit = on_commit
         self._synchronous = synchronous
         self._connection: aiosqlite.Connection | None = None
-        self._lane: aiosqlite.Connection | None = None  # urgent id lookups (known_event_ids)
+        self._lane: sqlite3.Connection | None = None  # urgent id lookups, on the event loop
         self._writer: GroupCommitWriter | None = None
         self._read_only = read_only
         self._lock = DatabaseLock(path)
@@ -193,8 +196,8 @@ class SqliteStore:
             await connection.execute(f"PRAGMA synchronous={self._synchronous}")
             await connection.execute("PRAGMA foreign_keys=ON")
             await migrate(connection, self.path)
-            self._lane = await aiosqlite.connect(self.path, isolation_level=None)
-            await self._lane.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            self._lane = sqlite3.connect(self.path, isolation_level=None)
+            self._lane.execute(f"PRAGMA busy_timeout={LANE_BUSY_TIMEOUT_MS}")
         except StorageError:
             await self.close()
             raise
@@ -237,10 +240,12 @@ class SqliteStore:
         if self._writer is not None:
             await self._writer.close()
             self._writer = None
-        for connection in (self._lane, self._connection):
-            if connection is not None:
-                await connection.close()
-        self._lane = self._connection = None
+        if self._lane is not None:
+            self._lane.close()
+            self._lane = None
+        if self._connection is not None:
+            await self._connection.close()
+            self._connection = None
         self._has_purged_ids = None
         self._lock.release()
 
@@ -384,11 +389,12 @@ class SqliteStore:
             yield row
 
     async def known_event_ids(self, ids: Sequence[str], *, urgent: bool = False) -> set[str]:
-        """Those of ``ids`` already committed, or purged by retention. ``urgent``: asked on a
-        connection of its own, not behind the bulk lookups queued on the shared one."""
+        """Those of ``ids`` already committed, or purged by retention. ``urgent``: asked at
+        once on a connection of the caller's thread, not behind the bulk lookups."""
         connection = self._require_connection()
-        if urgent and self._lane is not None:
-            connection = self._lane
         if self._has_purged_ids is None:
             self._has_purged_ids = await self._has_table(connection, "purged_ids")
+        if urgent and self._lane is not None:
+            with contextlib.suppress(sqlite3.OperationalError):  # busy: take the shared one
+                return known_ids_at_once(self._lane, ids, purged=self._has_purged_ids)
         return await known_ids(connection, ids, purged=self._has_purged_ids)

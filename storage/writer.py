@@ -24,12 +24,12 @@ Backpressure: when more than ``max_queued_rows`` rows wait, new writers wait for
 they enqueue, so a publisher that outruns the disk is slowed instead of growing memory.
 
 The urgent lane: a write marked ``urgent`` (an event that may raise an alert) is committed
-next, in a transaction of its own, ahead of the bulk writes queued before it, so it waits only
-for the commit in progress. It may pass a queued write only when that write names the keys
-(patients) it touches and none is one of its own: two writes about the same patient, or any
-write that names no keys (a tick, a snapshot, a read, the close), keep their order. Urgent
-writes skip the backpressure wait: they are few and small, and waiting for room would put them
-behind the bulk again.
+next, ahead of the bulk writes queued before it, so it waits only for the commit in progress.
+Two writes about the same patient keep their order (a patient's stored marks must be the last
+ones computed), so a queued write that shares a key (patient) with it goes first with it, in
+the same transaction, and so on back; the rest wait. A write that names no keys (a tick, a
+snapshot, audit rows), a read and the close are never passed. Urgent writes skip the
+backpressure wait: they are few and small, and waiting for room would put them behind the bulk.
 """
 
 from __future__ import annotations
@@ -274,7 +274,7 @@ class GroupCommitWriter:
                         pending.append(work.get_nowait())
                     except queue.Empty:
                         break
-                urgent = _take_urgent(pending)
+                urgent = _take_urgent(pending, self._max_batch_rows)
                 if urgent:
                     self._commit(connection, urgent)
                     continue
@@ -353,26 +353,41 @@ class GroupCommitWriter:
             self._stopped.set_result(None)
 
 
-def _take_urgent(pending: deque[_Write | _Read | None]) -> list[_Write]:
-    """Take out the urgent writes that may go first: each passes only keyed writes it shares
-    no key with, and stops at the first it may not pass (later ones stay behind it too)."""
-    if not any(isinstance(item, _Write) and item.urgent for item in pending):
-        return []
-    taken: list[_Write] = []
-    passed: set[str] = set()
-    kept: list[_Write | _Read | None] = []
-    while pending:
-        item = pending[0]
+def _take_urgent(pending: deque[_Write | _Read | None], max_rows: int) -> list[_Write]:
+    """Take out the urgent writes that may go first, with the queued writes they must follow.
+
+    Only writes before the first barrier (a read, the close, a write without keys) move. Walking
+    back from the last urgent write, a write moves when it is urgent or shares a key with a
+    write moving after it, so whatever stays behind shares no key with anything that passes it.
+    Empty when nothing is urgent, or when the writes to move would exceed ``max_rows`` (then
+    everything is committed in arrival order, as it would have been without a lane).
+    """
+    movable: list[_Write] = []
+    for item in pending:
         if not isinstance(item, _Write) or item.keys is None:
-            break  # a read, the close or an unkeyed write: nothing passes it
+            break
+        movable.append(item)
+    last = max((i for i, item in enumerate(movable) if item.urgent), default=-1)
+    if last < 0:
+        return []
+    keys: set[str] = set()
+    moving: list[_Write] = []
+    rows = 0
+    for item in reversed(movable[: last + 1]):
+        assert item.keys is not None
+        if item.urgent or not item.keys.isdisjoint(keys):
+            keys.update(item.keys)
+            moving.append(item)
+            rows += item.rows
+    if rows > max_rows:
+        return []
+    moving.reverse()
+    chosen = {id(item) for item in moving}
+    staying = [item for item in movable[: last + 1] if id(item) not in chosen]
+    for _ in range(last + 1):
         pending.popleft()
-        if item.urgent and item.keys.isdisjoint(passed):
-            taken.append(item)
-        else:
-            passed.update(item.keys)
-            kept.append(item)
-    pending.extendleft(reversed(kept))
-    return taken
+    pending.extendleft(reversed(staying))
+    return moving
 
 
 def _resolve(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
