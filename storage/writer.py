@@ -25,10 +25,13 @@ they enqueue, so a publisher that outruns the disk is slowed instead of growing 
 
 The urgent lane: a write marked ``urgent`` (an event that may raise an alert) is committed
 next, ahead of the bulk writes queued before it, so it waits only for the commit in progress.
-Two writes about the same patient keep their order (a patient's stored marks must be the last
-ones computed), so a queued write that shares a key (patient) with it goes first with it, in
-the same transaction, and so on back; the rest wait. A write that names no keys (a tick, a
-snapshot, audit rows), a read and the close are never passed. Urgent writes skip the
+Each write names its ``keys`` (the patients its rows touch) and what it ``follows``: the keys
+whose earlier writes must be committed before it (by default its keys; an urgent round names
+only the patients whose marks it stores, since a patient's stored marks must be the last ones
+computed, while event, alert and delivery rows are inserts under their own ids that any order
+keeps). A queued write that holds a key the urgent write follows goes first with it, in the
+same transaction, and so on back; the rest wait. A write without keys (a tick, a celebration,
+a snapshot, audit rows), a read and the close are never passed. Urgent writes skip the
 backpressure wait: they are few and small, and waiting for room would put them behind the bulk.
 """
 
@@ -47,6 +50,8 @@ from pathlib import Path
 from typing import Any
 
 from storage.errors import StorageClosed
+from storage.lane import Step as Step
+from storage.lane import Write, take_urgent
 from storage.multirow import Row, execute_rows
 
 DEFAULT_MAX_BATCH_ROWS = 5_000
@@ -56,18 +61,6 @@ DEFAULT_MAX_QUEUED_ROWS = 50_000
 BUSY_TIMEOUT_MS = 5_000
 
 log = logging.getLogger("progress_hub.storage")
-
-Step = tuple[str, Sequence[Row]]
-
-
-@dataclass(slots=True)
-class _Write:
-    steps: list[Step]
-    rows: int
-    done: asyncio.Future[int] = field(repr=False)
-    urgent: bool = False
-    # What the write touches (patient ids); ``None``: anything, so nothing passes it.
-    keys: frozenset[str] | None = None
 
 
 @dataclass(slots=True)
@@ -79,7 +72,7 @@ class _Read:
     done: asyncio.Future[list[tuple[Any, ...]]] = field(repr=False)
 
 
-def _transaction(connection: sqlite3.Connection, batch: list[_Write], position_query: str) -> int:
+def _transaction(connection: sqlite3.Connection, batch: list[Write], position_query: str) -> int:
     """Run the batch as one transaction and return the log position it reached.
 
     Called in the writer thread. The position is read inside the transaction, so it is exactly
@@ -143,7 +136,7 @@ class GroupCommitWriter:
         # The only thing shared with the thread. A SimpleQueue, because putting never waits
         # for the thread: with a lock shared by both, the event loop stalled whenever the
         # thread held it and then waited for the GIL (9% of its time at 5,000 publishes/s).
-        self._queue: queue.SimpleQueue[_Write | _Read | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Write | _Read | None] = queue.SimpleQueue()
         # Rows enqueued and not yet committed (event-loop side only).
         self._queued_rows = 0
         self._closing = False
@@ -199,6 +192,7 @@ class GroupCommitWriter:
         *,
         urgent: bool = False,
         keys: frozenset[str] | None = None,
+        follows: frozenset[str] | None = None,
     ) -> int:
         """Commit several statements, in order, in the same transaction (all or nothing).
 
@@ -207,6 +201,8 @@ class GroupCommitWriter:
             urgent: commit next, ahead of queued writes with other keys (see the module).
             keys: what the steps touch (patient ids), so an urgent write may pass this one;
                 ``None`` when they may touch anything.
+            follows: the keys whose queued writes must commit before this one (default:
+                ``keys``).
 
         Returns:
             The durable position that transaction reached (see ``position_query``).
@@ -225,7 +221,10 @@ class GroupCommitWriter:
             if self._closing:
                 raise StorageClosed("the store is closed")
         done: asyncio.Future[int] = self._loop.create_future()
-        self._enqueue(_Write(list(steps), rows, done, urgent, keys), rows)
+        self._enqueue(
+            Write(list(steps), rows, done, urgent, keys, keys if follows is None else follows),
+            rows,
+        )
         return await done
 
     async def read(self, query: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -242,7 +241,7 @@ class GroupCommitWriter:
         self._enqueue(_Read(query, parameters, done), 0)
         return await done
 
-    def _enqueue(self, item: _Write | _Read, rows: int) -> None:
+    def _enqueue(self, item: Write | _Read, rows: int) -> None:
         self._queued_rows += rows
         self._queue.put(item)
 
@@ -264,7 +263,7 @@ class GroupCommitWriter:
     def _run(self, connection: sqlite3.Connection) -> None:
         work = self._queue
         # Taken from the queue, not yet handled, in arrival order (urgent writes moved ahead).
-        pending: deque[_Write | _Read | None] = deque()
+        pending: deque[Write | _Read | None] = deque()
         try:
             while True:
                 if not pending:
@@ -274,7 +273,7 @@ class GroupCommitWriter:
                         pending.append(work.get_nowait())
                     except queue.Empty:
                         break
-                urgent = _take_urgent(pending, self._max_batch_rows)
+                urgent = take_urgent(pending, self._max_batch_rows)
                 if urgent:
                     self._commit(connection, urgent)
                     continue
@@ -304,7 +303,7 @@ class GroupCommitWriter:
             finally:
                 self._post(self._set_stopped)
 
-    def _commit(self, connection: sqlite3.Connection, batch: list[_Write]) -> None:
+    def _commit(self, connection: sqlite3.Connection, batch: list[Write]) -> None:
         try:
             position = _transaction(connection, batch, self._position_query)
         except Exception as error:
@@ -330,7 +329,7 @@ class GroupCommitWriter:
 
     # -- back on the event loop -------------------------------------------------------------
 
-    def _settle(self, batch: list[_Write], position: int, error: Exception | None) -> None:
+    def _settle(self, batch: list[Write], position: int, error: Exception | None) -> None:
         rows = sum(write.rows for write in batch)
         self._queued_rows -= rows
         if error is None:
@@ -351,43 +350,6 @@ class GroupCommitWriter:
     def _set_stopped(self) -> None:
         if self._stopped is not None and not self._stopped.done():
             self._stopped.set_result(None)
-
-
-def _take_urgent(pending: deque[_Write | _Read | None], max_rows: int) -> list[_Write]:
-    """Take out the urgent writes that may go first, with the queued writes they must follow.
-
-    Only writes before the first barrier (a read, the close, a write without keys) move. Walking
-    back from the last urgent write, a write moves when it is urgent or shares a key with a
-    write moving after it, so whatever stays behind shares no key with anything that passes it.
-    Empty when nothing is urgent, or when the writes to move would exceed ``max_rows`` (then
-    everything is committed in arrival order, as it would have been without a lane).
-    """
-    movable: list[_Write] = []
-    for item in pending:
-        if not isinstance(item, _Write) or item.keys is None:
-            break
-        movable.append(item)
-    last = max((i for i, item in enumerate(movable) if item.urgent), default=-1)
-    if last < 0:
-        return []
-    keys: set[str] = set()
-    moving: list[_Write] = []
-    rows = 0
-    for item in reversed(movable[: last + 1]):
-        assert item.keys is not None
-        if item.urgent or not item.keys.isdisjoint(keys):
-            keys.update(item.keys)
-            moving.append(item)
-            rows += item.rows
-    if rows > max_rows:
-        return []
-    moving.reverse()
-    chosen = {id(item) for item in moving}
-    staying = [item for item in movable[: last + 1] if id(item) not in chosen]
-    for _ in range(last + 1):
-        pending.popleft()
-    pending.extendleft(reversed(staying))
-    return moving
 
 
 def _resolve(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:

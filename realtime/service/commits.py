@@ -12,8 +12,9 @@ waits for another round's apply, effects or answers.
 Two lanes. A submission holding an event that may raise an alert at once
 (:func:`domain.urgency.may_alert`) joins this turn's *urgent* round instead: its own id lookup
 (not behind the bulk ones), its own apply (only its events) and a commit in the writer's urgent
-lane, which goes next after the commit in progress unless a queued bulk commit holds the same
-patients (then it keeps its place: stored marks must follow the order they were computed in).
+lane, which goes next after the commit in progress. Of the bulk commits queued before it, only
+those holding a patient whose marks it stores go first with it (a patient's stored marks must
+be the last computed); its events, alert and deliveries are rows under their own ids.
 Bulk rounds are capped at ``max_round_events`` events, so no single apply holds the event loop
 long. Acks carry their ``ref`` and need not come in publish order (PROTOCOL.md section 4), so a
 connection's crisis may be answered before its earlier bulk publish. Each event is in one round
@@ -102,6 +103,9 @@ class Applied:
     publish: Callable[[], None]
     # Committed, but no tracker could fold them (see realtime.service.quarantine).
     unapplied: set[str] = field(default_factory=set)
+    # The patients whose marks ``steps`` store: an urgent commit keeps its order only with
+    # queued commits of these patients (see storage.writer).
+    marked: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)
@@ -203,7 +207,10 @@ class CommitRounds:
             return
         checkpoint("after_apply")
         try:
-            await self._log.append(events, now, applied.steps, urgent=current.urgent)
+            follows = applied.marked if current.urgent else None
+            await self._log.append(
+                events, now, applied.steps, urgent=current.urgent, follows=follows
+            )
         except BaseException as error:
             self._forget(events)
             log.critical("event=publish_failed count=%d error=%s", len(events), error)

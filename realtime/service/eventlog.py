@@ -30,14 +30,16 @@ class EventLog(Protocol):
         together: Sequence[Step] = (),
         *,
         urgent: bool = False,
+        follows: frozenset[str] | None = None,
     ) -> int:
         """Return the durable position reached once the batch is durable (an ``ack`` may then
         be sent), all or nothing: every event of the batch lies at or before that position.
 
         ``together`` holds what the events decided and must never be lost without them nor
         kept without them (their alerts, webhook deliveries, marks): the same transaction.
-        ``urgent``: committed before the bulk appends waiting, unless one of them holds the
-        same patients (see :mod:`storage.writer`); positions then need not follow call order.
+        ``urgent``: committed before the appends waiting, except those holding a patient in
+        ``follows`` (default: every patient of the batch), which go first with it (see
+        :mod:`storage.writer`); positions then need not follow call order.
 
         Raises:
             StorageError: nothing of the batch was kept; its events may be sent again.
@@ -84,8 +86,11 @@ class SqliteEventLog:
         together: Sequence[Step] = (),
         *,
         urgent: bool = False,
+        follows: frozenset[str] | None = None,
     ) -> int:
-        return await self._store.append_events(events, received_at, together, urgent=urgent)
+        return await self._store.append_events(
+            events, received_at, together, urgent=urgent, follows=follows
+        )
 
     async def known_ids(self, event_ids: Sequence[str], *, urgent: bool = False) -> set[str]:
         return await self._store.known_event_ids(event_ids, urgent=urgent)

@@ -325,10 +325,8 @@ class ProgressService:
         alerts: list[Alert] = []
         for patient_id, effects in touched.items():
             alerts += self._alerts.raised(self._trackers[patient_id].patient, effects, now)
-        steps = [
-            *self._alerts.steps_for(alerts, now),
-            *marks_steps(self._changed_marks(touched), now),
-        ]
+        marks = self._changed_marks(touched)
+        steps = [*self._alerts.steps_for(alerts, now), *marks_steps(marks, now)]
 
         def publish() -> None:
             # Alerts first: nothing else a round sends is as urgent.
@@ -336,7 +334,7 @@ class ProgressService:
             for patient_id, effects in touched.items():
                 self._fanout.patient_changed(self._trackers[patient_id], effects)
 
-        return Applied(steps, publish, unapplied or set())
+        return Applied(steps, publish, unapplied or set(), frozenset(pid for pid, _ in marks))
 
     def _apply_events(
         self, events: list[Event], now: datetime

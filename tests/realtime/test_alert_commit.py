@@ -36,10 +36,13 @@ class FailingDisk(SqliteStore):
         together: Sequence[Step] = (),
         *,
         urgent: bool = False,
+        follows: frozenset[str] | None = None,
     ) -> int:
         if self.failing:
             raise sqlite3.OperationalError("database or disk is full")
-        return await super().append_events(events, received_at, together, urgent=urgent)
+        return await super().append_events(
+            events, received_at, together, urgent=urgent, follows=follows
+        )
 
 
 async def test_a_failed_commit_pushes_nothing_acks_nothing_durable_and_halts(

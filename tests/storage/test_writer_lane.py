@@ -42,10 +42,12 @@ def commit_order(path: Path) -> list[str]:
         return [row[0] for row in connection.execute("SELECT id FROM items ORDER BY rowid")]
 
 
-async def queued_then_committed(
-    path: Path, writes: list[tuple[str, bool, frozenset[str] | None]]
-) -> list[str]:
-    """Queue ``(name, urgent, keys)`` writes behind a held lock, release it: the commit order."""
+Queued = tuple[str, bool, frozenset[str] | None] | tuple[str, bool, frozenset[str], frozenset[str]]
+
+
+async def queued_then_committed(path: Path, writes: list[Queued]) -> list[str]:
+    """Queue ``(name, urgent, keys[, follows])`` writes behind a held lock, release it: the
+    commit order."""
     writer = GroupCommitWriter(path)
     await writer.start()
     try:
@@ -58,9 +60,14 @@ async def queued_then_committed(
             await asyncio.sleep(0)
             pending = [
                 asyncio.ensure_future(
-                    writer.write_together([(INSERT, [(name,)])], urgent=urgent, keys=keys)
+                    writer.write_together(
+                        [(INSERT, [(write[0],)])],
+                        urgent=write[1],
+                        keys=write[2],
+                        follows=write[3] if len(write) == 4 else None,
+                    )
                 )
-                for name, urgent, keys in writes
+                for write in writes
             ]
             await asyncio.sleep(0)  # every write enqueued while the lock is held
         await asyncio.gather(first, *pending)
@@ -99,3 +106,17 @@ async def test_an_urgent_write_never_passes_a_write_without_keys(tmp_path: Path)
     )
     # Without the barrier, u would go first (it shares no key with a).
     assert order == ["a-p1", "tick", "u-p3"]
+
+
+async def test_an_urgent_write_follows_only_the_keys_it_names(tmp_path: Path) -> None:
+    # u touches p1 and p2 but follows only p2 (the patient whose marks it stores): it passes
+    # a (p1) and takes b (p2) along.
+    order = await queued_then_committed(
+        database(tmp_path),
+        [
+            ("a-p1", False, frozenset({"p1"})),
+            ("b-p2", False, frozenset({"p2"})),
+            ("u-p1p2", True, frozenset({"p1", "p2"}), frozenset({"p2"})),
+        ],
+    )
+    assert order == ["b-p2", "u-p1p2", "a-p1"]
