@@ -15,7 +15,20 @@ from typing import TypeVar
 from storage.multirow import Row
 
 Step = tuple[str, Sequence[Row]]
+Steps = Sequence[Step]
 Queued = TypeVar("Queued")
+
+
+@dataclass(frozen=True, slots=True)
+class Lane:
+    """Which lane a write takes: ``urgent`` or not, and the keys it ``follows`` (``None``: all
+    its keys), as :mod:`storage.writer` describes."""
+
+    urgent: bool = False
+    follows: frozenset[str] | None = None
+
+
+BULK = Lane()
 
 
 @dataclass(slots=True)

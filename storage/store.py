@@ -24,6 +24,7 @@ from storage.alerts import AlertRows
 from storage.errors import SchemaTooNew, StorageError
 from storage.eventlog import Unreadable, known_ids, known_ids_at_once, read_events
 from storage.filters import where
+from storage.lane import BULK, Lane, Steps
 from storage.lock import DatabaseLock
 from storage.records import (
     AlertRecord,
@@ -36,7 +37,7 @@ from storage.retention import RetentionRows
 from storage.schema import migrate, refuse_newer
 from storage.snapshots import SnapshotRows
 from storage.together import audit_steps, marks_steps
-from storage.writer import BUSY_TIMEOUT_MS, GroupCommitWriter, Step
+from storage.writer import BUSY_TIMEOUT_MS, GroupCommitWriter
 
 Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
 DEFAULT_SYNCHRONOUS: Synchronous = "FULL"
@@ -67,10 +68,8 @@ class ProgressStore(Protocol):
         self,
         events: Sequence[Event],
         received_at: datetime,
-        together: Sequence[Step] = (),
-        *,
-        urgent: bool = False,
-        follows: frozenset[str] | None = None,
+        together: Steps = (),
+        lane: Lane = BULK,
     ) -> int: ...
 
     async def put_patient(self, patient: Patient, now: datetime) -> None: ...
@@ -254,10 +253,8 @@ class SqliteStore:
         self,
         events: Sequence[Event],
         received_at: datetime,
-        together: Sequence[Step] = (),
-        *,
-        urgent: bool = False,
-        follows: frozenset[str] | None = None,
+        together: Steps = (),
+        lane: Lane = BULK,
     ) -> int:
         """Commit the events and ``together`` (their patients' alerts, marks, outbox) in one
         transaction; the log position (``seq``) it reached. The lane: see storage.writer."""
@@ -276,7 +273,7 @@ class SqliteStore:
         ]
         keys = frozenset(event.patient_id for event in events)
         steps = [(_INSERT_EVENT, rows), *together]
-        return await self.writer.write_together(steps, urgent=urgent, keys=keys, follows=follows)
+        return await self.writer.write_together(steps, lane, keys=keys)
 
     async def put_patient(self, patient: Patient, now: datetime) -> None:
         row = (

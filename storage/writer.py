@@ -50,8 +50,8 @@ from pathlib import Path
 from typing import Any
 
 from storage.errors import StorageClosed
+from storage.lane import BULK, Lane, Write, take_urgent
 from storage.lane import Step as Step
-from storage.lane import Write, take_urgent
 from storage.multirow import Row, execute_rows
 
 DEFAULT_MAX_BATCH_ROWS = 5_000
@@ -189,20 +189,18 @@ class GroupCommitWriter:
     async def write_together(
         self,
         steps: Sequence[Step],
+        lane: Lane = BULK,
         *,
-        urgent: bool = False,
         keys: frozenset[str] | None = None,
-        follows: frozenset[str] | None = None,
     ) -> int:
         """Commit several statements, in order, in the same transaction (all or nothing).
 
         Args:
             steps: the statements and their rows.
-            urgent: commit next, ahead of queued writes with other keys (see the module).
+            lane: urgent or not, and the keys whose queued writes must commit first (see the
+                module).
             keys: what the steps touch (patient ids), so an urgent write may pass this one;
                 ``None`` when they may touch anything.
-            follows: the keys whose queued writes must commit before this one (default:
-                ``keys``).
 
         Returns:
             The durable position that transaction reached (see ``position_query``).
@@ -214,17 +212,19 @@ class GroupCommitWriter:
         if self._closing or self._loop is None:
             raise StorageClosed("the store is closed")
         rows = sum(len(step_rows) for _, step_rows in steps)
-        while not urgent and self._queued_rows and self._queued_rows + rows > self._max_queued_rows:
+        while (
+            not lane.urgent
+            and self._queued_rows
+            and self._queued_rows + rows > self._max_queued_rows
+        ):
             room = self._loop.create_future()
             self._room.append(room)
             await room
             if self._closing:
                 raise StorageClosed("the store is closed")
         done: asyncio.Future[int] = self._loop.create_future()
-        self._enqueue(
-            Write(list(steps), rows, done, urgent, keys, keys if follows is None else follows),
-            rows,
-        )
+        follows = keys if lane.follows is None else lane.follows
+        self._enqueue(Write(list(steps), rows, done, lane.urgent, keys, follows), rows)
         return await done
 
     async def read(self, query: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:

@@ -55,8 +55,8 @@ from realtime.faults import checkpoint
 from realtime.protocol import AckFields, Rejection
 from realtime.service.eventlog import EventLog
 from realtime.service.quarantine import UNAPPLIED_DETAIL
+from storage.lane import BULK, Lane, Step
 from storage.store import ProgressStore
-from storage.writer import Step
 
 log = logging.getLogger("progress_hub.commits")
 
@@ -207,10 +207,8 @@ class CommitRounds:
             return
         checkpoint("after_apply")
         try:
-            follows = applied.marked if current.urgent else None
-            await self._log.append(
-                events, now, applied.steps, urgent=current.urgent, follows=follows
-            )
+            lane = Lane(urgent=True, follows=applied.marked) if current.urgent else BULK
+            await self._log.append(events, now, applied.steps, lane)
         except BaseException as error:
             self._forget(events)
             log.critical("event=publish_failed count=%d error=%s", len(events), error)

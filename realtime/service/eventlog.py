@@ -16,8 +16,8 @@ from typing import Protocol
 from domain.events import Event
 from storage.errors import StorageError
 from storage.eventlog import Unreadable
+from storage.lane import BULK, Lane, Steps
 from storage.store import ProgressStore
-from storage.writer import Step
 
 
 class EventLog(Protocol):
@@ -27,19 +27,17 @@ class EventLog(Protocol):
         self,
         events: Sequence[Event],
         received_at: datetime,
-        together: Sequence[Step] = (),
-        *,
-        urgent: bool = False,
-        follows: frozenset[str] | None = None,
+        together: Steps = (),
+        lane: Lane = BULK,
     ) -> int:
         """Return the durable position reached once the batch is durable (an ``ack`` may then
         be sent), all or nothing: every event of the batch lies at or before that position.
 
         ``together`` holds what the events decided and must never be lost without them nor
         kept without them (their alerts, webhook deliveries, marks): the same transaction.
-        ``urgent``: committed before the appends waiting, except those holding a patient in
-        ``follows`` (default: every patient of the batch), which go first with it (see
-        :mod:`storage.writer`); positions then need not follow call order.
+        An urgent ``lane`` commits before the appends waiting, except those holding a patient
+        it follows, which go first with it (see :mod:`storage.writer`); positions then need
+        not follow call order.
 
         Raises:
             StorageError: nothing of the batch was kept; its events may be sent again.
@@ -83,14 +81,10 @@ class SqliteEventLog:
         self,
         events: Sequence[Event],
         received_at: datetime,
-        together: Sequence[Step] = (),
-        *,
-        urgent: bool = False,
-        follows: frozenset[str] | None = None,
+        together: Steps = (),
+        lane: Lane = BULK,
     ) -> int:
-        return await self._store.append_events(
-            events, received_at, together, urgent=urgent, follows=follows
-        )
+        return await self._store.append_events(events, received_at, together, lane)
 
     async def known_ids(self, event_ids: Sequence[str], *, urgent: bool = False) -> set[str]:
         return await self._store.known_event_ids(event_ids, urgent=urgent)

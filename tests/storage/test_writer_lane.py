@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from storage.lane import Lane
 from storage.writer import GroupCommitWriter
 
 INSERT = "INSERT INTO items (id) VALUES (?)"
@@ -62,9 +63,8 @@ async def queued_then_committed(path: Path, writes: list[Queued]) -> list[str]:
                 asyncio.ensure_future(
                     writer.write_together(
                         [(INSERT, [(write[0],)])],
-                        urgent=write[1],
+                        Lane(urgent=write[1], follows=write[3] if len(write) == 4 else None),
                         keys=write[2],
-                        follows=write[3] if len(write) == 4 else None,
                     )
                 )
                 for write in writes
