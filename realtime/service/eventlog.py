@@ -16,31 +16,39 @@ from typing import Protocol
 from domain.events import Event
 from storage.errors import StorageError
 from storage.eventlog import Unreadable
+from storage.lane import BULK, Lane, Steps
 from storage.store import ProgressStore
-from storage.writer import Step
 
 
 class EventLog(Protocol):
     """Where accepted events live, in the order they were accepted."""
 
     async def append(
-        self, events: Sequence[Event], received_at: datetime, together: Sequence[Step] = ()
+        self,
+        events: Sequence[Event],
+        received_at: datetime,
+        together: Steps = (),
+        lane: Lane = BULK,
     ) -> int:
         """Return the durable position reached once the batch is durable (an ``ack`` may then
         be sent), all or nothing: every event of the batch lies at or before that position.
 
         ``together`` holds what the events decided and must never be lost without them nor
         kept without them (their alerts, webhook deliveries, marks): the same transaction.
+        An urgent ``lane`` commits before the appends waiting, except those holding a patient
+        it follows, which go first with it (see :mod:`storage.writer`); positions then need
+        not follow call order.
 
         Raises:
             StorageError: nothing of the batch was kept; its events may be sent again.
         """
         ...
 
-    async def known_ids(self, event_ids: Sequence[str]) -> set[str]:
+    async def known_ids(self, event_ids: Sequence[str], *, urgent: bool = False) -> set[str]:
         """Which of ``event_ids`` the log already holds (or held, before a retention purge).
 
         The log is the judge of idempotency: the hub keeps only recent ids in memory.
+        ``urgent``: not behind the bulk lookups waiting.
         """
         ...
 
@@ -70,12 +78,16 @@ class SqliteEventLog:
         self._store = store
 
     async def append(
-        self, events: Sequence[Event], received_at: datetime, together: Sequence[Step] = ()
+        self,
+        events: Sequence[Event],
+        received_at: datetime,
+        together: Steps = (),
+        lane: Lane = BULK,
     ) -> int:
-        return await self._store.append_events(events, received_at, together)
+        return await self._store.append_events(events, received_at, together, lane)
 
-    async def known_ids(self, event_ids: Sequence[str]) -> set[str]:
-        return await self._store.known_event_ids(event_ids)
+    async def known_ids(self, event_ids: Sequence[str], *, urgent: bool = False) -> set[str]:
+        return await self._store.known_event_ids(event_ids, urgent=urgent)
 
     async def position(self) -> int:
         rows = self._store.snapshots

@@ -15,8 +15,8 @@ from domain.events import Event
 from realtime.auth import Principal, Role
 from realtime.metrics import HubMetrics
 from realtime.runtime import Runtime
+from storage.lane import BULK, Lane, Steps
 from storage.store import SqliteStore
-from storage.writer import Step
 from tests.realtime.helpers import checkin, drain, next_of_kind, register
 from tests.support import settings_for, start_server, token
 
@@ -30,11 +30,15 @@ class FailingDisk(SqliteStore):
     failing = False
 
     async def append_events(
-        self, events: Sequence[Event], received_at: datetime, together: Sequence[Step] = ()
+        self,
+        events: Sequence[Event],
+        received_at: datetime,
+        together: Steps = (),
+        lane: Lane = BULK,
     ) -> int:
         if self.failing:
             raise sqlite3.OperationalError("database or disk is full")
-        return await super().append_events(events, received_at, together)
+        return await super().append_events(events, received_at, together, lane)
 
 
 async def test_a_failed_commit_pushes_nothing_acks_nothing_durable_and_halts(
