@@ -116,6 +116,7 @@ class _Round:
     events: int = 0
 
 
+@dataclass(eq=False)
 class CommitRounds:
     """Groups submissions into rounds and carries each through commit, apply and answer.
 
@@ -130,32 +131,21 @@ class CommitRounds:
         max_round_events: the most events a bulk round takes (a submission is never split).
     """
 
-    def __init__(
-        self,
-        store: ProgressStore,
-        log: EventLog,
-        clock: Callable[[], datetime],
-        apply: Callable[[list[Event], datetime], Applied],
-        forget: Callable[[list[Event]], None],
-        halt: Callable[[str], None],
-        *,
-        max_round_events: int = MAX_ROUND_EVENTS,
-    ) -> None:
-        self._halt = halt
-        self._max_round_events = max_round_events
-        self._store = store
-        self._log = log
-        self._clock = clock
-        self._apply = apply
-        self._forget = forget
-        # The rounds of this turn still taking submissions: bulk, urgent.
-        self._collecting: dict[bool, _Round] = {}
-        self._in_flight: dict[str, asyncio.Future[None]] = {}
-        # Rounds, and answers that wait for another round (kept referenced until done).
-        self._background: set[asyncio.Task[None]] = set()
-        self.events_accepted = 0
-        self.events_failed = 0
-        self.events_duplicate = 0  # found in the log rather than in memory
+    store: ProgressStore
+    log: EventLog
+    clock: Callable[[], datetime]
+    apply: Callable[[list[Event], datetime], Applied]
+    forget: Callable[[list[Event]], None]
+    halt: Callable[[str], None]
+    max_round_events: int = MAX_ROUND_EVENTS
+    # The rounds of this turn still taking submissions: bulk, urgent.
+    _collecting: dict[bool, _Round] = field(default_factory=dict, init=False)
+    _in_flight: dict[str, asyncio.Future[None]] = field(default_factory=dict, init=False)
+    # Rounds, and answers that wait for another round (kept referenced until done).
+    _background: set[asyncio.Task[None]] = field(default_factory=set, init=False)
+    events_accepted: int = field(default=0, init=False)
+    events_failed: int = field(default=0, init=False)
+    events_duplicate: int = field(default=0, init=False)  # found in the log, not in memory
 
     def in_flight(self, event_id: str) -> asyncio.Future[None] | None:
         """Done once the event's round has been answered; ``None`` when not in flight."""
@@ -173,7 +163,7 @@ class CommitRounds:
             self._spawn(self._run_round(collecting))
         collecting.submissions.append(submission)
         collecting.events += len(submission.fresh)
-        if not urgent and collecting.events >= self._max_round_events:
+        if not urgent and collecting.events >= self.max_round_events:
             del self._collecting[urgent]  # full: the next publish starts another round
         for event in submission.fresh:
             self._in_flight[event.id] = collecting.done
@@ -187,33 +177,33 @@ class CommitRounds:
         if self._collecting.get(current.urgent) is current:
             del self._collecting[current.urgent]
         events = [event for submission in current.submissions for event in submission.fresh]
-        now = self._clock()
+        now = self.clock()
         try:
             events = await self._drop_known(current, events)
         except BaseException as error:
             # Nothing applied yet: the publishers may simply send again.
-            self._forget(events)
+            self.forget(events)
             log.error("event=publish_failed count=%d error=%s", len(events), error)
             self._finish(current, events, failed=True)
             if not isinstance(error, Exception):
                 raise
             return
         try:
-            applied = self._apply(events, now)
+            applied = self.apply(events, now)
         except Exception:
             log.exception("event=apply_failed count=%d", len(events))
-            self._forget(events)
+            self.forget(events)
             self._finish(current, events, failed=True)
             return
         checkpoint("after_apply")
         try:
             lane = Lane(urgent=True, follows=applied.marked) if current.urgent else BULK
-            await self._log.append(events, now, applied.steps, lane)
+            await self.log.append(events, now, applied.steps, lane)
         except BaseException as error:
-            self._forget(events)
+            self.forget(events)
             log.critical("event=publish_failed count=%d error=%s", len(events), error)
             self._finish(current, events, failed=True)
-            self._halt("a commit failed after its events were applied")
+            self.halt("a commit failed after its events were applied")
             if not isinstance(error, Exception):
                 raise
             return
@@ -232,7 +222,7 @@ class CommitRounds:
         The service keeps only recent ids in memory; the log's key answers for the rest. What
         the log holds was applied when it was committed (or at start-up), so it is a duplicate.
         """
-        known = await self._log.known_ids([event.id for event in events], urgent=current.urgent)
+        known = await self.log.known_ids([event.id for event in events], urgent=current.urgent)
         if not known:
             return events
         for submission in current.submissions:
