@@ -55,6 +55,7 @@ from realtime.faults import checkpoint
 from realtime.protocol import AckFields, Rejection
 from realtime.service.eventlog import EventLog
 from realtime.service.quarantine import UNAPPLIED_DETAIL
+from storage.batch import Batch
 from storage.lane import BULK, Lane, Step
 from storage.store import ProgressStore
 
@@ -198,7 +199,7 @@ class CommitRounds:
         checkpoint("after_apply")
         try:
             lane = Lane(urgent=True, follows=applied.marked) if current.urgent else BULK
-            await self.log.append(events, now, applied.steps, lane)
+            await self.log.append(Batch(events, now, applied.steps, lane))
         except BaseException as error:
             self.forget(events)
             log.critical("event=publish_failed count=%d error=%s", len(events), error)

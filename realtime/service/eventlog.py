@@ -10,34 +10,25 @@ three calls, its stream sequence as the position.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
 from typing import Protocol
 
 from domain.events import Event
+from storage.batch import Batch
 from storage.errors import StorageError
 from storage.eventlog import Unreadable
-from storage.lane import BULK, Lane, Steps
 from storage.store import ProgressStore
 
 
 class EventLog(Protocol):
     """Where accepted events live, in the order they were accepted."""
 
-    async def append(
-        self,
-        events: Sequence[Event],
-        received_at: datetime,
-        together: Steps = (),
-        lane: Lane = BULK,
-    ) -> int:
+    async def append(self, batch: Batch) -> int:
         """Return the durable position reached once the batch is durable (an ``ack`` may then
         be sent), all or nothing: every event of the batch lies at or before that position.
 
-        ``together`` holds what the events decided and must never be lost without them nor
-        kept without them (their alerts, webhook deliveries, marks): the same transaction.
-        An urgent ``lane`` commits before the appends waiting, except those holding a patient
-        it follows, which go first with it (see :mod:`storage.writer`); positions then need
-        not follow call order.
+        The batch's ``together`` rows share its transaction. An urgent ``lane`` commits before
+        the appends waiting, except those holding a patient it follows, which go first with it
+        (see :mod:`storage.writer`); positions then need not follow call order.
 
         Raises:
             StorageError: nothing of the batch was kept; its events may be sent again.
@@ -77,14 +68,8 @@ class SqliteEventLog:
     def __init__(self, store: ProgressStore) -> None:
         self._store = store
 
-    async def append(
-        self,
-        events: Sequence[Event],
-        received_at: datetime,
-        together: Steps = (),
-        lane: Lane = BULK,
-    ) -> int:
-        return await self._store.append_events(events, received_at, together, lane)
+    async def append(self, batch: Batch) -> int:
+        return await self._store.append_events(batch)
 
     async def known_ids(self, event_ids: Sequence[str], *, urgent: bool = False) -> set[str]:
         return await self._store.known_event_ids(event_ids, urgent=urgent)
