@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
-from domain import readings
+from domain import readings, superseded
 from domain.days import QUARTER_HOUR_S, DayBucket, month_key
 from domain.events import (
     ActionItemUpdated,
@@ -85,9 +85,11 @@ class Ledger:
     # event-time order, as parallel lists so the trend can sum a tail slice of plain ints.
     reading_keys: list[Key] = field(default_factory=list)
     reading_scores: list[int] = field(default_factory=list)
-    # The newest check-in keys, sorted; derived on restore, never saved.
+    # The kept check-in keys, sorted; derived on restore, never saved.
     recent_checkins: list[Key] = field(default_factory=list)
     mindful_days: list[int] = field(default_factory=list)  # sorted, one per mindful exercise
+    # Sorted disjoint (first, last) day spans that saw a claim superseded later.
+    unsure_days: list[tuple[int, int]] = field(default_factory=list)
     by_status: dict[str, int] = field(default_factory=_status_counts)
     completed_ms: int = 0  # integer ms: sums are exact in any order
     change_sum: int = 0
@@ -123,22 +125,32 @@ class Ledger:
         span = 2 * TREND_WINDOW
         return len(keys) <= span or keys[-span] <= key
 
-    def _add_reading(self, key: Key, score: int) -> None:
-        readings.add(self.reading_keys, self.reading_scores, self.recent_checkins, key, score)
+    def _add_reading(self, key: Key, score: int, day: int) -> None:
+        readings.add(
+            self.reading_keys,
+            self.reading_scores,
+            self.recent_checkins,
+            key,
+            score,
+            self.clock.day_end(day),
+        )
 
     def _remove_reading(self, key: Key) -> None:
         readings.remove(self.reading_keys, self.reading_scores, key)
 
     def _add_checkin_reading(self, key: Key, score: int) -> None:
         readings.add_checkin(
-            self.reading_keys, self.reading_scores, self.recent_checkins, key, score
+            self.reading_keys,
+            self.reading_scores,
+            self.recent_checkins,
+            key,
+            score,
+            self.clock.day_end_at,
         )
 
     def restore_readings(self) -> None:
-        """Rebuild ``recent_checkins`` after a restore, trimming an old state's long lists."""
-        self.recent_checkins = readings.restored(
-            self.reading_keys, self.reading_scores, self.sessions.values()
-        )
+        """Rebuild ``recent_checkins`` after a restore."""
+        self.recent_checkins = readings.restored(self.reading_keys, self.sessions.values())
 
     # -- current activity ----------------------------------------------------------------
 
@@ -213,7 +225,7 @@ class Ledger:
         bucket.month[0] += sign * score
         bucket.month[1] += sign
         if sign > 0:
-            self._add_reading(key, score)
+            self._add_reading(key, score, facts.started_day)
         else:
             self._remove_reading(key)
 
@@ -226,6 +238,7 @@ class Ledger:
         """
         facts = self._session(started.session_id)
         if facts.started_key is not None:
+            superseded.note(self.unsure_days, key, day, facts.started_key, facts.started_day)
             if key < facts.started_key:
                 return facts
             touched[facts.started_day] = None
@@ -282,7 +295,7 @@ class Ledger:
             bucket.month[2] += sign * post
             bucket.month[3] += sign
             if sign > 0:
-                self._add_reading(key, post)
+                self._add_reading(key, post, day)
             else:
                 self._remove_reading(key)
 
@@ -295,6 +308,7 @@ class Ledger:
         """
         facts = self._session(ended.session_id)
         if facts.ended_key is not None:
+            superseded.note(self.unsure_days, key, day, facts.ended_key, facts.ended_day)
             if key < facts.ended_key:
                 return facts
             touched[facts.ended_day] = None

@@ -5,7 +5,7 @@ Nothing here reads a clock: instants are passed in.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 from domain.patients import Patient, zone
 
@@ -36,3 +36,38 @@ class ZoneClock:
     def today(self, now: datetime) -> int:
         """The patient's local day (ordinal) at ``now``, in their current zone."""
         return now.astimezone(self._current_zone).toordinal()
+
+    def day_end(self, day: int) -> float:
+        """The first instant (POSIX timestamp) whose local day is after ``day`` (an ordinal).
+
+        That is the next local midnight in the zone then in force (a midnight a DST switch
+        skips maps to the switch), or a zone change that jumps the calendar past ``day``.
+        """
+        following = date.fromordinal(day + 1)
+        if self._current_from is None:
+            return datetime.combine(following, time(), self._current_zone).timestamp()
+        history = self.patient.zone_history
+        candidates = [datetime.combine(following, time(), zone(c.timezone)) for c in history]
+        candidates += [change.effective_from for change in history[1:]]
+        return min(c.timestamp() for c in candidates if self.local_day(c) > day)
+
+    def day_end_at(self, ts: float) -> float:
+        """:meth:`day_end` of the local day the instant ``ts`` (a POSIX timestamp) falls on."""
+        return self.day_end(self.local_day(datetime.fromtimestamp(ts, UTC)))
+
+    def repeated(self, day: int) -> bool:
+        """Whether local day ``day`` recurs after a later one (a move back across the date line).
+
+        Such a day's events are not the ones dated before some instant, so no cut gives it.
+        """
+        if self._current_from is None:
+            return False
+        for change in self.patient.zone_history[1:]:
+            moved = change.effective_from
+            before = self.patient.local_day(moved - _TICK).toordinal()
+            if self.local_day(moved) <= day < before:
+                return True
+        return False
+
+
+_TICK = timedelta(microseconds=1)
