@@ -7,7 +7,8 @@ document's ``dropout_risk.score``). A day is ``None`` where the hub cannot know 
 
 - a claim on a session's start or end dated by that day was superseded by one dated after it
   (the tracker keeps only the winner, :mod:`domain.superseded`);
-- the day recurs after a later one (a move back across the date line), so no instant cuts it.
+- a move of time zone unsettles it (``ZoneClock.unsettled``): it recurs after a later day, or
+  ends within a week after the move.
 """
 
 from __future__ import annotations
@@ -28,8 +29,10 @@ def dropout_column(ledger: Ledger, days: Iterable[int], today: int) -> list[floa
     for day in days:
         if day >= today:
             column.append(dropout_score(ledger, today))
-        elif superseded.covers(ledger.unsure_days, day) or clock.repeated(day):
+            continue
+        end = clock.day_end(day)
+        if superseded.covers(ledger.superseded_spans, end) or clock.unsettled(day):
             column.append(None)
         else:
-            column.append(dropout_score(ledger, day, clock.day_end(day)))
+            column.append(dropout_score(ledger, day, end))
     return column

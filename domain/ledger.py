@@ -88,8 +88,8 @@ class Ledger:
     # The kept check-in keys, sorted; derived on restore, never saved.
     recent_checkins: list[Key] = field(default_factory=list)
     mindful_days: list[int] = field(default_factory=list)  # sorted, one per mindful exercise
-    # Sorted disjoint (first, last) day spans that saw a claim superseded later.
-    unsure_days: list[tuple[int, int]] = field(default_factory=list)
+    # Sorted disjoint (from, to) timestamps while a claim later superseded was in force.
+    superseded_spans: list[tuple[float, float]] = field(default_factory=list)
     by_status: dict[str, int] = field(default_factory=_status_counts)
     completed_ms: int = 0  # integer ms: sums are exact in any order
     change_sum: int = 0
@@ -238,7 +238,7 @@ class Ledger:
         """
         facts = self._session(started.session_id)
         if facts.started_key is not None:
-            superseded.note(self.unsure_days, key, day, facts.started_key, facts.started_day)
+            superseded.note(self.superseded_spans, key, facts.started_key)
             if key < facts.started_key:
                 return facts
             touched[facts.started_day] = None
@@ -308,7 +308,7 @@ class Ledger:
         """
         facts = self._session(ended.session_id)
         if facts.ended_key is not None:
-            superseded.note(self.unsure_days, key, day, facts.ended_key, facts.ended_day)
+            superseded.note(self.superseded_spans, key, facts.ended_key)
             if key < facts.ended_key:
                 return facts
             touched[facts.ended_day] = None

@@ -46,7 +46,7 @@ _LEDGER_FIELDS: Final[dict[str, type]] = {
     "reading_keys": list,
     "reading_scores": list,
     "mindful_days": list,
-    "unsure_days": list,
+    "superseded_spans": list,
     "activity_qh": dict,
     "by_status": dict,
     "markers": dict,

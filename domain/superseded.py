@@ -1,41 +1,46 @@
-"""Which local days saw a session claim that a later-dated one superseded.
+"""When a session claim was in force that a later-dated one superseded.
 
 A tracker keeps only the winning start and end of each session (the larger event-time key).
-The chart's daily dropout score scores each day from the facts dated by its end; a day that
-ended after the older of two claims on the same start or end and before the newer one saw the
-older claim in force, which the tracker no longer holds. Such days are noted here, as sorted
-disjoint ``(first, last)`` spans of day ordinals, and score ``null``: the hub cannot know them.
+The chart's daily dropout score scores each day from the facts dated before its end; a day
+that ended after the older of two claims on the same start or end and not after the newer one
+saw the older claim in force, which the tracker no longer holds: such a day scores ``null``.
 
-The spans are the union over every pair of claims seen, so they are the same whatever order
-the claims arrive in. Claims dated on the same local day note nothing, so a patient sending
-every event on one day adds at most one span.
+Noted here, as sorted disjoint ``(from, to)`` spans of POSIX timestamps: for each pair of claims
+seen, the span from the older to the newer (times, not days, so a later move of time zone
+changes nothing noted). Spans less than ``MERGE_GAP_S`` apart are merged, which keeps the list
+short while corrections keep coming (at the cost of a null for a midnight inside such a gap).
+The result is the union of every pair's span with the short gaps closed: a function of the set
+of claims, the same whatever order they arrive in.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left
+from typing import Final
 
 from domain.sessions import Key
 
+MERGE_GAP_S: Final = 3600.0
+"""Spans closer than an hour are kept as one."""
 
-def note(spans: list[tuple[int, int]], one: Key, one_day: int, other: Key, other_day: int) -> None:
-    """Two claims on one session's start or end: note the days that saw only the older."""
-    older, newer = (one_day, other_day) if one < other else (other_day, one_day)
-    if older >= newer:
+
+def note(spans: list[tuple[float, float]], one: Key, other: Key) -> None:
+    """Two claims on one session's start or end: note the span the older one was in force."""
+    start, end = min(one[0], other[0]), max(one[0], other[0])
+    if start == end:
         return
-    first, last = older, newer - 1
-    index = bisect_left(spans, (first,))
-    if index and spans[index - 1][1] >= first - 1:
+    index = bisect_left(spans, (start,))
+    if index and spans[index - 1][1] >= start - MERGE_GAP_S:
         index -= 1
-        first = spans[index][0]
-    end = index
-    while end < len(spans) and spans[end][0] <= last + 1:
-        last = max(last, spans[end][1])
-        end += 1
-    spans[index:end] = [(first, last)]
+        start = spans[index][0]
+    stop = index
+    while stop < len(spans) and spans[stop][0] <= end + MERGE_GAP_S:
+        end = max(end, spans[stop][1])
+        stop += 1
+    spans[index:stop] = [(start, end)]
 
 
-def covers(spans: list[tuple[int, int]], day: int) -> bool:
-    """Whether ``day`` lies in one of the noted spans."""
-    index = bisect_left(spans, (day + 1,))
-    return bool(index) and spans[index - 1][1] >= day
+def covers(spans: list[tuple[float, float]], cut: float) -> bool:
+    """Whether a day ending at ``cut`` saw a claim later superseded (``from < cut <= to``)."""
+    index = bisect_left(spans, (cut,))
+    return bool(index) and spans[index - 1][1] >= cut

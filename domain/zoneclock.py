@@ -55,15 +55,24 @@ class ZoneClock:
         """:meth:`day_end` of the local day the instant ``ts`` (a POSIX timestamp) falls on."""
         return self.day_end(self.local_day(datetime.fromtimestamp(ts, UTC)))
 
-    def repeated(self, day: int) -> bool:
-        """Whether local day ``day`` recurs after a later one (a move back across the date line).
+    def unsettled(self, day: int) -> bool:
+        """Whether a move makes local day ``day`` one no cut in time can score as it stood.
 
-        Such a day's events are not the ones dated before some instant, so no cut gives it.
+        True for a day that recurs after a later one (a move back across the date line), and
+        for a day ending within ``MOVE_UNSETTLED_S`` after a move: a tracker re-dates such days'
+        recent events when the move reaches it, but what it dropped or noted under the old day
+        boundaries (domain.readings, domain.superseded) it cannot re-derive.
         """
         if self._current_from is None:
             return False
-        for change in self.patient.zone_history[1:]:
-            moved = change.effective_from
+        end = self.day_end(day)
+        history = self.patient.zone_history
+        moved = history[0].effective_from
+        for change in history[1:]:
+            # A change dated before an earlier one takes effect only with it (Patient.zone_at).
+            moved = max(moved, change.effective_from)
+            if moved.timestamp() < end <= moved.timestamp() + MOVE_UNSETTLED_S:
+                return True
             before = self.patient.local_day(moved - _TICK).toordinal()
             if self.local_day(moved) <= day < before:
                 return True
@@ -71,3 +80,6 @@ class ZoneClock:
 
 
 _TICK = timedelta(microseconds=1)
+MOVE_UNSETTLED_S = 7 * 86400.0
+"""A zone change re-dates events up to 48 h before it (domain.rezone) and after it within the
+clock-skew allowance; their readings were kept by days of up to 50 h: a week covers them all."""

@@ -2,7 +2,7 @@
 
 For any history, whatever its arrival order and duplicates, a day's value equals what a fresh
 tracker fed only the events dated on or before that local day gives for that day, or is null
-for a reason the hub cannot see past (a claim superseded after the day, a day that recurs).
+for a reason the hub cannot see past (a claim superseded after the day, a move of zone).
 """
 
 from __future__ import annotations
@@ -34,23 +34,28 @@ def _day(patient: Patient, item: Event) -> int:
 
 
 def _superseded_across(patient: Patient, events: list[Event], day: int) -> bool:
-    """Whether two claims on one session's start or end straddle the end of ``day``."""
-    claims: dict[tuple[str, str], list[int]] = {}
+    """Whether two claims on one session's start or end come within an hour of either side of
+    the end of ``day`` (spans closer than that are merged, domain/superseded.py)."""
+    hour = timedelta(hours=1)
+    claims: dict[tuple[str, str], list[Event]] = {}
     for item in events:
         if item.kind in ("session_started", "session_ended"):
-            slot = (item.kind, getattr(item, "session_id", ""))
-            claims.setdefault(slot, []).append(_day(patient, item))
-    return any(min(days) <= day < max(days) for days in claims.values())
+            claims.setdefault((item.kind, getattr(item, "session_id", "")), []).append(item)
+    return any(
+        patient.local_day(min(e.at for e in same) - hour).toordinal()
+        <= day
+        < patient.local_day(max(e.at for e in same) + hour).toordinal()
+        for same in claims.values()
+        if len(same) > 1
+    )
 
 
-def _recurs(patient: Patient, day: int) -> bool:
-    """Whether local day ``day`` comes back after a later one (a move back across the date line)."""
-    for change in patient.zone_history[1:]:
-        before = patient.local_day(change.effective_from - timedelta(microseconds=1))
-        after = patient.local_day(change.effective_from)
-        if after.toordinal() <= day < before.toordinal():
-            return True
-    return False
+def _near_a_move(patient: Patient, day: int) -> bool:
+    """Whether a move of time zone falls within a day before or a week after local day ``day``."""
+    return any(
+        day - 8 <= patient.local_day(change.effective_from).toordinal() <= day + 1
+        for change in patient.zone_history[1:]
+    )
 
 
 @PROPERTY_SETTINGS
@@ -74,7 +79,7 @@ def test_each_day_scores_only_the_events_dated_by_its_end(
         day = today - back
         value = column[SERIES_DAYS - 1 - back]
         if value is None:
-            assert _superseded_across(patient, events, day) or _recurs(patient, day)
+            assert _superseded_across(patient, events, day) or _near_a_move(patient, day)
             continue
         dated = [item for item in events if _day(patient, item) <= day]
         assert value == dropout_score(_fed(patient, dated).ledger, day)
@@ -138,4 +143,4 @@ def test_many_check_ins_a_day_keep_a_bounded_set_of_readings() -> None:
     progress = tracker("Europe/Berlin")
     progress.apply_many(history, T0 + timedelta(days=1))
     assert len(progress.ledger.reading_keys) == 12
-    assert progress.ledger.unsure_days == []
+    assert progress.ledger.superseded_spans == []
