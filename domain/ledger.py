@@ -147,27 +147,13 @@ class Ledger:
         return len(keys) <= span or keys[-span] <= key
 
     def _add_reading(self, key: Key, score: int, day: int) -> None:
-        readings.add(
-            self.reading_keys,
-            self.reading_scores,
-            self.recent_checkins,
-            key,
-            score,
-            self.clock.day_end(day),
-        )
+        readings.add(self, key, score, self.clock.day_end(day))
 
     def _remove_reading(self, key: Key) -> None:
         readings.remove(self.reading_keys, self.reading_scores, key)
 
     def _add_checkin_reading(self, key: Key, score: int) -> None:
-        readings.add_checkin(
-            self.reading_keys,
-            self.reading_scores,
-            self.recent_checkins,
-            key,
-            score,
-            self.clock.day_end_at,
-        )
+        readings.add_checkin(self, key, score, self.clock.day_end_at)
 
     def restore_readings(self) -> None:
         """Rebuild ``recent_checkins`` after a restore."""

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Iterable
-from typing import Final
+from typing import Final, Protocol
 
 from domain.sessions import Key, SessionFacts
 
@@ -39,23 +39,30 @@ LONGEST_DAY_S: Final = 3 * 86400.0
 """More than any local day lasts (24 h, one more at a DST switch, up to 26 more at a move)."""
 
 
+class Kept(Protocol):
+    """Where a tracker keeps its readings: parallel lists in event-time order, and the kept
+    check-ins' keys, sorted."""
+
+    reading_keys: list[Key]
+    reading_scores: list[int]
+    recent_checkins: list[Key]
+
+
 def _after(checkins: list[Key], key: Key, day_end: float) -> int:
     """How many kept check-ins are dated after ``key`` and before ``day_end``."""
     return bisect_left(checkins, (day_end,)) - bisect_right(checkins, key)
 
 
-def add(
-    keys: list[Key], scores: list[int], checkins: list[Key], key: Key, score: int, day_end: float
-) -> None:
+def add(kept: Kept, key: Key, score: int, day_end: float) -> None:
     """Keep a session's pre or post mood unless its day already has enough check-ins after it.
 
     ``day_end`` is the end of the reading's local day.
     """
-    if _after(checkins, key, day_end) >= READINGS_READ:
+    if _after(kept.recent_checkins, key, day_end) >= READINGS_READ:
         return
-    index = bisect_left(keys, key)
-    keys.insert(index, key)
-    scores.insert(index, score)
+    index = bisect_left(kept.reading_keys, key)
+    kept.reading_keys.insert(index, key)
+    kept.reading_scores.insert(index, score)
 
 
 def remove(keys: list[Key], scores: list[int], key: Key) -> None:
@@ -66,18 +73,12 @@ def remove(keys: list[Key], scores: list[int], key: Key) -> None:
         del scores[index]
 
 
-def add_checkin(
-    keys: list[Key],
-    scores: list[int],
-    checkins: list[Key],
-    key: Key,
-    score: int,
-    day_end_at: Callable[[float], float],
-) -> None:
+def add_checkin(kept: Kept, key: Key, score: int, day_end_at: Callable[[float], float]) -> None:
     """Keep a check-in's mood; earlier readings of its day may now be dropped.
 
     ``day_end_at`` gives the end of the local day of an instant (a POSIX timestamp).
     """
+    keys, scores, checkins = kept.reading_keys, kept.reading_scores, kept.recent_checkins
     if _after(checkins, key, day_end_at(key[0])) >= READINGS_READ:
         return
     insort(checkins, key)
