@@ -144,3 +144,37 @@ def test_many_check_ins_a_day_keep_a_bounded_set_of_readings() -> None:
     progress.apply_many(history, T0 + timedelta(days=1))
     assert len(progress.ledger.reading_keys) == 12
     assert progress.ledger.superseded_spans == []
+
+
+def test_a_session_end_corrected_days_later_nulls_only_the_days_in_between() -> None:
+    # Weekly sessions; the last one first reported a no-show, corrected three days later to
+    # completed. The tracker keeps only the correction: the days that saw the no-show in force
+    # cannot be scored as they stood, the others can.
+    history: list[Event] = []
+    for week in range(6):
+        history += session(f"s{week}", T0 - timedelta(weeks=6 - week))
+    history.append(
+        event(
+            "session_ended",
+            T0 - timedelta(days=5),
+            id="s6-no-show",
+            session_id="s6",
+            status="no_show",
+            duration_s=0,
+        )
+    )
+    history.append(
+        event(
+            "session_ended",
+            T0 - timedelta(days=2),
+            id="s6-corrected",
+            session_id="s6",
+            status="completed",
+            duration_s=3000,
+        )
+    )
+    progress = tracker("Europe/Berlin")
+    progress.apply_many(history, T0)
+    column = progress.series(T0, 14)["series"]["dropout_score"]
+    assert column[-6:-3] == [None] * 3  # the ends of the days 5, 4 and 3 days ago
+    assert None not in column[:-6] + column[-3:]
