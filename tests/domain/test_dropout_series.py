@@ -153,26 +153,20 @@ def test_a_session_end_corrected_days_later_nulls_only_the_days_in_between() -> 
     history: list[Event] = []
     for week in range(6):
         history += session(f"s{week}", T0 - timedelta(weeks=6 - week))
-    history.append(
-        event(
-            "session_ended",
-            T0 - timedelta(days=5),
-            id="s6-no-show",
-            session_id="s6",
-            status="no_show",
-            duration_s=0,
+    for event_id, days_ago, status, duration_s in (
+        ("s6-no-show", 5, "no_show", 0),
+        ("s6-corrected", 2, "completed", 3000),
+    ):
+        history.append(
+            event(
+                "session_ended",
+                T0 - timedelta(days=days_ago),
+                id=event_id,
+                session_id="s6",
+                status=status,
+                duration_s=duration_s,
+            )
         )
-    )
-    history.append(
-        event(
-            "session_ended",
-            T0 - timedelta(days=2),
-            id="s6-corrected",
-            session_id="s6",
-            status="completed",
-            duration_s=3000,
-        )
-    )
     progress = tracker("Europe/Berlin")
     progress.apply_many(history, T0)
     column = progress.series(T0, 14)["series"]["dropout_score"]
