@@ -33,6 +33,11 @@ The score is capped at 1. The weights are a clinical judgement, not fitted to ou
 
 Level: ``high`` above 0.6, ``moderate`` above 0.3, else ``low``. Silence is counted in the
 patient's local days, so the score rises at local midnight while a patient stays away.
+
+``dropout_score(ledger, day, until)`` scores as of a past local day: ``until`` (the first
+instant after that day, :meth:`~domain.zoneclock.ZoneClock.day_end`) cuts every time-ordered
+list with a bisect, so the chart's daily ``dropout_score`` column reads only facts dated on or
+before each day, the way the score read them that evening.
 """
 
 from __future__ import annotations
@@ -43,8 +48,8 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from domain.engagement import FREQUENCY_WINDOW_DAYS
-from domain.ledger import Ledger
-from domain.mood import mood_delta
+from domain.ledger import TREND_WINDOW, Ledger
+from domain.mood import TREND_MIN_WINDOW, mood_delta
 
 HIGH_RISK: Final = 0.6
 """Crossing above this raises ``dropout_risk_high`` (once)."""
@@ -121,19 +126,27 @@ def _contribution(name: str, value: float, extra: float = 0.0) -> float:
     return round(WEIGHTS[name] * _clamp(value) + extra, 3)
 
 
-def _app_silence(ledger: Ledger, silent: int | None, gap: float | None) -> float:
+def _app_silence(ledger: Ledger, today: int, silent: int | None, gap: float | None) -> float:
     """The app-only silence escalation: its weight when it applies, else 0."""
-    if silent is None or gap is None or ledger.completed_days:
+    if silent is None or gap is None or bisect_right(ledger.completed_days, today):
         return 0.0
     long_enough = silent >= APP_SILENCE_GAPS * gap and silent >= APP_SILENCE_DAYS
     return APP_SILENCE_WEIGHT if long_enough else 0.0
 
 
-def _missed_run(ledger: Ledger) -> int:
+def _known(
+    order: list[tuple[float, str, float]] | list[tuple[float, str]], until: float | None
+) -> int:
+    """How many entries of a time-ordered list are dated before ``until`` (all when None)."""
+    return len(order) if until is None else bisect_left(order, (until,))
+
+
+def _missed_run(ledger: Ledger, until: float | None) -> int:
     """How many of the last ended sessions were missed in a row."""
+    order = ledger.ended_order
     run = 0
-    for _, _, was_missed in reversed(ledger.ended_order):
-        if not was_missed:
+    for index in range(_known(order, until) - 1, -1, -1):
+        if not order[index][2]:
             break
         run += 1
     return run
@@ -176,24 +189,37 @@ def _frequency(ledger: Ledger, today: int) -> tuple[float, int, float]:
     return ((usual - recent) / usual if usual else 0.0, recent, usual)
 
 
-def _missed(ledger: Ledger) -> tuple[float, int, int]:
+def _missed(ledger: Ledger, until: float | None) -> tuple[float, int, int]:
     """(value, missed sessions among the last ended ones, how many ended ones were read)."""
-    last = ledger.ended_order[-MISSED_WINDOW:]
+    known = _known(ledger.ended_order, until)
+    last = ledger.ended_order[max(0, known - MISSED_WINDOW) : known]
     read = len(last)
     missed = sum(1 for _, _, was_missed in last if was_missed)
     return (missed / read if read else 0.0, missed, read)
 
 
-def _mood(ledger: Ledger) -> tuple[float, float | None]:
+def _mood_delta_until(ledger: Ledger, until: float) -> float | None:
+    """:func:`~domain.mood.mood_delta` over the readings dated before ``until`` only."""
+    count = bisect_left(ledger.reading_keys, (until,))
+    scores = ledger.reading_scores
+    window = min(TREND_WINDOW, count // 2)
+    if window < TREND_MIN_WINDOW:
+        return None
+    latest = sum(scores[count - window : count])
+    before = sum(scores[count - 2 * window : count - window])
+    return (latest - before) / window
+
+
+def _mood(ledger: Ledger, until: float | None) -> tuple[float, float | None]:
     """(value, recent mood change)."""
-    delta = mood_delta(ledger)
+    delta = mood_delta(ledger) if until is None else _mood_delta_until(ledger, until)
     return (-delta / MOOD_FALL_FULL if delta is not None else 0.0, delta)
 
 
-def _shorter(ledger: Ledger) -> tuple[float, float | None, float | None]:
+def _shorter(ledger: Ledger, until: float | None) -> tuple[float, float | None, float | None]:
     """(value, mean seconds of the last 3 completed sessions, mean of the ones before)."""
     order = ledger.completed_order
-    count = len(order)
+    count = _known(order, until)
     earlier_count = min(count - SHORT_RECENT, SHORT_EARLIER)
     if earlier_count < SHORT_RECENT:
         return (0.0, None, None)
@@ -213,11 +239,11 @@ def dropout_risk(ledger: Ledger, today: int) -> DropoutRisk:
     """The patient's dropout risk as of their local day ``today`` (an ordinal)."""
     silence, silent, gap = _silence(ledger, today)
     frequency, recent, usual = _frequency(ledger, today)
-    missed, missed_count, ended = _missed(ledger)
-    mood, change = _mood(ledger)
-    shorter, recent_s, earlier_s = _shorter(ledger)
-    app_silence = _app_silence(ledger, silent, gap)
-    run = _missed_run(ledger)
+    missed, missed_count, ended = _missed(ledger, None)
+    mood, change = _mood(ledger, None)
+    shorter, recent_s, earlier_s = _shorter(ledger, None)
+    app_silence = _app_silence(ledger, today, silent, gap)
+    run = _missed_run(ledger, None)
     factors = (
         RiskFactor(
             "silence",
@@ -253,16 +279,21 @@ def dropout_risk(ledger: Ledger, today: int) -> DropoutRisk:
     return DropoutRisk(score, level_of(score), factors)
 
 
-def dropout_score(ledger: Ledger, today: int) -> float:
-    """The score of :func:`dropout_risk` without the explanation (the hub re-scores often)."""
+def dropout_score(ledger: Ledger, today: int, until: float | None = None) -> float:
+    """The score of :func:`dropout_risk` without the explanation (the hub re-scores often).
+
+    With ``until`` (a POSIX timestamp: the end of local day ``today``), only the facts dated
+    before it count: the score as it stood at the end of that day.
+    """
     silence, silent, gap = _silence(ledger, today)
+    missed = _missed(ledger, until)[0]
     return _score(
         (
-            _contribution("silence", silence, _app_silence(ledger, silent, gap)),
+            _contribution("silence", silence, _app_silence(ledger, today, silent, gap)),
             _contribution("frequency_decline", _frequency(ledger, today)[0]),
-            _contribution("missed_sessions", _missed(ledger)[0], _run_extra(_missed_run(ledger))),
-            _contribution("falling_mood", _mood(ledger)[0]),
-            _contribution("shorter_sessions", _shorter(ledger)[0]),
+            _contribution("missed_sessions", missed, _run_extra(_missed_run(ledger, until))),
+            _contribution("falling_mood", _mood(ledger, until)[0]),
+            _contribution("shorter_sessions", _shorter(ledger, until)[0]),
         )
     )
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
-from domain import readings
+from domain import readings, superseded
 from domain.days import QUARTER_HOUR_S, DayBucket, month_key
 from domain.events import (
     ActionItemUpdated,
@@ -53,11 +53,19 @@ def _remove(index: list[Any], item: object) -> None:
     del index[bisect_left(index, item)]
 
 
-def _supersedes(key: Key, held: Key | None, held_day: int, touched: dict[int, None]) -> bool:
+def _supersedes(
+    key: Key,
+    held: Key | None,
+    held_day: int,
+    touched: dict[int, None],
+    spans: list[tuple[float, float]],
+) -> bool:
     """Whether a start or end at ``key`` replaces the one held (the later one wins, a replay of
-    the same one folds again); the replaced one's day is then touched too."""
+    the same one folds again); the replaced one's day is then touched too. Either way the older
+    one's time in force is noted in ``spans`` (see :mod:`domain.superseded`)."""
     if held is None:
         return True
+    superseded.note(spans, key, held)
     if key < held:
         return False
     touched[held_day] = None
@@ -98,9 +106,11 @@ class Ledger:
     # event-time order, as parallel lists so the trend can sum a tail slice of plain ints.
     reading_keys: list[Key] = field(default_factory=list)
     reading_scores: list[int] = field(default_factory=list)
-    # The newest check-in keys, sorted; derived on restore, never saved.
+    # The kept check-in keys, sorted; derived on restore, never saved.
     recent_checkins: list[Key] = field(default_factory=list)
     mindful_days: list[int] = field(default_factory=list)  # sorted, one per mindful exercise
+    # Sorted disjoint (from, to) timestamps while a claim later superseded was in force.
+    superseded_spans: list[tuple[float, float]] = field(default_factory=list)
     by_status: dict[str, int] = field(default_factory=_status_counts)
     completed_ms: int = 0  # integer ms: sums are exact in any order
     change_sum: int = 0
@@ -136,22 +146,18 @@ class Ledger:
         span = 2 * TREND_WINDOW
         return len(keys) <= span or keys[-span] <= key
 
-    def _add_reading(self, key: Key, score: int) -> None:
-        readings.add(self.reading_keys, self.reading_scores, self.recent_checkins, key, score)
+    def _add_reading(self, key: Key, score: int, day: int) -> None:
+        readings.add(self, key, score, self.clock.day_end(day))
 
     def _remove_reading(self, key: Key) -> None:
         readings.remove(self.reading_keys, self.reading_scores, key)
 
     def _add_checkin_reading(self, key: Key, score: int) -> None:
-        readings.add_checkin(
-            self.reading_keys, self.reading_scores, self.recent_checkins, key, score
-        )
+        readings.add_checkin(self, key, score, self.clock.day_end_at)
 
     def restore_readings(self) -> None:
-        """Rebuild ``recent_checkins`` after a restore, trimming an old state's long lists."""
-        self.recent_checkins = readings.restored(
-            self.reading_keys, self.reading_scores, self.sessions.values()
-        )
+        """Rebuild ``recent_checkins`` after a restore."""
+        self.recent_checkins = readings.restored(self.reading_keys, self.sessions.values())
 
     # -- current activity ----------------------------------------------------------------
 
@@ -248,7 +254,7 @@ class Ledger:
         bucket.month[month] += sign * score
         bucket.month[month + 1] += sign
         if sign > 0:
-            self._add_reading(key, score)
+            self._add_reading(key, score, day)
         else:
             self._remove_reading(key)
 
@@ -302,11 +308,13 @@ class Ledger:
         """
         facts = self._session(event.session_id)
         if isinstance(event, SessionStarted):
-            if _supersedes(key, facts.started_key, facts.started_day, touched):
+            if _supersedes(
+                key, facts.started_key, facts.started_day, touched, self.superseded_spans
+            ):
                 with self._refolding(event.session_id, facts, self._started):
                     facts.started_key, facts.started_day, facts.mood_pre = key, day, event.mood_pre
                 touched[day] = None
-        elif _supersedes(key, facts.ended_key, facts.ended_day, touched):
+        elif _supersedes(key, facts.ended_key, facts.ended_day, touched, self.superseded_spans):
             with self._refolding(event.session_id, facts, self._ended):
                 facts.ended_key, facts.ended_day, facts.status = key, day, event.status
                 facts.duration_s, facts.mood_post, facts.topics = (

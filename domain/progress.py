@@ -37,6 +37,8 @@ from typing import Any, Final
 from domain.achievements import MilestoneBook
 from domain.days import EMPTY_DAY
 from domain.dropout import DropoutAlertGate
+from domain.dropout_series import UNIT as DROPOUT_UNIT
+from domain.dropout_series import dropout_column
 from domain.effects import Effect, Milestone, MilestoneReached, SeriesDelta, StateChanged
 from domain.errors import StateFormatError
 from domain.events import Event
@@ -263,6 +265,8 @@ class PatientProgress:
         columns = series_columns(self._folding.measures, ordinals, ledger.clock.local_day)
         series["series"].update(columns)
         series["meta"]["units"].update(dict.fromkeys(columns, "total score"))
+        series["series"]["dropout_score"] = dropout_column(ledger, ordinals, today)
+        series["meta"]["units"]["dropout_score"] = DROPOUT_UNIT
         return series
 
     def outcomes(self) -> dict[str, Outcome]:

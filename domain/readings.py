@@ -1,27 +1,33 @@
 """The mood readings a tracker keeps: only those a rule may still read, whatever the order.
 
 The trend (and the ``mood_improving`` insight and the dropout risk's falling-mood factor, both
-built on it) reads at most the newest ``READINGS_READ`` readings by event time; monthly and
-per-day mood averages come from the day buckets' sums, never from these lists. Keeping every
-reading would grow a tracker by one key and score per mood event for ever.
+built on it) reads at most the newest ``READINGS_READ`` readings by event time; so does the
+chart's daily dropout score, but as of the end of each local day (the newest readings dated
+before that day ended). Monthly and per-day mood averages come from the day buckets' sums,
+never from these lists. Keeping every reading would grow a tracker by one key and score per
+mood event for ever.
 
-What is kept: every reading with fewer than ``READINGS_READ`` check-ins after it. Check-ins are
-never withdrawn (a session's pre or post mood is, when a later-keyed event supersedes the
-session's start or end, and a zone change withdraws and re-adds it under the same key). So a
-reading with that many check-ins after it has at least that many readings after it for good:
-no rule can ever read it, and its withdrawal, had it been kept, would not have changed the
-newest ``READINGS_READ``. The kept set is a function of the set of readings, so it is the same
-whatever order (and however often) they arrive, and it always holds the newest
-``READINGS_READ`` readings, or all of them when there are fewer.
+What is kept: every reading with fewer than ``READINGS_READ`` check-ins after it on its own
+local day (dated after it and before the end of that day, ``ZoneClock.day_end``). Check-ins
+are never withdrawn (a session's pre or post mood is, when a later-keyed event supersedes the
+session's start or end). A reading with that many check-ins after it on its day has at least
+that many after it before the end of that day and of every later one, for good: no rule, as of
+any day's end or now, can read it, and its withdrawal, had it been kept, would not have changed
+the newest ``READINGS_READ`` before any of those cuts. The newest ``READINGS_READ`` readings
+before any day's end are therefore all kept. The kept set is a function of the set of readings
+(counting kept check-ins gives the same answer: the ones a count needs are always kept), so it
+is the same whatever order, and however often, they arrive.
 
-The bound: ``READINGS_READ`` check-ins plus the session moods newer than the oldest of them.
+The bound, per local day with check-ins: ``READINGS_READ`` check-ins plus the session moods
+newer than the oldest of them. A patient sending every event on one day keeps that many; one
+with a check-in every day keeps one reading per day, like the list of active days.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
-from collections.abc import Iterable
-from typing import Final
+from bisect import bisect_left, bisect_right, insort
+from collections.abc import Callable, Iterable
+from typing import Final, Protocol
 
 from domain.sessions import Key, SessionFacts
 
@@ -29,71 +35,78 @@ TREND_WINDOW: Final = 6
 """The mood trend compares the mean of the last 6 readings with the 6 before."""
 READINGS_READ: Final = 2 * TREND_WINDOW
 """The most readings any rule reads: the trend's two windows, the newest by event time."""
+LONGEST_DAY_S: Final = 3 * 86400.0
+"""More than any local day lasts (24 h, one more at a DST switch, up to 26 more at a move)."""
 
 
-def floor(checkins: list[Key]) -> Key | None:
-    """The oldest key a kept reading may have; None while every reading is kept."""
-    return checkins[0] if len(checkins) >= READINGS_READ else None
+class Kept(Protocol):
+    """Where a tracker keeps its readings: parallel lists in event-time order, and the kept
+    check-ins' keys, sorted."""
+
+    reading_keys: list[Key]
+    reading_scores: list[int]
+    recent_checkins: list[Key]
 
 
-def add(keys: list[Key], scores: list[int], checkins: list[Key], key: Key, score: int) -> None:
-    """Keep a session's pre or post mood unless it is behind the floor."""
-    oldest = floor(checkins)
-    if oldest is not None and key < oldest:
+def _after(checkins: list[Key], key: Key, day_end: float) -> int:
+    """How many kept check-ins are dated after ``key`` and before ``day_end``."""
+    return bisect_left(checkins, (day_end,)) - bisect_right(checkins, key)
+
+
+def add(kept: Kept, key: Key, score: int, day_end: float) -> None:
+    """Keep a session's pre or post mood unless its day already has enough check-ins after it.
+
+    ``day_end`` is the end of the reading's local day.
+    """
+    if _after(kept.recent_checkins, key, day_end) >= READINGS_READ:
         return
-    index = bisect_left(keys, key)
-    keys.insert(index, key)
-    scores.insert(index, score)
+    index = bisect_left(kept.reading_keys, key)
+    kept.reading_keys.insert(index, key)
+    kept.reading_scores.insert(index, score)
 
 
 def remove(keys: list[Key], scores: list[int], key: Key) -> None:
-    """Withdraw a session's mood; one dropped behind the floor is already gone."""
+    """Withdraw a session's mood; one that was never kept is already gone."""
     index = bisect_left(keys, key)
     if index < len(keys) and keys[index] == key:
         del keys[index]
         del scores[index]
 
 
-def add_checkin(
-    keys: list[Key], scores: list[int], checkins: list[Key], key: Key, score: int
-) -> None:
-    """Keep a check-in's mood; the floor may rise past older readings, which are dropped."""
-    oldest = floor(checkins)
-    if oldest is not None and key < oldest:
+def add_checkin(kept: Kept, key: Key, score: int, day_end_at: Callable[[float], float]) -> None:
+    """Keep a check-in's mood; earlier readings of its day may now be dropped.
+
+    ``day_end_at`` gives the end of the local day of an instant (a POSIX timestamp).
+    """
+    keys, scores, checkins = kept.reading_keys, kept.reading_scores, kept.recent_checkins
+    if _after(checkins, key, day_end_at(key[0])) >= READINGS_READ:
         return
     insort(checkins, key)
     index = bisect_left(keys, key)
     keys.insert(index, key)
     scores.insert(index, score)
-    if len(checkins) > READINGS_READ:
-        del checkins[0]
-        trim(keys, scores, checkins)
-
-
-def trim(keys: list[Key], scores: list[int], checkins: list[Key]) -> None:
-    """Drop the readings behind the floor."""
-    oldest = floor(checkins)
-    if oldest is None:
+    # Only readings dated less than a day before it share its day; skip the scan while too
+    # few check-ins lie around it for any of them to reach the count.
+    start = (key[0] - LONGEST_DAY_S,)
+    near = bisect_left(checkins, (key[0] + LONGEST_DAY_S,)) - bisect_left(checkins, start)
+    if near < READINGS_READ:
         return
-    cut = bisect_left(keys, oldest)
-    if cut:
-        del keys[:cut]
-        del scores[:cut]
+    for at in range(index - 1, bisect_left(keys, start) - 1, -1):
+        earlier = keys[at]
+        if _after(checkins, earlier, day_end_at(earlier[0])) >= READINGS_READ:
+            del keys[at]
+            del scores[at]
+            found = bisect_left(checkins, earlier)
+            if found < len(checkins) and checkins[found] == earlier:
+                del checkins[found]
 
 
-def restored(keys: list[Key], scores: list[int], sessions: Iterable[SessionFacts]) -> list[Key]:
-    """The newest check-in keys among saved readings, after trimming the readings to them.
-
-    A saved state holds only the readings; the check-ins among them are those no session's
-    winning start or end carries. A state saved before readings were bounded holds every
-    reading: it is trimmed here to what a live tracker keeps.
-    """
+def restored(keys: list[Key], sessions: Iterable[SessionFacts]) -> list[Key]:
+    """The check-in keys among saved readings: those no session's winning start or end carries."""
     session_keys = set()
     for facts in sessions:
         if facts.mood_pre is not None and facts.started_key is not None:
             session_keys.add(facts.started_key)
         if facts.mood_post is not None and facts.ended_key is not None:
             session_keys.add(facts.ended_key)
-    checkins = [key for key in keys if key not in session_keys][-READINGS_READ:]
-    trim(keys, scores, checkins)
-    return checkins
+    return [key for key in keys if key not in session_keys]

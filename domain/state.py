@@ -32,7 +32,7 @@ from domain.patients import Patient, ZoneChange
 from domain.sessions import SessionFacts, session_row
 from domain.zoneclock import ZoneClock
 
-STATE_FORMAT: Final = 1
+STATE_FORMAT: Final = 2
 """The version of the layout ``to_state`` writes; bumped on any change to it."""
 
 SESSION_FIELDS: Final = len(fields(SessionFacts))
@@ -46,6 +46,7 @@ _LEDGER_FIELDS: Final[dict[str, type]] = {
     "reading_keys": list,
     "reading_scores": list,
     "mindful_days": list,
+    "superseded_spans": list,
     "activity_qh": dict,
     "by_status": dict,
     "markers": dict,

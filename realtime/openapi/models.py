@@ -295,6 +295,12 @@ class SeriesColumns(Closed):
     mood_post: list[float | None]
     phq9_total: list[int | None] = Field(description="the day's latest PHQ-9 total")
     gad7_total: list[int | None] = Field(description="the day's latest GAD-7 total")
+    dropout_score: list[float | None] = Field(
+        description=(
+            "the dropout score as of the end of each day (today's: the live score); null where"
+            " the hub cannot know it"
+        )
+    )
 
 
 class SeriesUnits(Closed):
@@ -304,6 +310,7 @@ class SeriesUnits(Closed):
     mood_post: str
     phq9_total: str
     gad7_total: str
+    dropout_score: str
 
 
 class SeriesMeta(Closed):

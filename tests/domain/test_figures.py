@@ -141,6 +141,7 @@ def test_series_has_days_buckets_ending_today(days: int) -> None:
         "mood_post",
         "phq9_total",
         "gad7_total",
+        "dropout_score",
     }
     assert series["time_buckets"] == sorted(series["time_buckets"])
     assert series["meta"]["days"] == days

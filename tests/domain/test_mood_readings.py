@@ -109,35 +109,23 @@ def test_any_order_and_duplicates_keep_the_same_readings_and_figures(
 
 @given(readings())
 @PROPERTY_SETTINGS
-def test_a_tracker_keeps_few_readings_beyond_the_newest_check_ins(events: list[Event]) -> None:
-    progress = fold(events)
-    checkins = sorted((e.at.timestamp(), e.id) for e in events if e.kind == "mood_checkin")
-    keys = progress.ledger.reading_keys
-    if len(checkins) >= READINGS_READ:
-        assert keys[0] >= checkins[-READINGS_READ]
-    else:
-        assert len(keys) == len(every_reading(events))
-
-
-@given(readings())
-@PROPERTY_SETTINGS
-def test_a_saved_state_with_every_reading_is_trimmed_to_the_same_on_restore(
+def test_a_tracker_keeps_the_readings_with_few_check_ins_after_them_on_their_day(
     events: list[Event],
 ) -> None:
-    live = fold(events)
-    state = live.to_state()
-    # What a tracker saved before readings were bounded: every reading.
-    everything = every_reading(events)
-    state["ledger"]["reading_keys"] = [key for key, _ in everything]
-    state["ledger"]["reading_scores"] = [score for _, score in everything]
-    restored = PatientProgress.from_state(PATIENT, state)
-    assert kept(restored) == kept(live)
-    assert restored.snapshot(NOW) == live.snapshot(NOW)
-    later = [
-        event("mood_checkin", NOW - timedelta(minutes=n), id=f"late{n}", score=n) for n in (1, 9)
+    # The rule of domain/readings.py: a reading is kept while fewer than READINGS_READ
+    # check-ins follow it on its own local day; that many check-ins a day at most are kept.
+    progress = fold(events)
+    checkins = [(e.at.timestamp(), e.id) for e in events if e.kind == "mood_checkin"]
+    day_of = {(e.at.timestamp(), e.id): PATIENT.local_day(e.at) for e in events}
+
+    def followed(key: tuple[float, str]) -> int:
+        return sum(1 for other in checkins if other > key and day_of[other] == day_of[key])
+
+    expected = [
+        (key, score) for key, score in every_reading(events) if followed(key) < READINGS_READ
     ]
-    for item in later:
-        live.apply(item, NOW)
-        restored.apply(item, NOW)
-    assert kept(restored) == kept(live)
-    assert restored.snapshot(NOW) == live.snapshot(NOW)
+    assert kept(progress) == expected
+    per_day: dict[object, int] = {}
+    for key in progress.ledger.recent_checkins:
+        per_day[day_of[key]] = per_day.get(day_of[key], 0) + 1
+    assert all(count <= READINGS_READ for count in per_day.values())

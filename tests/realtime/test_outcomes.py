@@ -113,6 +113,9 @@ async def test_outcomes_progress_and_series_over_rest(live_p1: LiveServer) -> No
     assert (series["phq9_total"][0], series["phq9_total"][-1]) == (16, 8)
     assert (series["gad7_total"][0], series["gad7_total"][-1]) == (12, 7)
     assert series["phq9_total"][1:-1] == [None] * 13
+    # One dropout score per day, today's being the live one the progress document shows.
+    assert len(series["dropout_score"]) == 15
+    assert series["dropout_score"][-1] == progress["dropout_risk"]["score"]
 
     today = datetime.now(UTC).date()
     span = f"from={datetime.fromordinal(today.toordinal() - 20).date()}&to={today}"
