@@ -193,15 +193,13 @@ class PatientProgress:
 
     def _fold_all(self, events: Iterable[Event], now: datetime, effects: list[Effect]) -> bool:
         """Fold the events not seen before; whether there was any."""
-        applied = False
-        seen, fold = self._seen, self._folding.fold
+        applied, seen, fold = False, self._seen, self._folding.fold
         for event in events:
-            event_id = event.id
-            if event_id in seen:
+            if event.id in seen:
                 continue
             if len(seen) >= SEEN_WINDOW:
                 del seen[next(iter(seen))]  # the oldest: dicts keep insertion order
-            seen[event_id] = None
+            seen[event.id] = None
             fold(event, now, effects)
             applied = True
         if applied:
