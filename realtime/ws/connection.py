@@ -6,6 +6,10 @@ flight, the close sequence); a sender task drains a bounded queue onto the socke
 the hub does ever waits on a slow peer. A publish is handed to the service's next group commit
 and answered from there, with no task of its own: a client may pipeline batches while earlier
 ones wait for their commit, and each ``ack`` carries its ``ref``.
+
+Idle connections are most of what a hub holds, thousands at once, so each holds little: the
+receive loop runs in the ASGI task itself, the sender task and its queue exist only while
+frames wait, and the session makes its rate and bad-frame state on first use.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import contextlib
 import logging
 import secrets
 import time
+from collections import deque
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -29,6 +34,7 @@ from realtime.protocol import (
     CLOSE_SLOW_CONSUMER,
     CLOSE_UNAUTHORIZED,
     SUBPROTOCOL_JSON,
+    SUBPROTOCOL_MSGPACK,
     AcknowledgeAlert,
     Celebrated,
     Codec,
@@ -59,6 +65,8 @@ CLOSE_TIMEOUT_S = 2.0
 # A slow consumer's close frame waits behind what it has not read; give it time to catch up
 # and learn why it was cut off, then end the connection regardless.
 SLOW_CLOSE_TIMEOUT_S = 10.0
+# A codec holds no state, so every connection speaking a subprotocol shares one.
+_CODECS = {name: Codec(name) for name in (SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK)}
 
 
 async def serve_websocket(websocket: WebSocket) -> None:
@@ -81,12 +89,29 @@ async def serve_websocket(websocket: WebSocket) -> None:
     if runtime.draining:
         await websocket.close(CLOSE_GOING_AWAY, "server shutting down")
         return
-    connection = Connection(websocket, principal, Codec(subprotocol or SUBPROTOCOL_JSON), runtime)
+    connection = Connection(websocket, principal, _CODECS[subprotocol or SUBPROTOCOL_JSON], runtime)
     await connection.run()
 
 
 class Connection:
     """A connected, authenticated client: moves bytes and performs its session's actions."""
+
+    # No per-instance dict: thousands of these live at once.
+    __slots__ = (
+        "_all_answered",
+        "_close_code",
+        "_ended",
+        "_queue",
+        "_sender",
+        "_slot_freed",
+        "_task",
+        "codec",
+        "connection_id",
+        "principal",
+        "runtime",
+        "session",
+        "websocket",
+    )
 
     def __init__(
         self, websocket: WebSocket, principal: Principal, codec: Codec, runtime: Runtime
@@ -96,9 +121,9 @@ class Connection:
         self.codec = codec
         self.runtime = runtime
         self.connection_id = secrets.token_hex(8)
-        settings = runtime.settings
-        self.session = Session(settings.limits, time.monotonic())
-        self._queue: asyncio.Queue[Encoded] = asyncio.Queue(settings.limits.send_queue_frames)
+        self.session = Session(runtime.settings.limits, time.monotonic())
+        # Frames waiting for the sender; made when one is offered, dropped once all are sent.
+        self._queue: deque[Encoded] | None = None
         # Resolved when an answer frees a slot (reading paused) or the last one is sent.
         self._slot_freed: asyncio.Future[None] | None = None
         self._all_answered: asyncio.Future[None] | None = None
@@ -106,21 +131,24 @@ class Connection:
         # Set once the close frame is due: from then on nothing more is queued.
         self._close_code: int | None = None
         self._sender: asyncio.Task[None] | None = None
-        self._receiver: asyncio.Task[int | None] | None = None
+        # The ASGI task running the receive loop, while it does.
+        self._task: asyncio.Task[object] | None = None
 
     # -- Subscriber -------------------------------------------------------------------------
 
     def offer(self, encoded: Encoded) -> bool:
         if self._close_code is not None:
             return True
-        try:
-            self._queue.put_nowait(encoded)
-        except asyncio.QueueFull:
+        queue = self._queue
+        if queue is None:
+            queue = self._queue = deque()
+        elif len(queue) >= self.session.limits.send_queue_frames:
             return False
-        self.runtime.metrics.queue_depth.observe(self._queue.qsize())
+        queue.append(encoded)
+        self.runtime.metrics.queue_depth.observe(len(queue))
         if self._sender is None and not self._ended:
             # The sender runs only while frames wait: an idle connection holds no task for it.
-            self._sender = asyncio.get_running_loop().create_task(self._send_loop())
+            self._sender = asyncio.get_running_loop().create_task(self._send_loop(queue))
         return True
 
     def overflowed(self) -> None:
@@ -149,23 +177,28 @@ class Connection:
             )
         )
         close_code: int | None = None
-        self._receiver = asyncio.create_task(self._receive_loop())
+        # The loop runs here, in the ASGI task, rather than in a task of its own: one task and
+        # its frames less per connection. close() cancels this task when the peer never answers.
+        task = self._task = asyncio.current_task()
         try:
-            close_code = await self._receiver
+            close_code = await self._receive_loop()
         except WebSocketDisconnect as disconnect:
             close_code = disconnect.code
         except asyncio.CancelledError:
             if self._close_code is None:
                 raise  # cancelled from outside, not by close()
+            if task is not None:
+                task.uncancel()  # the cancel was ours and is handled: the ASGI task goes on
         finally:
+            self._task = None
             self.session.closed()
             runtime.bus.unsubscribe_all(self)
             runtime.connections.discard(self)
             runtime.metrics.connections.labels(self.principal.role.value).dec()
             self._ended = True  # publishes still committing are answered to nobody
-            # Let go of both tasks: a finished task keeps its exception, whose traceback holds
+            # Let go of the sender: a finished task keeps its exception, whose traceback holds
             # this connection, a cycle only the collector could free (see realtime/tuning.py).
-            sender, self._sender, self._receiver = self._sender, None, None
+            sender, self._sender, self._queue = self._sender, None, None
             if sender is not None:
                 sender.cancel()
             log.info(
@@ -183,9 +216,11 @@ class Connection:
             self._all_answered = asyncio.get_running_loop().create_future()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(asyncio.shield(self._all_answered), CLOSE_TIMEOUT_S)
-        if close.flush and self._sender is not None:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._queue.join(), CLOSE_TIMEOUT_S)
+        sender = self._sender
+        if close.flush and sender is not None and not sender.done():
+            # The sender ends when the queue is empty and its last frame is written (or the
+            # connection ended); waiting neither raises nor cancels it.
+            await asyncio.wait((sender,), timeout=CLOSE_TIMEOUT_S)
         self._close_code = close.code
         self.runtime.bus.unsubscribe_all(self)
         if self._sender is not None:
@@ -195,9 +230,10 @@ class Connection:
         timeout = SLOW_CLOSE_TIMEOUT_S if close.code == CLOSE_SLOW_CONSUMER else CLOSE_TIMEOUT_S
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.websocket.close(close.code, close.reason), timeout)
-        if self._receiver is not None and asyncio.current_task() is not self._receiver:
+        task = self._task
+        if task is not None and asyncio.current_task() is not task:
             # A peer that never answers the close must not keep the connection alive.
-            self._receiver.cancel()
+            task.cancel()
 
     def _cut_off(self, reason: str) -> bool:
         """Drop the queue and close with 4000 now, past the frames the peer has not read.
@@ -208,28 +244,28 @@ class Connection:
         extension = self.websocket.scope.get("extensions", {}).get(CUT_OFF_EXTENSION)
         if extension is None:
             return False
-        while not self._queue.empty():
-            self._queue.get_nowait()
-            self._queue.task_done()
+        queue, self._queue = self._queue, None
+        if queue is not None:
+            queue.clear()
         extension["cut_off"](CLOSE_SLOW_CONSUMER, reason, SLOW_CLOSE_TIMEOUT_S)
         return True
 
-    async def _send_loop(self) -> None:
-        websocket, queue = self.websocket, self._queue
+    async def _send_loop(self, queue: deque[Encoded]) -> None:
+        websocket = self.websocket
         binary = self.codec.binary
-        while not queue.empty():
-            encoded = queue.get_nowait()
-            try:
-                if binary:
-                    assert isinstance(encoded, bytes)
-                    await websocket.send_bytes(encoded)
-                else:
-                    assert isinstance(encoded, str)
-                    await websocket.send_text(encoded)
-            finally:
-                queue.task_done()
+        while queue:
+            encoded = queue.popleft()
+            if binary:
+                assert isinstance(encoded, bytes)
+                await websocket.send_bytes(encoded)
+            else:
+                assert isinstance(encoded, str)
+                await websocket.send_text(encoded)
         # Nothing awaits between the empty check and here, so no frame is left unsent: the next
-        # offer() starts a sender again. A send that raised leaves the task set, as before.
+        # offer() makes a queue and starts a sender again. A send that raised leaves both set,
+        # so later frames pile up until the queue is full, as on any peer that stopped reading.
+        if self._queue is queue:
+            self._queue = None
         self._sender = None
 
     def send(self, frame: Frame) -> None:
