@@ -98,6 +98,7 @@ class Connection:
 
     # No per-instance dict: thousands of these live at once.
     __slots__ = (
+        "__weakref__",
         "_all_answered",
         "_close_code",
         "_ended",
