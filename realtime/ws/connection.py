@@ -1,4 +1,4 @@
-"""One WebSocket client, from handshake to close: the I/O around a :class:`Session`.
+"""One authenticated WebSocket client until close: the I/O around a :class:`Session`.
 
 The receive loop reads frames, decodes them and performs what the session asks
 (:mod:`realtime.ws.session` holds every rule: limits, the bad-frame window, publishes in
@@ -7,9 +7,9 @@ the hub does ever waits on a slow peer. A publish is handed to the service's nex
 and answered from there, with no task of its own: a client may pipeline batches while earlier
 ones wait for their commit, and each ``ack`` carries its ``ref``.
 
-Idle connections are most of what a hub holds, thousands at once, so each holds little: the
-receive loop runs in the ASGI task itself, the sender task and its queue exist only while
-frames wait, and the session makes its rate and bad-frame state on first use.
+Idle connections are most of what a hub holds, so each holds little: the receive loop runs in
+the ASGI task, the sender and its queue exist only while frames wait (the handshake:
+:mod:`realtime.ws.endpoint`).
 """
 
 from __future__ import annotations
@@ -26,15 +26,11 @@ from typing import TYPE_CHECKING
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from domain.events import Event, RejectedEvent, parse_events
-from realtime.auth import Principal, bearer_token, verify_token
+from realtime.auth import Principal
 from realtime.channels.bus import Encoded
-from realtime.errors import FrameError, HubError, InternalError, Unauthorized
+from realtime.errors import FrameError, HubError, InternalError
 from realtime.protocol import (
-    CLOSE_GOING_AWAY,
     CLOSE_SLOW_CONSUMER,
-    CLOSE_UNAUTHORIZED,
-    SUBPROTOCOL_JSON,
-    SUBPROTOCOL_MSGPACK,
     AcknowledgeAlert,
     Celebrated,
     Codec,
@@ -43,7 +39,6 @@ from realtime.protocol import (
     Subscribe,
     Unsubscribe,
     ack_frame,
-    choose_subprotocol,
     decode_error_ref,
     ok_frame,
     parse_client_frame,
@@ -65,32 +60,6 @@ CLOSE_TIMEOUT_S = 2.0
 # A slow consumer's close frame waits behind what it has not read; give it time to catch up
 # and learn why it was cut off, then end the connection regardless.
 SLOW_CLOSE_TIMEOUT_S = 10.0
-# A codec holds no state, so every connection speaking a subprotocol shares one.
-_CODECS = {name: Codec(name) for name in (SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK)}
-
-
-async def serve_websocket(websocket: WebSocket) -> None:
-    """The ``/ws`` endpoint: authenticate, then run the connection until either side closes."""
-    runtime: Runtime = websocket.app.state.runtime
-    in_query = websocket.query_params.get("token")
-    in_header = bearer_token(websocket.headers.get("authorization"))
-    subprotocol = choose_subprotocol(list(websocket.scope.get("subprotocols", [])))
-    await websocket.accept(subprotocol=subprotocol)
-    try:
-        if in_query and in_header and in_query != in_header:
-            # Two different identities: picking either would be a guess, so neither is used.
-            raise Unauthorized("conflicting tokens in query and header")
-        principal = verify_token(runtime.settings.secret, in_query or in_header)
-    except Unauthorized as error:
-        runtime.metrics.unauthorized.inc()
-        log.info("event=ws_refused reason=%s", str(error).replace(" ", "_"))
-        await websocket.close(CLOSE_UNAUTHORIZED, str(error))
-        return
-    if runtime.draining:
-        await websocket.close(CLOSE_GOING_AWAY, "server shutting down")
-        return
-    connection = Connection(websocket, principal, _CODECS[subprotocol or SUBPROTOCOL_JSON], runtime)
-    await connection.run()
 
 
 class Connection:
@@ -159,6 +128,53 @@ class Connection:
     # -- lifecycle --------------------------------------------------------------------------
 
     async def run(self) -> None:
+        """Read frames and perform what the session asks, until either side closes.
+
+        In the ASGI task and one coroutine: every idle connection holds this frame, so another
+        task or coroutine would be paid thousands of times over. close() may cancel the task.
+        """
+        self._opened()
+        websocket, session = self.websocket, self.session
+        max_bytes = session.limits.max_frame_bytes
+        close_code: int | None = None
+        task = self._task = asyncio.current_task()
+        try:
+            while self._close_code is None:
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    close_code = int(message.get("code", 1000))
+                    break
+                data: str | bytes | None = message.get("text")
+                if data is None:
+                    data = message.get("bytes")
+                if data is None:
+                    continue
+                size = (
+                    len(data)
+                    if isinstance(data, bytes) or len(data) * 4 <= max_bytes
+                    else len(data.encode("utf-8"))
+                )
+                match session.receive(size, time.monotonic()):
+                    case Verdict.READ:
+                        await self._handle(data)
+                    case Verdict.TOO_LARGE:
+                        await self._perform(session.too_large())
+                        break
+                    case Verdict.RATE_LIMITED:
+                        self.runtime.metrics.rate_limited.inc()
+                        await self._perform(session.rate_limited())
+        except WebSocketDisconnect as disconnect:
+            close_code = disconnect.code
+        except asyncio.CancelledError:
+            if self._close_code is None:
+                raise  # cancelled from outside, not by close()
+            if task is not None:
+                task.uncancel()  # the cancel was ours and is handled: the ASGI task goes on
+        finally:
+            self._finished(close_code)
+
+    def _opened(self) -> None:
+        # Not logged in run(): logging asks for its caller's frame, which a coroutine then keeps.
         runtime = self.runtime
         runtime.connections.add(self)
         runtime.metrics.connections.labels(self.principal.role.value).inc()
@@ -177,36 +193,25 @@ class Connection:
                 runtime.settings.welcome_limits(),
             )
         )
-        close_code: int | None = None
-        # The loop runs here, in the ASGI task, rather than in a task of its own: one task and
-        # its frames less per connection. close() cancels this task when the peer never answers.
-        task = self._task = asyncio.current_task()
-        try:
-            close_code = await self._receive_loop()
-        except WebSocketDisconnect as disconnect:
-            close_code = disconnect.code
-        except asyncio.CancelledError:
-            if self._close_code is None:
-                raise  # cancelled from outside, not by close()
-            if task is not None:
-                task.uncancel()  # the cancel was ours and is handled: the ASGI task goes on
-        finally:
-            self._task = None
-            self.session.closed()
-            runtime.bus.unsubscribe_all(self)
-            runtime.connections.discard(self)
-            runtime.metrics.connections.labels(self.principal.role.value).dec()
-            self._ended = True  # publishes still committing are answered to nobody
-            # Let go of the sender: a finished task keeps its exception, whose traceback holds
-            # this connection, a cycle only the collector could free (see realtime/tuning.py).
-            sender, self._sender, self._queue = self._sender, None, None
-            if sender is not None:
-                sender.cancel()
-            log.info(
-                "event=ws_close connection=%s code=%s",
-                self.connection_id,
-                self._close_code or close_code,
-            )
+
+    def _finished(self, close_code: int | None) -> None:
+        runtime = self.runtime
+        self._task = None
+        self.session.closed()
+        runtime.bus.unsubscribe_all(self)
+        runtime.connections.discard(self)
+        runtime.metrics.connections.labels(self.principal.role.value).dec()
+        self._ended = True  # publishes still committing are answered to nobody
+        # Let go of the sender: a finished task keeps its exception, whose traceback holds
+        # this connection, a cycle only the collector could free (see realtime/tuning.py).
+        sender, self._sender, self._queue = self._sender, None, None
+        if sender is not None:
+            sender.cancel()
+        log.info(
+            "event=ws_close connection=%s code=%s",
+            self.connection_id,
+            self._close_code or close_code,
+        )
 
     async def close(self, code: int, reason: str = "") -> None:
         """Close once with ``code``; later calls do nothing."""
@@ -276,34 +281,6 @@ class Connection:
             self.overflowed()
 
     # -- receiving --------------------------------------------------------------------------
-
-    async def _receive_loop(self) -> int | None:
-        websocket, session = self.websocket, self.session
-        max_bytes = session.limits.max_frame_bytes
-        while self._close_code is None:
-            message = await websocket.receive()
-            if message["type"] == "websocket.disconnect":
-                return int(message.get("code", 1000))
-            data: str | bytes | None = message.get("text")
-            if data is None:
-                data = message.get("bytes")
-            if data is None:
-                continue
-            size = (
-                len(data)
-                if isinstance(data, bytes) or len(data) * 4 <= max_bytes
-                else len(data.encode("utf-8"))
-            )
-            match session.receive(size, time.monotonic()):
-                case Verdict.READ:
-                    await self._handle(data)
-                case Verdict.TOO_LARGE:
-                    await self._perform(session.too_large())
-                    return session.close_code
-                case Verdict.RATE_LIMITED:
-                    self.runtime.metrics.rate_limited.inc()
-                    await self._perform(session.rate_limited())
-        return self._close_code
 
     async def _handle(self, data: str | bytes) -> None:
         max_events = self.runtime.settings.limits.max_events_per_publish
