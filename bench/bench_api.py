@@ -48,6 +48,7 @@ sys.path.insert(0, str(ROOT))
 from workload import patient_stream  # noqa: E402
 
 from realtime.service.progress import TICK_CHUNK_PATIENTS  # noqa: E402
+from realtime.serving import serving_config  # noqa: E402
 
 SECRET = "bench-secret-0123456789abcdef-0123456789"
 PRACTICE_SIZE = 200
@@ -60,22 +61,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def uvicorn_config(app: Any, port: int) -> Any:
-    import uvicorn
-
-    return uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        ws="websockets-sansio",
-        http="httptools",
-        lifespan="on",
-        access_log=False,
-        log_config=None,
-        log_level="warning",
-    )
 
 
 def rss_mib() -> float:
@@ -199,7 +184,7 @@ def run_bare_server(port: int) -> None:
 
     app = Starlette(routes=[Route("/bare", bare)])
     with new_loop_runner() as runner:
-        runner.run(uvicorn.Server(uvicorn_config(app, port)).serve())
+        runner.run(uvicorn.Server(serving_config(app, port)).serve())
 
 
 async def measure_bare(args: argparse.Namespace) -> dict[str, Any]:
@@ -245,7 +230,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
         flush=True,
     )
     print(f"hub RSS after the load: {rss_mib():,.0f} MiB", flush=True)
-    server = HubServer(uvicorn_config(app, settings.port), runtime)
+    server = HubServer(serving_config(app, settings.port), runtime)
     serving = asyncio.create_task(server.serve())
     while not server.started:
         await asyncio.sleep(0.05)

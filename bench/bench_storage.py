@@ -35,6 +35,7 @@ from domain.patients import Patient  # noqa: E402
 from realtime.metrics import HubMetrics  # noqa: E402
 from realtime.runtime import Runtime  # noqa: E402
 from realtime.settings import Settings  # noqa: E402
+from storage.batch import Batch
 from storage.store import SqliteStore  # noqa: E402
 
 NOW = datetime(2026, 11, 21, 12, tzinfo=UTC)
@@ -76,7 +77,7 @@ async def writer_events_per_s(path: Path, total: int) -> float:
     async def produce(index: int) -> None:
         mine = events[index * per_producer : (index + 1) * per_producer]
         for start in range(0, len(mine), BATCH):
-            await store.append_events(mine[start : start + BATCH], NOW)
+            await store.append_events(Batch(mine[start : start + BATCH], NOW))
 
     started = time.perf_counter()
     await asyncio.gather(*(produce(index) for index in range(PRODUCERS)))
@@ -128,7 +129,7 @@ async def fill(path: Path, total: int) -> None:
     chunk = 20_000
     for start in range(0, total, chunk):
         events = [parse_event(wire_event(n)) for n in range(start, min(total, start + chunk))]
-        await store.append_events(events, NOW)
+        await store.append_events(Batch(events, NOW))
     await store.close()
 
 

@@ -37,8 +37,10 @@ EVENT_STEP = timedelta(minutes=2)
 HISTORY_SPAN = EVENT_STEP * 2_000
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True)
 class Scale:
+    """How big a run is; the presets below read as a table, one column per field."""
+
     connections: int
     batch: int
     warmup_s: float
@@ -48,24 +50,9 @@ class Scale:
     idle: int
 
 
-FULL = Scale(
-    connections=1_000,
-    batch=50,
-    warmup_s=3.0,
-    measure_s=15.0,
-    rate=5_000.0,
-    background_connections=50,
-    idle=10_000,
-)
-QUICK = Scale(
-    connections=100,
-    batch=50,
-    warmup_s=0.5,
-    measure_s=1.5,
-    rate=1_000.0,
-    background_connections=10,
-    idle=500,
-)
+# (connections, batch, warmup_s, measure_s, rate, background_connections, idle)
+FULL = Scale(1_000, 50, 3.0, 15.0, 5_000.0, 50, 10_000)
+QUICK = Scale(100, 50, 0.5, 1.5, 1_000.0, 10, 500)
 
 
 # -- the wire ----------------------------------------------------------------------------

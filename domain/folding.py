@@ -27,8 +27,14 @@ from domain.events import (
     SessionEnded,
     SessionStarted,
 )
-from domain.figures import Figures
-from domain.insights import ON_MINDFULNESS, ON_MOOD, ON_NEW_ACTIVE_DAY, ON_RISK, RULES_BY_CODE
+from domain.insights import (
+    ON_MINDFULNESS,
+    ON_MOOD,
+    ON_NEW_ACTIVE_DAY,
+    ON_RISK,
+    RULES_BY_CODE,
+    Figures,
+)
 from domain.ledger import MINDFULNESS_PREFIX, Ledger
 from domain.measures import MeasureBook
 from domain.milestones import Metric
@@ -90,7 +96,7 @@ class EventFolding:
     def _on_started(self, event: SessionStarted, now: datetime, effects: list[Effect]) -> None:
         key, day = self._dated(event)
         self.recent.keep(RecentRecord(*key, STARTED, event.session_id, 0, day), now)
-        facts = self.ledger.fold_started(event, key, day, self.touched)
+        facts = self.ledger.fold_session(event, key, day, self.touched)
         pre = event.mood_pre
         if pre is not None:
             post = facts.mood_post
@@ -103,7 +109,7 @@ class EventFolding:
         key, day = self._dated(event)
         completed = event.status == "completed"
         self.recent.keep(RecentRecord(*key, ENDED, event.session_id, int(completed), day), now)
-        facts = ledger.fold_ended(event, key, day, self.touched)
+        facts = ledger.fold_session(event, key, day, self.touched)
         codes: tuple[str, ...] = ()
         post = event.mood_post
         if post is not None:

@@ -1,6 +1,6 @@
 """Recommendations for the therapist and patient, as a declared catalog of rules.
 
-Each rule reads a few figures through :class:`InsightInputs` (computed lazily, so checking one
+Each rule reads a few figures of a :class:`Figures` (computed lazily, so checking one
 rule never pays for the others) and carries a short, kind message. None of them shames a
 broken streak: they speak about what is going well, or suggest an easier path.
 """
@@ -9,9 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final, Protocol
+from datetime import datetime
+from typing import Final
 
-from domain.dropout import HIGH_RISK
+from domain.dropout import HIGH_RISK, dropout_score
+from domain.engagement import momentum
+from domain.ledger import Ledger
+from domain.mood import improving, mood_delta, trend_label
+from domain.streaks import current_streak
 
 PACE_STREAK: Final = 3
 PACE_MOMENTUM: Final = 0.6
@@ -24,26 +29,94 @@ often may take to a related, practice-based approach. Counting only ``mindfulnes
 reached only patients already doing mindfulness."""
 
 
-class InsightInputs(Protocol):
-    """The figures the rules read; an implementation computes each one on first use."""
+class Figures:
+    """The figures the rules read, each computed on first use, so checking one rule never
+    pays for the others.
+
+    Hand-written lazy properties: ``functools.cached_property`` takes a lock per access in
+    Python 3.11, which costs more than the figures checked on the hot path.
+    """
+
+    __slots__ = (
+        "_ledger",
+        "_now",
+        "_today",
+        "_streak",
+        "_momentum",
+        "_dropout",
+        "_mindful",
+        "_mood",
+    )
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        today: int | None,
+        dropout: float | None = None,
+        now: datetime | None = None,
+    ) -> None:
+        """``today`` (a local day ordinal) or ``now`` to derive it from when a rule needs it."""
+        self._ledger = ledger
+        self._now = now
+        self._today = today
+        self._streak: int | None = None
+        self._momentum: float | None = None
+        self._dropout = dropout
+        self._mindful: int | None = None
+        self._mood: str | None = None
 
     @property
-    def streak_current(self) -> int: ...
+    def today(self) -> int:
+        # The mood rule never needs "today": a mood event alone skips the zone conversion.
+        if self._today is None:
+            if self._now is None:
+                raise ValueError("Figures needs today or now")
+            self._today = self._ledger.clock.today(self._now)
+        return self._today
 
     @property
-    def momentum(self) -> float: ...
+    def streak_current(self) -> int:
+        if self._streak is None:
+            self._streak = current_streak(self._ledger.active_days, self.today)
+        return self._streak
 
     @property
-    def dropout_score(self) -> float: ...
+    def momentum(self) -> float:
+        if self._momentum is None:
+            self._momentum = momentum(self._ledger, self.today)
+        return self._momentum
 
     @property
-    def mindfulness_recent(self) -> int: ...
+    def dropout_score(self) -> float:
+        if self._dropout is None:
+            self._dropout = dropout_score(self._ledger, self.today)
+        return self._dropout
 
     @property
-    def mood_trend(self) -> str: ...
+    def mindfulness_recent(self) -> int:
+        if self._mindful is None:
+            today = self.today
+            first = today - MINDFULNESS_DAYS + 1
+            # Exercises of any kind (the seed's rule): a day's activity less its sessions and
+            # check-ins, so no further state is kept.
+            days = self._ledger.days
+            self._mindful = sum(
+                bucket.activity - bucket.sessions - bucket.checkin_n
+                for bucket in (days.get(day) for day in range(first, today + 1))
+                if bucket is not None
+            )
+        return self._mindful
 
     @property
-    def mood_improving(self) -> bool: ...
+    def mood_trend(self) -> str:
+        if self._mood is None:
+            self._mood = trend_label(mood_delta(self._ledger))
+        return self._mood
+
+    @property
+    def mood_improving(self) -> bool:
+        # Read by one rule only, at most once per check: no cache needed.
+        return improving(self._ledger)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,22 +125,22 @@ class InsightRule:
 
     code: str
     message: str
-    holds: Callable[[InsightInputs], bool]
+    holds: Callable[[Figures], bool]
 
 
-def _pace(inputs: InsightInputs) -> bool:
+def _pace(inputs: Figures) -> bool:
     return inputs.streak_current >= PACE_STREAK and inputs.momentum >= PACE_MOMENTUM
 
 
-def _risk(inputs: InsightInputs) -> bool:
+def _risk(inputs: Figures) -> bool:
     return inputs.dropout_score > HIGH_RISK
 
 
-def _mindfulness(inputs: InsightInputs) -> bool:
+def _mindfulness(inputs: Figures) -> bool:
     return inputs.mindfulness_recent >= MINDFULNESS_COUNT
 
 
-def _mood(inputs: InsightInputs) -> bool:
+def _mood(inputs: Figures) -> bool:
     return inputs.mood_improving
 
 

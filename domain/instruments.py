@@ -114,30 +114,53 @@ class Instrument:
         return self.name.lower().replace("-", "") + "_total"
 
 
-PHQ_9: Final = Instrument(
-    name="PHQ-9",
+def questionnaire(
+    name: str,
+    *,
+    items: int,
+    answers: tuple[int, int],
+    bands: Mapping[str, int],
+    reliable_change: int,
+    caseness: int,
+    sources: Sources,
+    critical_items: tuple[CriticalItem, ...] = (),
+    reversed_items: tuple[int, ...] = (),
+) -> Instrument:
+    """A catalogue entry as the printed scoring sheet states it.
+
+    ``answers`` is the lowest and highest answer to an item; ``bands`` maps each label to the
+    highest total it covers, lowest first: each band starts one above the one before, the
+    first at the lowest total, so the bands cannot leave a gap.
+    """
+    item_min, item_max = answers
+    low, severity_bands = items * item_min, []
+    for label, high in bands.items():
+        severity_bands.append(SeverityBand(label, low, high))
+        low = high + 1
+    return Instrument(
+        name=name,
+        items=items,
+        item_min=item_min,
+        item_max=item_max,
+        bands=tuple(severity_bands),
+        reliable_change=reliable_change,
+        caseness=caseness,
+        critical_items=critical_items,
+        reversed_items=reversed_items,
+        sources=sources,
+    )
+
+
+PHQ_9: Final = questionnaire(
+    "PHQ-9",
     items=9,
-    item_min=0,
-    item_max=3,
-    bands=(
-        SeverityBand("minimal", 0, 4),
-        SeverityBand("mild", 5, 9),
-        SeverityBand("moderate", 10, 14),
-        SeverityBand("moderately_severe", 15, 19),
-        SeverityBand("severe", 20, 27),
-    ),
+    answers=(0, 3),
+    bands=dict(minimal=4, mild=9, moderate=14, moderately_severe=19, severe=27),
     reliable_change=6,
     caseness=10,
     critical_items=(
-        CriticalItem(
-            item=9,
-            at_least=1,
-            code="suicide_risk_screen",
-            severity="critical",
-            meaning="thoughts of self-harm",
-        ),
+        CriticalItem(9, 1, "suicide_risk_screen", "critical", "thoughts of self-harm"),
     ),
-    reversed_items=(),
     sources=Sources(
         scale=KROENKE_2001,
         bands=KROENKE_2001,
@@ -147,21 +170,13 @@ PHQ_9: Final = Instrument(
     ),
 )
 
-GAD_7: Final = Instrument(
-    name="GAD-7",
+GAD_7: Final = questionnaire(
+    "GAD-7",
     items=7,
-    item_min=0,
-    item_max=3,
-    bands=(
-        SeverityBand("minimal", 0, 4),
-        SeverityBand("mild", 5, 9),
-        SeverityBand("moderate", 10, 14),
-        SeverityBand("severe", 15, 21),
-    ),
+    answers=(0, 3),
+    bands=dict(minimal=4, mild=9, moderate=14, severe=21),
     reliable_change=4,
     caseness=8,
-    critical_items=(),
-    reversed_items=(),
     sources=Sources(
         scale=SPITZER_2006,
         bands=SPITZER_2006,

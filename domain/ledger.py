@@ -24,6 +24,8 @@ recomputed here. :mod:`domain.figures` and friends derive figures lazily from th
 from __future__ import annotations
 
 from bisect import bisect_left, insort
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -49,6 +51,17 @@ TREND_WINDOW: Final = readings.TREND_WINDOW
 def _remove(index: list[Any], item: object) -> None:
     """Remove ``item`` from the sorted ``index``."""
     del index[bisect_left(index, item)]
+
+
+def _supersedes(key: Key, held: Key | None, held_day: int, touched: dict[int, None]) -> bool:
+    """Whether a start or end at ``key`` replaces the one held (the later one wins, a replay of
+    the same one folds again); the replaced one's day is then touched too."""
+    if held is None:
+        return True
+    if key < held:
+        return False
+    touched[held_day] = None
+    return True
 
 
 def _status_counts() -> dict[str, int]:
@@ -189,6 +202,19 @@ class Ledger:
         else:
             self.upcoming.pop(session_id, None)
 
+    @contextmanager
+    def _refolding(
+        self, session_id: str, facts: SessionFacts, fold: Callable[[SessionFacts, int], None]
+    ) -> Iterator[None]:
+        """Take a newer start or end into a session: ``fold`` and the pairing count the
+        session's figures out before the block changes them, and back in after it."""
+        fold(facts, -1)
+        self._pair(facts, -1)
+        yield
+        fold(facts, 1)
+        self._pair(facts, 1)
+        self._refresh_upcoming(session_id, facts)
+
     def _pair(self, facts: SessionFacts, sign: int) -> None:
         change = facts.mood_change()
         if change is not None:
@@ -205,38 +231,26 @@ class Ledger:
 
     def _started(self, facts: SessionFacts, sign: int) -> None:
         score, key = facts.mood_pre, facts.started_key
-        if score is None or key is None:
-            return
-        bucket = self._day(facts.started_day)
-        bucket.pre_sum += sign * score
-        bucket.pre_n += sign
-        bucket.month[0] += sign * score
-        bucket.month[1] += sign
+        if score is not None and key is not None:
+            self._count_mood(key, facts.started_day, score, sign, before=True)
+
+    def _count_mood(self, key: Key, day: int, score: int, sign: int, *, before: bool) -> None:
+        """Count a session's mood, taken ``before`` it or after, in (``sign`` 1) or out (-1) of
+        its day, its month and the mood readings."""
+        bucket = self._day(day)
+        if before:
+            bucket.pre_sum += sign * score
+            bucket.pre_n += sign
+        else:
+            bucket.post_sum += sign * score
+            bucket.post_n += sign
+        month = 0 if before else 2  # DayBucket.month is [pre_sum, pre_n, post_sum, post_n]
+        bucket.month[month] += sign * score
+        bucket.month[month + 1] += sign
         if sign > 0:
             self._add_reading(key, score)
         else:
             self._remove_reading(key)
-
-    def fold_started(
-        self, started: SessionStarted, key: Key, day: int, touched: dict[int, None]
-    ) -> SessionFacts:
-        """A session began (perhaps with a pre-session mood); marks the days it touched.
-
-        Returns the session's facts after the fold.
-        """
-        facts = self._session(started.session_id)
-        if facts.started_key is not None:
-            if key < facts.started_key:
-                return facts
-            touched[facts.started_day] = None
-        self._started(facts, -1)
-        self._pair(facts, -1)
-        facts.started_key, facts.started_day, facts.mood_pre = key, day, started.mood_pre
-        self._started(facts, 1)
-        self._pair(facts, 1)
-        self._refresh_upcoming(started.session_id, facts)
-        touched[day] = None
-        return facts
 
     def redate_started(self, facts: SessionFacts, day: int) -> None:
         """Move the winning start to another local day (its zone changed)."""
@@ -276,40 +290,31 @@ class Ledger:
                     del self.topics[topic]
         post = facts.mood_post
         if post is not None:
-            bucket = self._day(day)
-            bucket.post_sum += sign * post
-            bucket.post_n += sign
-            bucket.month[2] += sign * post
-            bucket.month[3] += sign
-            if sign > 0:
-                self._add_reading(key, post)
-            else:
-                self._remove_reading(key)
+            self._count_mood(key, day, post, sign, before=False)
 
-    def fold_ended(
-        self, ended: SessionEnded, key: Key, day: int, touched: dict[int, None]
+    def fold_session(
+        self, event: SessionStarted | SessionEnded, key: Key, day: int, touched: dict[int, None]
     ) -> SessionFacts:
-        """A session ended; marks the days whose buckets it touched.
+        """A session began (perhaps with a pre-session mood) or ended: the later start, and the
+        later end, win. Marks the days whose buckets it touched.
 
         Returns the session's facts after the fold.
         """
-        facts = self._session(ended.session_id)
-        if facts.ended_key is not None:
-            if key < facts.ended_key:
-                return facts
-            touched[facts.ended_day] = None
-        self._ended(facts, -1)
-        self._pair(facts, -1)
-        facts.ended_key, facts.ended_day, facts.status = key, day, ended.status
-        facts.duration_s, facts.mood_post, facts.topics = (
-            ended.duration_s,
-            ended.mood_post,
-            ended.topics,
-        )
-        self._ended(facts, 1)
-        self._pair(facts, 1)
-        self._refresh_upcoming(ended.session_id, facts)
-        touched[day] = None
+        facts = self._session(event.session_id)
+        if isinstance(event, SessionStarted):
+            if _supersedes(key, facts.started_key, facts.started_day, touched):
+                with self._refolding(event.session_id, facts, self._started):
+                    facts.started_key, facts.started_day, facts.mood_pre = key, day, event.mood_pre
+                touched[day] = None
+        elif _supersedes(key, facts.ended_key, facts.ended_day, touched):
+            with self._refolding(event.session_id, facts, self._ended):
+                facts.ended_key, facts.ended_day, facts.status = key, day, event.status
+                facts.duration_s, facts.mood_post, facts.topics = (
+                    event.duration_s,
+                    event.mood_post,
+                    event.topics,
+                )
+            touched[day] = None
         return facts
 
     def redate_ended(self, facts: SessionFacts, day: int) -> None:

@@ -40,9 +40,8 @@ from domain.dropout import DropoutAlertGate
 from domain.effects import Effect, Milestone, MilestoneReached, SeriesDelta, StateChanged
 from domain.errors import StateFormatError
 from domain.events import Event
-from domain.figures import Figures
 from domain.folding import EventFolding
-from domain.insights import INSIGHT_RULES, ON_RISK, RULES_BY_CODE
+from domain.insights import INSIGHT_RULES, ON_RISK, RULES_BY_CODE, Figures
 from domain.ledger import Ledger
 from domain.measures import MeasureBook, series_columns
 from domain.outcomes import Outcome, measures_document

@@ -17,13 +17,15 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final
 
 from domain.days import EMPTY_DAY, iso_day
+from domain.mood import trend_label
 from domain.outcomes import Outcome, measures_document, outcome, rfc3339_utc
 from domain.progress import PatientProgress
 
 MIN_COMPARED: Final = 2
 MAX_COMPARED: Final = 10
-MOOD_SHIFT: Final = 0.5
-"""A mood difference (1-10 scale) smaller than this is reported as stable."""
+SETTLED_TREND: Final = {"improving": "improved", "worsening": "worsened", "stable": "stable"}
+"""A period's mood change in the past tense, by :func:`domain.mood.trend_label`'s word: one
+threshold decides both the live trend and what a finished report calls the change."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,13 +154,7 @@ def compare_patients(
 
 
 def _trend_word(delta: float | None) -> str:
-    if delta is None:
-        return "unknown"
-    if delta >= MOOD_SHIFT:
-        return "improved"
-    if delta <= -MOOD_SHIFT:
-        return "worsened"
-    return "stable"
+    return "unknown" if delta is None else SETTLED_TREND[trend_label(delta)]
 
 
 def effectiveness_report(

@@ -241,11 +241,10 @@ def run_token(args: argparse.Namespace) -> int:
 
 
 async def _serve(settings: Settings, log_level: str) -> int:
-    import uvicorn
-
     from realtime import tuning
     from realtime.app import create_app
     from realtime.server import HubServer
+    from realtime.serving import serving_config
 
     app = create_app(settings)
     runtime = app.state.runtime
@@ -259,23 +258,13 @@ async def _serve(settings: Settings, log_level: str) -> int:
     gc.collect()
     gc.freeze()
     tuning.tune_process()  # later survivors too, and a shorter GIL switch (tuning.py: why)
-    config = uvicorn.Config(
+    config = serving_config(
         app,
+        settings.port,
         host=settings.host,
-        port=settings.port,
-        ws="websockets-sansio",
-        http="httptools",
-        ws_max_size=settings.limits.max_frame_bytes,
-        ws_ping_interval=settings.timers.ping_interval_s,
-        ws_ping_timeout=settings.timers.ping_timeout_s,
-        # Off, as on every broadcast path worth copying: a zlib pair costs ~40 KiB per idle
-        # connection (measured: 75 -> 35 KiB), and frames are encoded once for all subscribers.
-        ws_per_message_deflate=False,
-        lifespan="on",
-        access_log=False,
-        log_config=None,
+        limits=settings.limits,
+        timers=settings.timers,
         log_level=log_level,
-        timeout_graceful_shutdown=int(settings.timers.shutdown_grace_s),
     )
     server = HubServer(config, runtime)
     try:

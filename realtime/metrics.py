@@ -9,11 +9,6 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 if TYPE_CHECKING:
     from realtime.service.commits import AckResult
 
-_ACK_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
-_QUEUE_BUCKETS = (0, 1, 2, 5, 10, 50, 100, 250, 500, 1000)
-_BATCH_BUCKETS = (1, 5, 10, 50, 100, 500, 1000, 2500, 5000)
-_ACKNOWLEDGE_BUCKETS = (30, 60, 120, 300, 600, 900, 1800, 3600, 4 * 3600, 24 * 3600)
-
 
 class HubMetrics:
     """Every metric the hub exports at ``/metrics``."""
@@ -35,12 +30,14 @@ class HubMetrics:
         self.ack_latency = histogram(
             "ack_latency_seconds",
             "From a publish frame to its ack (includes the durable commit)",
-            _ACK_BUCKETS,
+            buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
         )
         self.messages_pushed = gauge("messages_pushed", "Channel messages published")
         self.frames_delivered = gauge("frames_delivered", "Frames queued to subscribers")
         self.queue_depth = histogram(
-            "send_queue_depth", "Send queue depth seen when a frame is queued", _QUEUE_BUCKETS
+            "send_queue_depth",
+            "Send queue depth seen when a frame is queued",
+            buckets=(0, 1, 2, 5, 10, 50, 100, 250, 500, 1000),
         )
         self.slow_consumer_closes = counter("slow_consumer_closes", "Connections closed with 4000")
         self.unauthorized = counter("unauthorized", "Connections refused with 4001")
@@ -52,14 +49,16 @@ class HubMetrics:
         )
         self.writer_queued_rows = gauge("writer_queued_rows", "Rows waiting for the writer")
         self.writer_batch_rows = histogram(
-            "writer_batch_rows", "Rows per committed transaction", _BATCH_BUCKETS
+            "writer_batch_rows",
+            "Rows per committed transaction",
+            buckets=(1, 5, 10, 50, 100, 500, 1000, 2500, 5000),
         )
 
         self.alerts_open = gauge("alerts_open", "Alerts not yet acknowledged", ("severity",))
         self.alert_time_to_acknowledge = histogram(
             "alert_time_to_acknowledge_seconds",
             "From an alert being raised to its acknowledgement",
-            _ACKNOWLEDGE_BUCKETS,
+            buckets=(30, 60, 120, 300, 600, 900, 1800, 3600, 4 * 3600, 24 * 3600),
         )
         self.alert_escalations = counter("alert_escalations", "Critical alerts escalated")
         self.webhook_deliveries = counter(

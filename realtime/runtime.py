@@ -77,11 +77,7 @@ class Runtime:
         self.store = store
         self.clock = clock
         self.metrics = metrics
-        self.bus: Bus = Hub(
-            history_size=settings.history.history_size,
-            history_ttl_s=settings.history.history_ttl_s,
-            history_max_bytes=settings.history.history_max_bytes,
-        )
+        self.bus: Bus = Hub(settings.history)
         self.fanout = Fanout(self.bus, clock, coalesce_s=settings.timers.coalesce_s)
         self.outbox = WebhookOutbox(settings.alerting, metrics)
         self.alerts = AlertInbox(

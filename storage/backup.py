@@ -29,6 +29,7 @@ from domain.errors import DomainError
 from domain.events import Event, event_to_wire, parse_event
 from domain.patients import Patient, ZoneChange, zone
 from storage.alerts import AlertRows, alert_from_wire
+from storage.batch import Batch
 from storage.store import SqliteStore
 
 IMPORT_BATCH = 1_000
@@ -115,7 +116,7 @@ async def import_jsonl(store: SqliteStore, lines: Iterable[str]) -> ImportReport
 
     async def flush() -> None:
         if pending:
-            await store.append_events(pending, now)
+            await store.append_events(Batch(pending, now))
             report.events += len(pending)
             pending.clear()
 

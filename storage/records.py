@@ -1,13 +1,15 @@
-"""What the store keeps besides events: audit entries, alerts as raised, the start-up state."""
+"""What the store keeps besides events: audit entries, alerts as raised, the start-up state,
+patients as rows."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from domain.outcomes import rfc3339_utc
-from domain.patients import Patient
+from domain.patients import Patient, ZoneChange
 
 
 def wire_instant(instant: datetime | None) -> str | None:
@@ -67,3 +69,19 @@ class StoredState:
     patients: list[Patient]
     marks: dict[str, dict[str, Any]]
     event_ids: set[str]
+
+
+def zone_history_to_json(patient: Patient) -> str:
+    """A patient's time-zone history as the ``patients.zone_history`` column holds it."""
+    return json.dumps(
+        [[change.effective_from.isoformat(), change.timezone] for change in patient.zone_history]
+    )
+
+
+def patient_from_row(patient_id: str, therapist_id: str, zone_history: str) -> Patient:
+    """The patient a ``patients`` row describes."""
+    changes = tuple(
+        ZoneChange(datetime.fromisoformat(instant), timezone)
+        for instant, timezone in json.loads(zone_history)
+    )
+    return Patient(patient_id, therapist_id, changes)

@@ -8,7 +8,9 @@ one is refused with :class:`~storage.errors.DatabaseInUse` before it touches any
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,18 +19,25 @@ from typing import Any, Literal, Protocol
 import aiosqlite
 
 from domain.events import Event
-from domain.patients import Patient, ZoneChange
+from domain.patients import Patient
 from storage.alerts import AlertRows
+from storage.batch import Batch
 from storage.errors import SchemaTooNew, StorageError
-from storage.eventlog import Unreadable, known_ids, read_events
+from storage.eventlog import Unreadable, known_ids, known_ids_at_once, read_events
 from storage.filters import where
 from storage.lock import DatabaseLock
-from storage.records import AlertRecord, AuditEntry, StoredState
+from storage.records import (
+    AlertRecord,
+    AuditEntry,
+    StoredState,
+    patient_from_row,
+    zone_history_to_json,
+)
 from storage.retention import RetentionRows
 from storage.schema import migrate, refuse_newer
 from storage.snapshots import SnapshotRows
 from storage.together import audit_steps, marks_steps
-from storage.writer import BUSY_TIMEOUT_MS, GroupCommitWriter, Step
+from storage.writer import BUSY_TIMEOUT_MS, GroupCommitWriter
 
 Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
 DEFAULT_SYNCHRONOUS: Synchronous = "FULL"
@@ -36,6 +45,7 @@ DEFAULT_SYNCHRONOUS: Synchronous = "FULL"
 # ``at`` is taken from the body inside SQLite (its text is the event's own instant, offset
 # kept), which is cheaper than formatting it in Python for every row.
 _LOG_POSITION = "SELECT max(seq) FROM events"
+LANE_BUSY_TIMEOUT_MS = 20  # a WAL reader is rarely busy; the event loop must not wait long
 _INSERT_EVENT = (
     "INSERT OR IGNORE INTO events (id, patient_id, kind, at, received_at, body) "
     "VALUES (?1, ?2, ?3, json_extract(?5, '$.at'), ?4, ?5)"
@@ -54,9 +64,7 @@ class ProgressStore(Protocol):
 
     async def close(self) -> None: ...
 
-    async def append_events(
-        self, events: Sequence[Event], received_at: datetime, together: Sequence[Step] = ()
-    ) -> int: ...
+    async def append_events(self, batch: Batch) -> int: ...
 
     async def put_patient(self, patient: Patient, now: datetime) -> None: ...
 
@@ -78,7 +86,7 @@ class ProgressStore(Protocol):
         self, after_seq: int = 0, *, on_unreadable: Unreadable | None = None
     ) -> AsyncIterator[Event]: ...
 
-    async def known_event_ids(self, ids: Sequence[str]) -> set[str]: ...
+    async def known_event_ids(self, ids: Sequence[str], *, urgent: bool = False) -> set[str]: ...
 
     @property
     def snapshots(self) -> SnapshotRows | None: ...
@@ -91,20 +99,6 @@ class ProgressStore(Protocol):
 
     @property
     def queued_rows(self) -> int: ...
-
-
-def _zone_history_to_json(patient: Patient) -> str:
-    return json.dumps(
-        [[change.effective_from.isoformat(), change.timezone] for change in patient.zone_history]
-    )
-
-
-def _patient_from_row(patient_id: str, therapist_id: str, zone_history: str) -> Patient:
-    changes = tuple(
-        ZoneChange(datetime.fromisoformat(instant), timezone)
-        for instant, timezone in json.loads(zone_history)
-    )
-    return Patient(patient_id, therapist_id, changes)
 
 
 class SqliteStore:
@@ -130,6 +124,7 @@ class SqliteStore:
         self._on_commit = on_commit
         self._synchronous = synchronous
         self._connection: aiosqlite.Connection | None = None
+        self._lane: sqlite3.Connection | None = None  # urgent id lookups, on the event loop
         self._writer: GroupCommitWriter | None = None
         self._read_only = read_only
         self._lock = DatabaseLock(path)
@@ -195,6 +190,8 @@ class SqliteStore:
             await connection.execute(f"PRAGMA synchronous={self._synchronous}")
             await connection.execute("PRAGMA foreign_keys=ON")
             await migrate(connection, self.path)
+            self._lane = sqlite3.connect(self.path, isolation_level=None)
+            self._lane.execute(f"PRAGMA busy_timeout={LANE_BUSY_TIMEOUT_MS}")
         except StorageError:
             await self.close()
             raise
@@ -237,18 +234,20 @@ class SqliteStore:
         if self._writer is not None:
             await self._writer.close()
             self._writer = None
+        if self._lane is not None:
+            self._lane.close()
+            self._lane = None
         if self._connection is not None:
             await self._connection.close()
             self._connection = None
         self._has_purged_ids = None
         self._lock.release()
 
-    async def append_events(
-        self, events: Sequence[Event], received_at: datetime, together: Sequence[Step] = ()
-    ) -> int:
-        """Commit the events, and ``together`` (their alerts, marks, outbox) in the same
-        transaction: all or nothing. Returns the log position (``seq``) the commit reached."""
-        received = received_at.astimezone(UTC).isoformat()
+    async def append_events(self, batch: Batch) -> int:
+        """Commit the events and ``together`` (their patients' alerts, marks, outbox) in one
+        transaction; the log position (``seq``) it reached. The lane: see storage.writer."""
+        events = batch.events
+        received = batch.received_at.astimezone(UTC).isoformat()
         # The model's own serializer, called directly: the same JSON as ``model_dump_json``
         # without its per-call wrapper (measured about a quarter cheaper per row).
         rows = [
@@ -261,13 +260,15 @@ class SqliteStore:
             )
             for event in events
         ]
-        return await self.writer.write_together([(_INSERT_EVENT, rows), *together])
+        keys = frozenset(event.patient_id for event in events)
+        steps = [(_INSERT_EVENT, rows), *batch.together]
+        return await self.writer.write_together(steps, batch.lane, keys=keys)
 
     async def put_patient(self, patient: Patient, now: datetime) -> None:
         row = (
             patient.patient_id,
             patient.therapist_id,
-            _zone_history_to_json(patient),
+            zone_history_to_json(patient),
             now.astimezone(UTC).isoformat(),
         )
         await self.writer.write(_UPSERT_PATIENT, [row])
@@ -326,7 +327,7 @@ class SqliteStore:
         connection = self._require_connection()
         # execute_fetchall: one hop to aiosqlite's thread per query, not one per 64 rows.
         patients = [
-            _patient_from_row(*row)
+            patient_from_row(*row)
             for row in await connection.execute_fetchall(
                 "SELECT patient_id, therapist_id, zone_history FROM patients"
             )
@@ -373,9 +374,13 @@ class SqliteStore:
         async for row in read_events(self._require_connection(), after_seq, on_unreadable):
             yield row
 
-    async def known_event_ids(self, ids: Sequence[str]) -> set[str]:
-        """Those of ``ids`` already committed, or purged by retention."""
+    async def known_event_ids(self, ids: Sequence[str], *, urgent: bool = False) -> set[str]:
+        """Those of ``ids`` already committed, or purged by retention. ``urgent``: asked at
+        once on a connection of the caller's thread, not behind the bulk lookups."""
         connection = self._require_connection()
         if self._has_purged_ids is None:
             self._has_purged_ids = await self._has_table(connection, "purged_ids")
+        if urgent and self._lane is not None:
+            with contextlib.suppress(sqlite3.OperationalError):  # busy: take the shared one
+                return known_ids_at_once(self._lane, ids, purged=self._has_purged_ids)
         return await known_ids(connection, ids, purged=self._has_purged_ids)

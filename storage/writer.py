@@ -22,6 +22,17 @@ on their event loop.
 
 Backpressure: when more than ``max_queued_rows`` rows wait, new writers wait for room before
 they enqueue, so a publisher that outruns the disk is slowed instead of growing memory.
+
+The urgent lane: a write marked ``urgent`` (an event that may raise an alert) is committed
+next, ahead of the bulk writes queued before it, so it waits only for the commit in progress.
+Each write names its ``keys`` (the patients its rows touch) and what it ``follows``: the keys
+whose earlier writes must be committed before it (by default its keys; an urgent round names
+only the patients whose marks it stores, since a patient's stored marks must be the last ones
+computed, while event, alert and delivery rows are inserts under their own ids that any order
+keeps). A queued write that holds a key the urgent write follows goes first with it, in the
+same transaction, and so on back; the rest wait. A write without keys (a tick, a celebration,
+a snapshot, audit rows), a read and the close are never passed. Urgent writes skip the
+backpressure wait: they are few and small, and waiting for room would put them behind the bulk.
 """
 
 from __future__ import annotations
@@ -32,12 +43,15 @@ import logging
 import queue
 import sqlite3
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from storage.errors import StorageClosed
+from storage.lane import BULK, Lane, Write, take_urgent
+from storage.lane import Step as Step
 from storage.multirow import Row, execute_rows
 
 DEFAULT_MAX_BATCH_ROWS = 5_000
@@ -47,15 +61,6 @@ DEFAULT_MAX_QUEUED_ROWS = 50_000
 BUSY_TIMEOUT_MS = 5_000
 
 log = logging.getLogger("progress_hub.storage")
-
-Step = tuple[str, Sequence[Row]]
-
-
-@dataclass(slots=True)
-class _Write:
-    steps: list[Step]
-    rows: int
-    done: asyncio.Future[int] = field(repr=False)
 
 
 @dataclass(slots=True)
@@ -67,7 +72,7 @@ class _Read:
     done: asyncio.Future[list[tuple[Any, ...]]] = field(repr=False)
 
 
-def _transaction(connection: sqlite3.Connection, batch: list[_Write], position_query: str) -> int:
+def _transaction(connection: sqlite3.Connection, batch: list[Write], position_query: str) -> int:
     """Run the batch as one transaction and return the log position it reached.
 
     Called in the writer thread. The position is read inside the transaction, so it is exactly
@@ -131,7 +136,7 @@ class GroupCommitWriter:
         # The only thing shared with the thread. A SimpleQueue, because putting never waits
         # for the thread: with a lock shared by both, the event loop stalled whenever the
         # thread held it and then waited for the GIL (9% of its time at 5,000 publishes/s).
-        self._queue: queue.SimpleQueue[_Write | _Read | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Write | _Read | None] = queue.SimpleQueue()
         # Rows enqueued and not yet committed (event-loop side only).
         self._queued_rows = 0
         self._closing = False
@@ -181,8 +186,21 @@ class GroupCommitWriter:
         """
         return await self.write_together([(statement, rows)]) if rows else 0
 
-    async def write_together(self, steps: Sequence[Step]) -> int:
+    async def write_together(
+        self,
+        steps: Sequence[Step],
+        lane: Lane = BULK,
+        *,
+        keys: frozenset[str] | None = None,
+    ) -> int:
         """Commit several statements, in order, in the same transaction (all or nothing).
+
+        Args:
+            steps: the statements and their rows.
+            lane: urgent or not, and the keys whose queued writes must commit first (see the
+                module).
+            keys: what the steps touch (patient ids), so an urgent write may pass this one;
+                ``None`` when they may touch anything.
 
         Returns:
             The durable position that transaction reached (see ``position_query``).
@@ -194,14 +212,19 @@ class GroupCommitWriter:
         if self._closing or self._loop is None:
             raise StorageClosed("the store is closed")
         rows = sum(len(step_rows) for _, step_rows in steps)
-        while self._queued_rows and self._queued_rows + rows > self._max_queued_rows:
+        while (
+            not lane.urgent
+            and self._queued_rows
+            and self._queued_rows + rows > self._max_queued_rows
+        ):
             room = self._loop.create_future()
             self._room.append(room)
             await room
             if self._closing:
                 raise StorageClosed("the store is closed")
         done: asyncio.Future[int] = self._loop.create_future()
-        self._enqueue(_Write(list(steps), rows, done), rows)
+        follows = keys if lane.follows is None else lane.follows
+        self._enqueue(Write(list(steps), rows, done, lane.urgent, keys, follows), rows)
         return await done
 
     async def read(self, query: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -218,7 +241,7 @@ class GroupCommitWriter:
         self._enqueue(_Read(query, parameters, done), 0)
         return await done
 
-    def _enqueue(self, item: _Write | _Read, rows: int) -> None:
+    def _enqueue(self, item: Write | _Read, rows: int) -> None:
         self._queued_rows += rows
         self._queue.put(item)
 
@@ -239,33 +262,40 @@ class GroupCommitWriter:
 
     def _run(self, connection: sqlite3.Connection) -> None:
         work = self._queue
-        # Taken from the queue but not part of the batch before it (a read, the end, or rows
-        # past the batch's limit): the next item to handle.
-        held: list[_Write | _Read | None] = []
+        # Taken from the queue, not yet handled, in arrival order (urgent writes moved ahead).
+        pending: deque[Write | _Read | None] = deque()
         try:
             while True:
-                item = held.pop() if held else work.get()
+                if not pending:
+                    pending.append(work.get())
+                while True:  # everything queued meanwhile
+                    try:
+                        pending.append(work.get_nowait())
+                    except queue.Empty:
+                        break
+                urgent = take_urgent(pending, self._max_batch_rows)
+                if urgent:
+                    self._commit(connection, urgent)
+                    continue
+                item = pending.popleft()
                 if item is None:
                     break
                 if isinstance(item, _Read):
                     self._read(connection, item)
                     continue
-                # Everything queued meanwhile joins, up to the row limit or a read.
+                # What follows joins, up to the row limit or a read.
                 batch, rows = [item], item.rows
-                while True:
-                    try:
-                        following = work.get_nowait()
-                    except queue.Empty:
-                        break
+                while pending:
+                    following = pending[0]
                     if (
                         following is None
                         or isinstance(following, _Read)
                         or rows + following.rows > self._max_batch_rows
                     ):
-                        held.append(following)
                         break
                     batch.append(following)
                     rows += following.rows
+                    pending.popleft()
                 self._commit(connection, batch)
         finally:
             try:
@@ -273,7 +303,7 @@ class GroupCommitWriter:
             finally:
                 self._post(self._set_stopped)
 
-    def _commit(self, connection: sqlite3.Connection, batch: list[_Write]) -> None:
+    def _commit(self, connection: sqlite3.Connection, batch: list[Write]) -> None:
         try:
             position = _transaction(connection, batch, self._position_query)
         except Exception as error:
@@ -299,7 +329,7 @@ class GroupCommitWriter:
 
     # -- back on the event loop -------------------------------------------------------------
 
-    def _settle(self, batch: list[_Write], position: int, error: Exception | None) -> None:
+    def _settle(self, batch: list[Write], position: int, error: Exception | None) -> None:
         rows = sum(write.rows for write in batch)
         self._queued_rows -= rows
         if error is None:

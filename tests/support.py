@@ -57,21 +57,31 @@ async def eventually(condition: Callable[[], bool], timeout: float = 15.0, what:
         await asyncio.sleep(0.01)
 
 
+class OnLoopback:
+    """Where a hub listening on 127.0.0.1 answers: its REST base and its WebSocket URL."""
+
+    def listening_port(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.listening_port()}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.listening_port()}/ws"
+
+
 @dataclass
-class LiveServer:
+class LiveServer(OnLoopback):
     """A hub served by uvicorn (websockets-sansio) in a background thread."""
 
     settings: Settings
     server: HubServer
     thread: threading.Thread
 
-    @property
-    def http_url(self) -> str:
-        return f"http://127.0.0.1:{self.settings.port}"
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.settings.port}/ws"
+    def listening_port(self) -> int:
+        return self.settings.port
 
     @property
     def runtime(self) -> Runtime:

@@ -23,12 +23,7 @@ from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
-from realtime.settings import (
-    DEFAULT_MAX_FRAME_BYTES,
-    DEFAULT_PING_INTERVAL_S,
-    DEFAULT_PING_TIMEOUT_S,
-    DEFAULT_SHUTDOWN_GRACE_S,
-)
+from realtime.serving import serving_config
 
 WELCOME = '{"type":"welcome"}'
 
@@ -70,23 +65,7 @@ def main() -> None:
     # 10,000 idle connections need 10,000 descriptors.
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    # The same uvicorn configuration as realtime.cli._serve, so only the app differs.
-    config = uvicorn.Config(
-        create_relay(),
-        host="127.0.0.1",
-        port=args.port,
-        ws="websockets-sansio",
-        http="httptools",
-        ws_max_size=DEFAULT_MAX_FRAME_BYTES,
-        ws_ping_interval=DEFAULT_PING_INTERVAL_S,
-        ws_ping_timeout=DEFAULT_PING_TIMEOUT_S,
-        ws_per_message_deflate=False,  # as the hub serves since 18af594: compression off
-        lifespan="off",
-        access_log=False,
-        log_config=None,
-        log_level="warning",
-        timeout_graceful_shutdown=int(DEFAULT_SHUTDOWN_GRACE_S),
-    )
+    config = serving_config(create_relay(), args.port, lifespan="off")
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(uvicorn.Server(config).serve())
 

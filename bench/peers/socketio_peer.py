@@ -32,6 +32,8 @@ import uvicorn
 import uvloop
 from pydantic import AwareDatetime, BaseModel, Field, TypeAdapter, ValidationError
 
+from realtime.serving import serving_config
+
 THERAPISTS = 50
 Id = Annotated[str, Field(min_length=1, max_length=128)]
 
@@ -175,17 +177,7 @@ async def serve(port: int, path: str) -> None:
     global db
     db = open_db(path)
     task = asyncio.create_task(committer())
-    config = uvicorn.Config(
-        socketio.ASGIApp(sio),
-        host="127.0.0.1",
-        port=port,
-        ws="websockets-sansio",
-        http="httptools",
-        lifespan="off",
-        access_log=False,
-        log_config=None,
-        log_level="warning",
-    )
+    config = serving_config(socketio.ASGIApp(sio), port, lifespan="off")
     try:
         await uvicorn.Server(config).serve()
     finally:

@@ -29,6 +29,7 @@ from typing import Final
 
 from realtime.channels.bus import Attachment, Encoded, Payload, Subscriber
 from realtime.protocol import SUBPROTOCOL_JSON, Codec, Since, message_frame
+from realtime.settings import History
 
 _JSON = Codec(SUBPROTOCOL_JSON)
 
@@ -102,24 +103,14 @@ class Hub:
     """The in-process :class:`~realtime.channels.bus.Bus`: per-channel epoch, offset and history.
 
     Args:
-        history_size: messages each channel keeps.
-        history_ttl_s: seconds a message is kept.
-        history_max_bytes: encoded bytes each channel keeps; a progress document is a few KiB,
-            so without this bound 1,000 of them per busy patient would add up to many GiB.
+        history: what each channel keeps for clients that resume (messages, seconds, encoded
+            bytes; a progress document is a few KiB, so without the byte bound 1,000 of them
+            per busy patient would add up to many GiB).
         clock: a monotonic clock, injected for tests.
     """
 
-    def __init__(
-        self,
-        *,
-        history_size: int,
-        history_ttl_s: float,
-        history_max_bytes: int,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._history_size = history_size
-        self._history_ttl_s = history_ttl_s
-        self._history_max_bytes = history_max_bytes
+    def __init__(self, history: History, clock: Callable[[], float] = time.monotonic) -> None:
+        self._history = history
         self._clock = clock
         self._channels: dict[str, _Channel] = {}
         self._memberships: dict[Subscriber, set[str]] = {}
@@ -135,11 +126,12 @@ class Hub:
 
     def _expire(self, channel: _Channel, now: float) -> None:
         history = channel.history
-        horizon = now - self._history_ttl_s
+        keep = self._history
+        horizon = now - keep.history_ttl_s
         while history and (
-            len(history) > self._history_size
+            len(history) > keep.history_size
             or history[0][_AT] < horizon
-            or channel.history_bytes > self._history_max_bytes
+            or channel.history_bytes > keep.history_max_bytes
         ):
             dropped = history.popleft()
             channel.history_bytes -= dropped[_SIZE]

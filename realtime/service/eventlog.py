@@ -10,37 +10,36 @@ three calls, its stream sequence as the position.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
 from typing import Protocol
 
 from domain.events import Event
+from storage.batch import Batch
 from storage.errors import StorageError
 from storage.eventlog import Unreadable
 from storage.store import ProgressStore
-from storage.writer import Step
 
 
 class EventLog(Protocol):
     """Where accepted events live, in the order they were accepted."""
 
-    async def append(
-        self, events: Sequence[Event], received_at: datetime, together: Sequence[Step] = ()
-    ) -> int:
+    async def append(self, batch: Batch) -> int:
         """Return the durable position reached once the batch is durable (an ``ack`` may then
         be sent), all or nothing: every event of the batch lies at or before that position.
 
-        ``together`` holds what the events decided and must never be lost without them nor
-        kept without them (their alerts, webhook deliveries, marks): the same transaction.
+        The batch's ``together`` rows share its transaction. An urgent ``lane`` commits before
+        the appends waiting, except those holding a patient it follows, which go first with it
+        (see :mod:`storage.writer`); positions then need not follow call order.
 
         Raises:
             StorageError: nothing of the batch was kept; its events may be sent again.
         """
         ...
 
-    async def known_ids(self, event_ids: Sequence[str]) -> set[str]:
+    async def known_ids(self, event_ids: Sequence[str], *, urgent: bool = False) -> set[str]:
         """Which of ``event_ids`` the log already holds (or held, before a retention purge).
 
         The log is the judge of idempotency: the hub keeps only recent ids in memory.
+        ``urgent``: not behind the bulk lookups waiting.
         """
         ...
 
@@ -69,13 +68,11 @@ class SqliteEventLog:
     def __init__(self, store: ProgressStore) -> None:
         self._store = store
 
-    async def append(
-        self, events: Sequence[Event], received_at: datetime, together: Sequence[Step] = ()
-    ) -> int:
-        return await self._store.append_events(events, received_at, together)
+    async def append(self, batch: Batch) -> int:
+        return await self._store.append_events(batch)
 
-    async def known_ids(self, event_ids: Sequence[str]) -> set[str]:
-        return await self._store.known_event_ids(event_ids)
+    async def known_ids(self, event_ids: Sequence[str], *, urgent: bool = False) -> set[str]:
+        return await self._store.known_event_ids(event_ids, urgent=urgent)
 
     async def position(self) -> int:
         rows = self._store.snapshots

@@ -19,6 +19,7 @@ from domain.effects import Effect
 from domain.events import Event, RejectedEvent, parse_events
 from domain.patients import Patient
 from domain.progress import PatientProgress
+from domain.urgency import may_alert
 from realtime.auth import Principal
 from realtime.channels.fanout import Fanout
 from realtime.errors import Forbidden, InvalidEvent, UnknownPatient
@@ -258,10 +259,8 @@ class ProgressService:
         """Take a validated batch into the next group commit; ``reply`` gets its answer.
 
         Each event is screened at once (rights, patient, clock skew, duplicates). The fresh
-        ones join every other publish waiting for the next round: one write, one apply and one
-        fan-out for all of them. ``reply`` runs only after the commit that holds its events,
-        so an ``ack`` still means durable.
-        """
+        ones join the next round of their lane (urgent when one may raise an alert, see
+        commits.py). ``reply`` runs only after the commit that holds its events: durable."""
         result = AckResult()
         now = self._clock()
         fresh: list[Event] = []
@@ -295,7 +294,7 @@ class ProgressService:
             fresh.append(event)
         self._screened_out += len(result.rejected)
         self.events_duplicate += len(result.duplicates)
-        submission = Submission(result, fresh, waits, reply)
+        submission = Submission(result, fresh, waits, reply, any(map(may_alert, fresh)))
         if not fresh:
             self._rounds.answer(submission)
             return
@@ -326,10 +325,8 @@ class ProgressService:
         alerts: list[Alert] = []
         for patient_id, effects in touched.items():
             alerts += self._alerts.raised(self._trackers[patient_id].patient, effects, now)
-        steps = [
-            *self._alerts.steps_for(alerts, now),
-            *marks_steps(self._changed_marks(touched), now),
-        ]
+        marks = self._changed_marks(touched)
+        steps = [*self._alerts.steps_for(alerts, now), *marks_steps(marks, now)]
 
         def publish() -> None:
             # Alerts first: nothing else a round sends is as urgent.
@@ -337,7 +334,7 @@ class ProgressService:
             for patient_id, effects in touched.items():
                 self._fanout.patient_changed(self._trackers[patient_id], effects)
 
-        return Applied(steps, publish, unapplied or set())
+        return Applied(steps, publish, unapplied or set(), frozenset(pid for pid, _ in marks))
 
     def _apply_events(
         self, events: list[Event], now: datetime

@@ -64,48 +64,52 @@ def therapist_fragment(patient: str | None = None) -> str:
     return fragment + (f"&patient={patient}" if patient else "")
 
 
-def test_the_practice_is_listed_by_risk_with_alerts(
-    browser: Browser, practice: LiveServer, artifacts: Path
-) -> None:
+@pytest.fixture
+def dashboard(browser: Browser, practice: LiveServer) -> Iterator[Page]:
+    """The practice's dashboard as therapist t1 on a tablet, live; closed even if a test fails."""
     page = open_page(browser, practice, therapist_fragment())
-    rows = page.locator("#practice-body tr")
-    expect(rows).to_have_count(PATIENTS, timeout=20_000)
-    # The patients in crisis carry critical alerts, so they come first.
-    expect(page.locator("#inbox li[data-code=mood_crisis]").first).to_be_visible(timeout=20_000)
-    expect(rows.first.locator(".badge.critical")).to_have_text("1", timeout=20_000)
-    assert rows.first.get_attribute("data-patient") in ("t1-p04", "t1-p08")
-    priorities = [float(p) for p in page.eval_on_selector_all(
-        "#practice-body tr", "rows => rows.map(r => r.dataset.priority)")]  # fmt: skip
-    assert priorities == sorted(priorities, reverse=True)
-    fading = page.locator("#practice-body tr[data-patient=t1-p02]")
-    expect(fading.locator(".badge").first).to_contain_text("high")
-    expect(fading.locator("td.why")).to_contain_text("No activity for")
-    page.screenshot(path=str(artifacts / "practice.png"), full_page=True)
+    yield page
     page.close()
 
 
+def test_the_practice_is_listed_by_risk_with_alerts(dashboard: Page, artifacts: Path) -> None:
+    rows = dashboard.locator("#practice-body tr")
+    expect(rows).to_have_count(PATIENTS, timeout=20_000)
+    # The patients in crisis carry critical alerts, so they come first.
+    expect(dashboard.locator("#inbox li[data-code=mood_crisis]").first).to_be_visible(
+        timeout=20_000
+    )
+    expect(rows.first.locator(".badge.critical")).to_have_text("1", timeout=20_000)
+    assert rows.first.get_attribute("data-patient") in ("t1-p04", "t1-p08")
+    priorities = [float(p) for p in dashboard.eval_on_selector_all(
+        "#practice-body tr", "rows => rows.map(r => r.dataset.priority)")]  # fmt: skip
+    assert priorities == sorted(priorities, reverse=True)
+    fading = dashboard.locator("#practice-body tr[data-patient=t1-p02]")
+    expect(fading.locator(".badge").first).to_contain_text("high")
+    expect(fading.locator("td.why")).to_contain_text("No activity for")
+    dashboard.screenshot(path=str(artifacts / "practice.png"), full_page=True)
+
+
 def test_a_patients_charts_are_drawn_and_move_as_events_arrive(
-    browser: Browser, practice: LiveServer, artifacts: Path
+    dashboard: Page, artifacts: Path
 ) -> None:
-    page = open_page(browser, practice, therapist_fragment())
-    page.locator("#practice-body tr[data-patient=t1-p01]").click(timeout=20_000)
-    expect(page.locator("#patient-view")).to_be_visible()
-    expect(page.locator("#patient-title")).to_have_text("t1-p01")
-    activity = page.locator("#chart-activity svg")
+    dashboard.locator("#practice-body tr[data-patient=t1-p01]").click(timeout=20_000)
+    expect(dashboard.locator("#patient-view")).to_be_visible()
+    expect(dashboard.locator("#patient-title")).to_have_text("t1-p01")
+    activity = dashboard.locator("#chart-activity svg")
     expect(activity).to_be_visible(timeout=20_000)
-    expect(page.locator("#chart-activity svg rect.bar").first).to_be_attached()
-    expect(page.locator("#chart-mood svg path.line").first).to_be_attached()
-    expect(page.locator("#chart-heatmap svg rect.cell").first).to_be_attached(timeout=20_000)
-    expect(page.locator("#patient-milestones li strong").first).to_be_visible()
+    expect(dashboard.locator("#chart-activity svg rect.bar").first).to_be_attached()
+    expect(dashboard.locator("#chart-mood svg path.line").first).to_be_attached()
+    expect(dashboard.locator("#chart-heatmap svg rect.cell").first).to_be_attached(timeout=20_000)
+    expect(dashboard.locator("#patient-milestones li strong").first).to_be_visible()
     before = float(activity.get_attribute("data-total") or 0)
     # The simulator keeps streaming: today's bar grows without a reload.
-    page.wait_for_function(
+    dashboard.wait_for_function(
         "before => Number(document.querySelector('#chart-activity svg').dataset.total) > before",
         arg=before,
         timeout=30_000,
     )
-    page.screenshot(path=str(artifacts / "patient.png"), full_page=True)
-    page.close()
+    dashboard.screenshot(path=str(artifacts / "patient.png"), full_page=True)
 
 
 def test_a_deep_link_opens_one_patient(
@@ -125,25 +129,24 @@ def test_a_deep_link_opens_one_patient(
 
 
 def test_a_crisis_raises_an_inbox_entry_that_can_be_acknowledged(
-    browser: Browser, practice: LiveServer, artifacts: Path
+    dashboard: Page, browser: Browser, practice: LiveServer, artifacts: Path
 ) -> None:
-    page = open_page(browser, practice, therapist_fragment())
-    crisis = page.locator("#inbox li[data-code=mood_crisis][data-state=open]").first
+    crisis = dashboard.locator("#inbox li[data-code=mood_crisis][data-state=open]").first
     expect(crisis).to_be_visible(timeout=20_000)
     alert_id = crisis.get_attribute("data-alert")
     assert alert_id, "a section-7 alert carries its alert_id"
-    entry = page.locator(f"#inbox li[data-alert='{alert_id}']")
+    entry = dashboard.locator(f"#inbox li[data-alert='{alert_id}']")
     entry.locator("input.ack-note").fill("Called the patient; safety plan reviewed")
     entry.locator("button.ack").click()
     expect(entry).to_have_attribute("data-state", "acknowledged", timeout=10_000)
     expect(entry.locator(".note")).to_contain_text("safety plan reviewed")
     expect(entry.locator(".acknowledged-by")).to_contain_text("acknowledged by t1")
     # Open alerts stay above the acknowledged one.
-    states = page.eval_on_selector_all("#inbox li", "items => items.map(i => i.dataset.state)")
+    states = dashboard.eval_on_selector_all("#inbox li", "items => items.map(i => i.dataset.state)")
     assert states == sorted(states, key=lambda state: state != "open")
     # The inbox scrolls on its own: show this entry.
-    page.eval_on_selector(f"#inbox li[data-alert='{alert_id}']", "li => li.scrollIntoView()")
-    page.screenshot(path=str(artifacts / "inbox-acknowledged.png"), full_page=True)
+    dashboard.eval_on_selector(f"#inbox li[data-alert='{alert_id}']", "li => li.scrollIntoView()")
+    dashboard.screenshot(path=str(artifacts / "inbox-acknowledged.png"), full_page=True)
     answer = httpx.get(
         f"{practice.http_url}/api/v1/alerts?state=acknowledged",
         headers={"Authorization": f"Bearer {token('therapist', 't1')}"},
@@ -162,7 +165,6 @@ def test_a_crisis_raises_an_inbox_entry_that_can_be_acknowledged(
     assert overflow == [], "Acknowledge buttons outside the inbox card"
     other.screenshot(path=str(artifacts / "practice-desktop.png"), full_page=True)
     other.close()
-    page.close()
 
 
 OVERFLOWING_BUTTONS = """

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.support import SECRET, free_port, token, wait_until
+from tests.support import SECRET, OnLoopback, free_port, token, wait_until
 
 HUB_STARTUP_S = 30.0
 SERVICE_TOKEN = token("service", "platform")
@@ -30,20 +30,15 @@ def _healthy(port: int) -> bool:
 
 
 @dataclass
-class HubProcess:
+class HubProcess(OnLoopback):
     """``progress-hub serve`` on a database file; ``kill()`` is a SIGKILL, like a crash."""
 
     db: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/ws"
-
-    @property
-    def http_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    def listening_port(self) -> int:
+        return self.port
 
     def start(self) -> None:
         self.process = subprocess.Popen(

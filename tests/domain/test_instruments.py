@@ -19,6 +19,7 @@ from domain.instruments import (
     instrument_problems,
     is_case,
     item_problems,
+    questionnaire,
     registry,
     severity,
     total,
@@ -143,19 +144,11 @@ BARKHAM_2013 = (
     "Barkham M, Bewick B, Mullin T, et al. The CORE-10: a short measure of psychological "
     "distress for routine use in the psychological therapies. Couns Psychother Res 2013;13(1):3-13"
 )
-CORE_10 = Instrument(
-    name="CORE-10",
+CORE_10 = questionnaire(
+    "CORE-10",
     items=10,
-    item_min=0,
-    item_max=4,
-    bands=(
-        SeverityBand("healthy", 0, 5),
-        SeverityBand("low", 6, 10),
-        SeverityBand("mild", 11, 14),
-        SeverityBand("moderate", 15, 19),
-        SeverityBand("moderately_severe", 20, 24),
-        SeverityBand("severe", 25, 40),
-    ),
+    answers=(0, 4),
+    bands=dict(healthy=5, low=10, mild=14, moderate=19, moderately_severe=24, severe=40),
     reliable_change=6,
     caseness=11,
     critical_items=(

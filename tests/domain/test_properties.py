@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -32,6 +33,11 @@ def figures(progress: PatientProgress) -> tuple[Any, ...]:
         progress.pending_celebrations(),
         progress.snapshot(NOW + timedelta(days=9)),
     )
+
+
+def over_any_history(test: Callable[[Patient, list[Event]], None]) -> Callable[..., None]:
+    """Run ``test`` on any patient and any arrival order of events, with the suite's settings."""
+    return PROPERTY_SETTINGS(given(patient=patients(), events=event_lists())(test))
 
 
 def reached_rules(effects: list[Effect]) -> Counter[str]:
@@ -86,8 +92,7 @@ def test_series_lengths_match_days_and_totals_match_the_document(
     assert sum(full["series"]["activity_count"]) == completed + exercises + checkins
 
 
-@PROPERTY_SETTINGS
-@given(patient=patients(), events=event_lists())
+@over_any_history
 def test_replay_then_restore_matches_the_live_tracker(
     patient: Patient, events: list[Event]
 ) -> None:
@@ -103,8 +108,7 @@ def test_replay_then_restore_matches_the_live_tracker(
     assert restarted.snapshot(later) == live.snapshot(later)
 
 
-@PROPERTY_SETTINGS
-@given(patient=patients(), events=event_lists())
+@over_any_history
 def test_the_last_delta_of_each_bucket_matches_the_series(
     patient: Patient, events: list[Event]
 ) -> None:

@@ -52,11 +52,17 @@ async def drain(client: HubClient, quiet_s: float = 0.3) -> list[dict[str, Any]]
             return frames
 
 
-def checkin(event_id: str, patient_id: str, day: str, score: int = 6) -> dict[str, Any]:
+def mood_checkin(event_id: str, patient_id: str, at: str, score: int) -> dict[str, Any]:
+    """A ``mood_checkin`` event as a platform sends it, ``at`` as written on the wire."""
     return {
         "id": event_id,
         "kind": "mood_checkin",
         "patient_id": patient_id,
-        "at": f"{day}T12:00:00+00:00",
+        "at": at,
         "score": score,
     }
+
+
+def checkin(event_id: str, patient_id: str, day: str, score: int = 6) -> dict[str, Any]:
+    """A mood check-in at noon UTC on ``day``."""
+    return mood_checkin(event_id, patient_id, f"{day}T12:00:00+00:00", score)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,12 +10,11 @@ from pathlib import Path
 import httpx
 
 from clients.hub_client import HubClient
-from domain.events import Event
 from realtime.auth import Principal, Role
 from realtime.metrics import HubMetrics
 from realtime.runtime import Runtime
+from storage.batch import Batch
 from storage.store import SqliteStore
-from storage.writer import Step
 from tests.realtime.helpers import checkin, drain, next_of_kind, register
 from tests.support import settings_for, start_server, token
 
@@ -29,12 +27,10 @@ class FailingDisk(SqliteStore):
 
     failing = False
 
-    async def append_events(
-        self, events: Sequence[Event], received_at: datetime, together: Sequence[Step] = ()
-    ) -> int:
+    async def append_events(self, batch: Batch) -> int:
         if self.failing:
             raise sqlite3.OperationalError("database or disk is full")
-        return await super().append_events(events, received_at, together)
+        return await super().append_events(batch)
 
 
 async def test_a_failed_commit_pushes_nothing_acks_nothing_durable_and_halts(

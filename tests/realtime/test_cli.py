@@ -17,6 +17,7 @@ import jwt
 import pytest
 
 from clients.hub_client import HubClient
+from tests.realtime.helpers import mood_checkin
 from tests.support import free_port, wait_until
 
 pytestmark = pytest.mark.slow
@@ -210,14 +211,7 @@ def test_a_clinics_crisis_resources_reach_the_patient_with_a_critical_alert(
             patient = token("patient", "p1", secret=secret)
             async with await HubClient.connect(f"ws://127.0.0.1:{port}/ws", patient) as client:
                 await client.subscribe("patient:p1")
-                event = {
-                    "id": "e1",
-                    "kind": "mood_checkin",
-                    "patient_id": "p1",
-                    "at": "2026-11-21T12:00:00Z",
-                    "score": 1,
-                }
-                await client.publish([event])
+                await client.publish([mood_checkin("e1", "p1", "2026-11-21T12:00:00Z", 1)])
                 while True:
                     frame = await client.next_message(timeout=10)
                     if frame.get("type") == "message" and frame["data"]["kind"] == "support":

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from domain.events import Event, parse_event
 from realtime.service.eventlog import SqliteEventLog
+from storage.batch import Batch
 from storage.store import SqliteStore
 
 NOW = datetime(2026, 11, 21, 12, tzinfo=UTC)
@@ -34,8 +35,8 @@ async def test_append_returns_the_position_to_read_on_from(tmp_path: Path) -> No
     await store.open()
     log = SqliteEventLog(store)
     try:
-        first = await log.append([checkin("a"), checkin("b")], NOW)
-        second = await log.append([checkin("c")], NOW)
+        first = await log.append(Batch([checkin("a"), checkin("b")], NOW))
+        second = await log.append(Batch([checkin("c")], NOW))
         assert 0 < first < second == await log.position()
         assert await ids_after(log, 0) == ["a", "b", "c"]
         assert await ids_after(log, first) == ["c"]
@@ -50,7 +51,9 @@ async def test_each_concurrent_append_is_covered_by_its_position(tmp_path: Path)
     await store.open()
     log = SqliteEventLog(store)
     try:
-        positions = await asyncio.gather(*(log.append([checkin(f"e{n}")], NOW) for n in range(50)))
+        positions = await asyncio.gather(
+            *(log.append(Batch([checkin(f"e{n}")], NOW)) for n in range(50))
+        )
         order = await ids_after(log, 0)
         for n, position in enumerate(positions):
             # Committed in groups: the event lies at or before the position its append got.

@@ -11,6 +11,7 @@ import msgpack
 from realtime.channels.bus import Encoded
 from realtime.channels.hub import Hub
 from realtime.protocol import SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK, Codec, Since
+from realtime.settings import History
 
 
 class Subscriber:
@@ -31,7 +32,7 @@ def decode(frame: Encoded) -> Any:
 
 
 def test_a_lazy_message_is_made_once_for_every_reader_and_codec() -> None:
-    hub = Hub(history_size=10, history_ttl_s=60, history_max_bytes=10**6)
+    hub = Hub(History(history_size=10, history_ttl_s=60, history_max_bytes=10**6))
     made: list[int] = []
 
     def produce() -> dict[str, Any]:
@@ -69,7 +70,7 @@ def test_a_lazy_message_is_made_once_for_every_reader_and_codec() -> None:
 
 
 def test_expired_messages_take_their_encodings_with_them_and_entries_leave_the_collector() -> None:
-    hub = Hub(history_size=2, history_ttl_s=60, history_max_bytes=10**6)
+    hub = Hub(History(history_size=2, history_ttl_s=60, history_max_bytes=10**6))
     reader = Subscriber(SUBPROTOCOL_MSGPACK)
     hub.attach(reader, "therapist:t1", None)
     for number in range(5):

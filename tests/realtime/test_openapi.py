@@ -193,7 +193,35 @@ def test_document_is_built_once_per_app(tmp_path: Path, monkeypatch: pytest.Monk
 # -- every endpoint, for real -------------------------------------------------------------------
 
 # (method, url, headers, body, expected status)
-CALLS: list[tuple[str, str, dict[str, str], Any, int]] = [
+Call = tuple[str, str, dict[str, str], Any, int]
+PATIENT_VIEWS = (
+    "progress",
+    "series?days=30",
+    "milestones",
+    "insights",
+    "report?from=2026-09-01&to=2026-11-30",
+    "outcomes",
+)
+ANALYTICS_VIEWS = (
+    "overview",
+    "overview?tz=Asia/Tokyo",
+    "sessions/trends?period=week",
+    "sessions/trends?period=quarter&patient_id=p1",
+    "sessions/trends?period=year",
+    "sessions/trends",
+    "topics",
+    "heatmap?tz=America/New_York",
+    "compare?patient_ids=p1,p2,p4&days=14",
+    "outcomes",
+)
+
+
+def _reads(base: str, views: tuple[str, ...], readers: list[dict[str, str]]) -> list[Call]:
+    """Each reader GETs every view under ``base`` and is answered 200."""
+    return [("GET", f"{base}/{view}", who, None, 200) for who in readers for view in views]
+
+
+CALLS: list[Call] = [
     ("PUT", "/api/v1/patients/p5", SERVICE, {"therapist_id": "t1", "timezone": "UTC"}, 201),
     ("PUT", "/api/v1/patients/p5", SERVICE, {"therapist_id": "t2", "timezone": "UTC"}, 200),
     ("PUT", "/api/v1/patients/p6", SERVICE, {"therapist_id": "t1", "timezone": "Mars/Base"}, 422),
@@ -218,16 +246,9 @@ CALLS: list[tuple[str, str, dict[str, str], Any, int]] = [
     ("POST", "/api/v1/events", SERVICE, {"events": [{"id": str(n)} for n in range(501)]}, 413),
     ("POST", "/api/v1/events", {}, {"events": []}, 401),
     *[
-        ("GET", f"/api/v1/patients/{pid}/{what}", who, None, 200)
+        call
         for pid, who in (("p1", T1), ("p2", T1), ("p4", T1), ("p1", P1), ("p3", SERVICE))
-        for what in (
-            "progress",
-            "series?days=30",
-            "milestones",
-            "insights",
-            "report?from=2026-09-01&to=2026-11-30",
-            "outcomes",
-        )
+        for call in _reads(f"/api/v1/patients/{pid}", PATIENT_VIEWS, [who])
     ],
     ("GET", "/api/v1/patients/p3/outcomes", T1, None, 403),
     ("GET", "/api/v1/patients/ghost/outcomes", ADMIN, None, 404),
@@ -243,22 +264,7 @@ CALLS: list[tuple[str, str, dict[str, str], Any, int]] = [
     ("GET", "/api/v1/patients/p1/series?days=0", T1, None, 422),
     ("GET", "/api/v1/patients/p1/milestones?colour=red", T1, None, 422),
     ("GET", "/api/v1/patients/p1/report?to=2026-11-01", T1, None, 422),
-    *[
-        ("GET", f"/api/v1/analytics/{what}", who, None, 200)
-        for who in (T1, ADMIN)
-        for what in (
-            "overview",
-            "overview?tz=Asia/Tokyo",
-            "sessions/trends?period=week",
-            "sessions/trends?period=quarter&patient_id=p1",
-            "sessions/trends?period=year",
-            "sessions/trends",
-            "topics",
-            "heatmap?tz=America/New_York",
-            "compare?patient_ids=p1,p2,p4&days=14",
-            "outcomes",
-        )
-    ],
+    *_reads("/api/v1/analytics", ANALYTICS_VIEWS, [T1, ADMIN]),
     ("GET", "/api/v1/analytics/heatmap?therapist_id=t9", ADMIN, None, 200),
     ("GET", "/api/v1/analytics/topics?therapist_id=t9", ADMIN, None, 200),
     ("GET", "/api/v1/analytics/overview", P1, None, 403),

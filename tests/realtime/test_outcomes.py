@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from clients.hub_client import HubClient
-from tests.realtime.helpers import next_of_kind
+from tests.realtime.helpers import mood_checkin, next_of_kind
 from tests.support import LiveServer, session_events, token
 
 T1 = {"Authorization": f"Bearer {token('therapist', 't1')}"}
@@ -141,13 +141,7 @@ async def test_every_instant_the_hub_writes_ends_in_z(live_p1: LiveServer) -> No
         await HubClient.connect(live_p1.ws_url, token("patient", "p1")) as patient,
     ):
         await therapist.subscribe("patient:p1")
-        crisis = {
-            "id": "low",
-            "kind": "mood_checkin",
-            "patient_id": "p1",
-            "at": "2026-11-20T12:00:00+01:00",
-            "score": 1,
-        }
+        crisis = mood_checkin("low", "p1", "2026-11-20T12:00:00+01:00", 1)
         await patient.publish(session_events("p1", "s1", "2026-11-20"))
         celebration = await next_of_kind(therapist, "celebration")
         # After the celebration: while a crisis is open, celebrations are held (section 7).

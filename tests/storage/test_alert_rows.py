@@ -9,6 +9,7 @@ from pathlib import Path
 from domain.events import parse_event
 from domain.patients import Patient
 from storage.alerts import Alert, AlertRows, event_alert_id
+from storage.batch import Batch
 from storage.schema import MIGRATIONS, SCHEMA_VERSION
 from storage.store import SqliteStore
 from tests.storage.dumps import exported, imported_twice
@@ -38,8 +39,8 @@ async def test_an_alert_stored_twice_for_one_event_is_kept_once(tmp_path: Path) 
             {"id": "e1", "kind": "mood_checkin", "patient_id": "p1", "at": "2026-11-21T08:30:00Z",
              "score": 1}
         )  # fmt: skip
-        await store.append_events([event], NOW, AlertRows.raise_steps([crisis("e1")]))
-        await store.append_events([event], NOW, AlertRows.raise_steps([crisis("e1")]))
+        await store.append_events(Batch([event], NOW, AlertRows.raise_steps([crisis("e1")])))
+        await store.append_events(Batch([event], NOW, AlertRows.raise_steps([crisis("e1")])))
         rows = store.alerts
         assert rows is not None
         (alert,) = await rows.unresolved()
@@ -82,7 +83,7 @@ async def test_alerts_travel_through_export_and_import_as_they_are(tmp_path: Pat
     )  # fmt: skip
     acknowledged = crisis("e1").acknowledged("t1", NOW, "called")
     await source.put_patient(Patient.register("p1", "t1", "UTC", NOW), NOW)
-    await source.append_events([event], NOW, AlertRows.raise_steps([acknowledged]))
+    await source.append_events(Batch([event], NOW, AlertRows.raise_steps([acknowledged])))
     _, lines = await exported(source)
     await source.close()
     async with imported_twice(tmp_path / "b.db", lines) as (target, report, again):

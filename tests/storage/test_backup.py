@@ -11,6 +11,7 @@ from pathlib import Path
 from domain.events import parse_event
 from domain.patients import Patient
 from storage.backup import import_jsonl
+from storage.batch import Batch
 from storage.store import SqliteStore
 from tests.storage.dumps import exported, imported_twice
 
@@ -31,7 +32,7 @@ async def seeded(path: Path) -> SqliteStore:
     store = SqliteStore(path)
     await store.open()
     await store.put_patient(Patient.register("p1", "t1", "Europe/Berlin", NOW), NOW)
-    await store.append_events([parse_event(checkin(f"e{n}")) for n in range(5)], NOW)
+    await store.append_events(Batch([parse_event(checkin(f"e{n}")) for n in range(5)], NOW))
     await store.put_marks("p1", {"celebrated": ["m1"]}, NOW)
     return store
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from domain.events import parse_event
 from domain.patients import Patient
 from storage.backup import export_jsonl, import_jsonl
+from storage.batch import Batch
 from storage.store import SqliteStore
 
 NOW = datetime(2026, 11, 21, 12, tzinfo=UTC)
@@ -43,7 +44,7 @@ async def seeded(path: Path) -> SqliteStore:
     ages = [("a", 40.0, "+01:00"), ("b", 35.0, "-05:00"), ("c", 31.0, "+09:30")]
     ages += [("d", 29.0, "+01:00"), ("e", 5.0, "+01:00"), ("late", 50.0, "+01:00")]
     for event_id, days, offset in ages:
-        await store.append_events([parse_event(checkin(event_id, days, offset))], NOW)
+        await store.append_events(Batch([parse_event(checkin(event_id, days, offset))], NOW))
     return store
 
 

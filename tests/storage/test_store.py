@@ -11,6 +11,7 @@ import pytest
 
 from domain.events import parse_event
 from domain.patients import Patient
+from storage.batch import Batch
 from storage.errors import DatabaseInUse, SchemaTooNew, StorageError
 from storage.schema import MIGRATIONS, SCHEMA_VERSION
 from storage.store import SqliteStore
@@ -36,7 +37,7 @@ async def test_events_patients_and_marks_survive_reopening(tmp_path: Path) -> No
     await store.open()
     patient = Patient.register("p1", "t1", "Europe/Berlin", NOW)
     await store.put_patient(patient, NOW)
-    await store.append_events([checkin("a"), checkin("b")], NOW)
+    await store.append_events(Batch([checkin("a"), checkin("b")], NOW))
     await store.put_marks("p1", {"celebrated": ["m1"]}, NOW)
     await store.close()
 
@@ -57,8 +58,8 @@ async def test_events_patients_and_marks_survive_reopening(tmp_path: Path) -> No
 async def test_an_event_id_is_stored_once(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "hub.db")
     await store.open()
-    await store.append_events([checkin("a")], NOW)
-    await store.append_events([checkin("a", score=9)], NOW)
+    await store.append_events(Batch([checkin("a")], NOW))
+    await store.append_events(Batch([checkin("a", score=9)], NOW))
     await store.close()
     with sqlite3.connect(tmp_path / "hub.db") as connection:
         rows = connection.execute("SELECT id, body FROM events").fetchall()
@@ -69,7 +70,9 @@ async def test_concurrent_writers_share_commits(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "hub.db")
     await store.open()
     try:
-        await asyncio.gather(*(store.append_events([checkin(f"e{n}")], NOW) for n in range(200)))
+        await asyncio.gather(
+            *(store.append_events(Batch([checkin(f"e{n}")], NOW)) for n in range(200))
+        )
         writer = store.writer
         assert writer.rows_committed == 200
         # Group commit: far fewer transactions than writers.
@@ -128,7 +131,7 @@ async def test_an_older_file_is_migrated_forward_and_keeps_its_events(tmp_path: 
     store = SqliteStore(path)
     await store.open()
     try:
-        await store.append_events([checkin("new")], NOW)
+        await store.append_events(Batch([checkin("new")], NOW))
         assert [event.id async for event in store.events()] == ["old", "new"]
     finally:
         await store.close()
