@@ -26,7 +26,7 @@ from realtime.rest import patients as api_patients
 from realtime.rest.http import handle_api_error
 from realtime.runtime import Runtime
 from realtime.settings import Settings
-from realtime.ws.connection import serve_websocket
+from realtime.ws.endpoint import serve_websocket
 from storage.store import ProgressStore, SqliteStore
 
 

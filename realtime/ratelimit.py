@@ -18,16 +18,22 @@ class TokenBucket:
     __slots__ = ("_burst", "_clock", "_rate", "_stamp", "_tokens")
 
     def __init__(
-        self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic
+        self,
+        rate: float,
+        burst: float,
+        clock: Callable[[], float] = time.monotonic,
+        now: float | None = None,
     ) -> None:
         self._rate = rate
         self._burst = burst
         self._tokens = burst
         self._clock = clock
-        self._stamp = clock()
+        self._stamp = clock() if now is None else now
 
-    def take(self) -> bool:
-        now = self._clock()
+    def take(self, now: float | None = None) -> bool:
+        """Take a token at ``now`` (default: the clock's time); ``False`` when none is left."""
+        if now is None:
+            now = self._clock()
         self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self._rate)
         self._stamp = now
         if self._tokens >= 1:

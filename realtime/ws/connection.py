@@ -1,4 +1,4 @@
-"""One WebSocket client, from handshake to close: the I/O around a :class:`Session`.
+"""One authenticated WebSocket client until close: the I/O around a :class:`Session`.
 
 The receive loop reads frames, decodes them and performs what the session asks
 (:mod:`realtime.ws.session` holds every rule: limits, the bad-frame window, publishes in
@@ -6,6 +6,10 @@ flight, the close sequence); a sender task drains a bounded queue onto the socke
 the hub does ever waits on a slow peer. A publish is handed to the service's next group commit
 and answered from there, with no task of its own: a client may pipeline batches while earlier
 ones wait for their commit, and each ``ack`` carries its ``ref``.
+
+Idle connections are most of what a hub holds, so each holds little: the receive loop runs in
+the ASGI task, the sender and its queue exist only while frames wait (the handshake:
+:mod:`realtime.ws.endpoint`).
 """
 
 from __future__ import annotations
@@ -15,20 +19,18 @@ import contextlib
 import logging
 import secrets
 import time
+from collections import deque
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from domain.events import Event, RejectedEvent, parse_events
-from realtime.auth import Principal, bearer_token, verify_token
+from realtime.auth import Principal
 from realtime.channels.bus import Encoded
-from realtime.errors import FrameError, HubError, InternalError, Unauthorized
+from realtime.errors import FrameError, HubError, InternalError
 from realtime.protocol import (
-    CLOSE_GOING_AWAY,
     CLOSE_SLOW_CONSUMER,
-    CLOSE_UNAUTHORIZED,
-    SUBPROTOCOL_JSON,
     AcknowledgeAlert,
     Celebrated,
     Codec,
@@ -37,7 +39,6 @@ from realtime.protocol import (
     Subscribe,
     Unsubscribe,
     ack_frame,
-    choose_subprotocol,
     decode_error_ref,
     ok_frame,
     parse_client_frame,
@@ -61,32 +62,26 @@ CLOSE_TIMEOUT_S = 2.0
 SLOW_CLOSE_TIMEOUT_S = 10.0
 
 
-async def serve_websocket(websocket: WebSocket) -> None:
-    """The ``/ws`` endpoint: authenticate, then run the connection until either side closes."""
-    runtime: Runtime = websocket.app.state.runtime
-    in_query = websocket.query_params.get("token")
-    in_header = bearer_token(websocket.headers.get("authorization"))
-    subprotocol = choose_subprotocol(list(websocket.scope.get("subprotocols", [])))
-    await websocket.accept(subprotocol=subprotocol)
-    try:
-        if in_query and in_header and in_query != in_header:
-            # Two different identities: picking either would be a guess, so neither is used.
-            raise Unauthorized("conflicting tokens in query and header")
-        principal = verify_token(runtime.settings.secret, in_query or in_header)
-    except Unauthorized as error:
-        runtime.metrics.unauthorized.inc()
-        log.info("event=ws_refused reason=%s", str(error).replace(" ", "_"))
-        await websocket.close(CLOSE_UNAUTHORIZED, str(error))
-        return
-    if runtime.draining:
-        await websocket.close(CLOSE_GOING_AWAY, "server shutting down")
-        return
-    connection = Connection(websocket, principal, Codec(subprotocol or SUBPROTOCOL_JSON), runtime)
-    await connection.run()
-
-
 class Connection:
     """A connected, authenticated client: moves bytes and performs its session's actions."""
+
+    # No per-instance dict: thousands of these live at once.
+    __slots__ = (
+        "__weakref__",
+        "_all_answered",
+        "_close_code",
+        "_ended",
+        "_queue",
+        "_sender",
+        "_slot_freed",
+        "_task",
+        "codec",
+        "connection_id",
+        "principal",
+        "runtime",
+        "session",
+        "websocket",
+    )
 
     def __init__(
         self, websocket: WebSocket, principal: Principal, codec: Codec, runtime: Runtime
@@ -96,9 +91,9 @@ class Connection:
         self.codec = codec
         self.runtime = runtime
         self.connection_id = secrets.token_hex(8)
-        settings = runtime.settings
-        self.session = Session(settings.limits, time.monotonic())
-        self._queue: asyncio.Queue[Encoded] = asyncio.Queue(settings.limits.send_queue_frames)
+        self.session = Session(runtime.settings.limits, time.monotonic())
+        # Frames waiting for the sender; made when one is offered, dropped once all are sent.
+        self._queue: deque[Encoded] | None = None
         # Resolved when an answer frees a slot (reading paused) or the last one is sent.
         self._slot_freed: asyncio.Future[None] | None = None
         self._all_answered: asyncio.Future[None] | None = None
@@ -106,21 +101,24 @@ class Connection:
         # Set once the close frame is due: from then on nothing more is queued.
         self._close_code: int | None = None
         self._sender: asyncio.Task[None] | None = None
-        self._receiver: asyncio.Task[int | None] | None = None
+        # The ASGI task running the receive loop, while it does.
+        self._task: asyncio.Task[object] | None = None
 
     # -- Subscriber -------------------------------------------------------------------------
 
     def offer(self, encoded: Encoded) -> bool:
         if self._close_code is not None:
             return True
-        try:
-            self._queue.put_nowait(encoded)
-        except asyncio.QueueFull:
+        queue = self._queue
+        if queue is None:
+            queue = self._queue = deque()
+        elif len(queue) >= self.session.limits.send_queue_frames:
             return False
-        self.runtime.metrics.queue_depth.observe(self._queue.qsize())
+        queue.append(encoded)
+        self.runtime.metrics.queue_depth.observe(len(queue))
         if self._sender is None and not self._ended:
             # The sender runs only while frames wait: an idle connection holds no task for it.
-            self._sender = asyncio.get_running_loop().create_task(self._send_loop())
+            self._sender = asyncio.get_running_loop().create_task(self._send_loop(queue))
         return True
 
     def overflowed(self) -> None:
@@ -130,6 +128,53 @@ class Connection:
     # -- lifecycle --------------------------------------------------------------------------
 
     async def run(self) -> None:
+        """Read frames and perform what the session asks, until either side closes.
+
+        In the ASGI task and one coroutine: every idle connection holds this frame, so another
+        task or coroutine would be paid thousands of times over. close() may cancel the task.
+        """
+        self._opened()
+        websocket, session = self.websocket, self.session
+        max_bytes = session.limits.max_frame_bytes
+        close_code: int | None = None
+        task = self._task = asyncio.current_task()
+        try:
+            while self._close_code is None:
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    close_code = int(message.get("code", 1000))
+                    break
+                data: str | bytes | None = message.get("text")
+                if data is None:
+                    data = message.get("bytes")
+                if data is None:
+                    continue
+                size = (
+                    len(data)
+                    if isinstance(data, bytes) or len(data) * 4 <= max_bytes
+                    else len(data.encode("utf-8"))
+                )
+                match session.receive(size, time.monotonic()):
+                    case Verdict.READ:
+                        await self._handle(data)
+                    case Verdict.TOO_LARGE:
+                        await self._perform(session.too_large())
+                        break
+                    case Verdict.RATE_LIMITED:
+                        self.runtime.metrics.rate_limited.inc()
+                        await self._perform(session.rate_limited())
+        except WebSocketDisconnect as disconnect:
+            close_code = disconnect.code
+        except asyncio.CancelledError:
+            if self._close_code is None:
+                raise  # cancelled from outside, not by close()
+            if task is not None:
+                task.uncancel()  # the cancel was ours and is handled: the ASGI task goes on
+        finally:
+            self._finished(close_code)
+
+    def _opened(self) -> None:
+        # Not logged in run(): logging asks for its caller's frame, which a coroutine then keeps.
         runtime = self.runtime
         runtime.connections.add(self)
         runtime.metrics.connections.labels(self.principal.role.value).inc()
@@ -148,31 +193,25 @@ class Connection:
                 runtime.settings.welcome_limits(),
             )
         )
-        close_code: int | None = None
-        self._receiver = asyncio.create_task(self._receive_loop())
-        try:
-            close_code = await self._receiver
-        except WebSocketDisconnect as disconnect:
-            close_code = disconnect.code
-        except asyncio.CancelledError:
-            if self._close_code is None:
-                raise  # cancelled from outside, not by close()
-        finally:
-            self.session.closed()
-            runtime.bus.unsubscribe_all(self)
-            runtime.connections.discard(self)
-            runtime.metrics.connections.labels(self.principal.role.value).dec()
-            self._ended = True  # publishes still committing are answered to nobody
-            # Let go of both tasks: a finished task keeps its exception, whose traceback holds
-            # this connection, a cycle only the collector could free (see realtime/tuning.py).
-            sender, self._sender, self._receiver = self._sender, None, None
-            if sender is not None:
-                sender.cancel()
-            log.info(
-                "event=ws_close connection=%s code=%s",
-                self.connection_id,
-                self._close_code or close_code,
-            )
+
+    def _finished(self, close_code: int | None) -> None:
+        runtime = self.runtime
+        self._task = None
+        self.session.closed()
+        runtime.bus.unsubscribe_all(self)
+        runtime.connections.discard(self)
+        runtime.metrics.connections.labels(self.principal.role.value).dec()
+        self._ended = True  # publishes still committing are answered to nobody
+        # Let go of the sender: a finished task keeps its exception, whose traceback holds
+        # this connection, a cycle only the collector could free (see realtime/tuning.py).
+        sender, self._sender, self._queue = self._sender, None, None
+        if sender is not None:
+            sender.cancel()
+        log.info(
+            "event=ws_close connection=%s code=%s",
+            self.connection_id,
+            self._close_code or close_code,
+        )
 
     async def close(self, code: int, reason: str = "") -> None:
         """Close once with ``code``; later calls do nothing."""
@@ -183,9 +222,11 @@ class Connection:
             self._all_answered = asyncio.get_running_loop().create_future()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(asyncio.shield(self._all_answered), CLOSE_TIMEOUT_S)
-        if close.flush and self._sender is not None:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._queue.join(), CLOSE_TIMEOUT_S)
+        sender = self._sender
+        if close.flush and sender is not None and not sender.done():
+            # The sender ends when the queue is empty and its last frame is written (or the
+            # connection ended); waiting neither raises nor cancels it.
+            await asyncio.wait((sender,), timeout=CLOSE_TIMEOUT_S)
         self._close_code = close.code
         self.runtime.bus.unsubscribe_all(self)
         if self._sender is not None:
@@ -195,9 +236,10 @@ class Connection:
         timeout = SLOW_CLOSE_TIMEOUT_S if close.code == CLOSE_SLOW_CONSUMER else CLOSE_TIMEOUT_S
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.websocket.close(close.code, close.reason), timeout)
-        if self._receiver is not None and asyncio.current_task() is not self._receiver:
+        task = self._task
+        if task is not None and asyncio.current_task() is not task:
             # A peer that never answers the close must not keep the connection alive.
-            self._receiver.cancel()
+            task.cancel()
 
     def _cut_off(self, reason: str) -> bool:
         """Drop the queue and close with 4000 now, past the frames the peer has not read.
@@ -208,28 +250,28 @@ class Connection:
         extension = self.websocket.scope.get("extensions", {}).get(CUT_OFF_EXTENSION)
         if extension is None:
             return False
-        while not self._queue.empty():
-            self._queue.get_nowait()
-            self._queue.task_done()
+        queue, self._queue = self._queue, None
+        if queue is not None:
+            queue.clear()
         extension["cut_off"](CLOSE_SLOW_CONSUMER, reason, SLOW_CLOSE_TIMEOUT_S)
         return True
 
-    async def _send_loop(self) -> None:
-        websocket, queue = self.websocket, self._queue
+    async def _send_loop(self, queue: deque[Encoded]) -> None:
+        websocket = self.websocket
         binary = self.codec.binary
-        while not queue.empty():
-            encoded = queue.get_nowait()
-            try:
-                if binary:
-                    assert isinstance(encoded, bytes)
-                    await websocket.send_bytes(encoded)
-                else:
-                    assert isinstance(encoded, str)
-                    await websocket.send_text(encoded)
-            finally:
-                queue.task_done()
+        while queue:
+            encoded = queue.popleft()
+            if binary:
+                assert isinstance(encoded, bytes)
+                await websocket.send_bytes(encoded)
+            else:
+                assert isinstance(encoded, str)
+                await websocket.send_text(encoded)
         # Nothing awaits between the empty check and here, so no frame is left unsent: the next
-        # offer() starts a sender again. A send that raised leaves the task set, as before.
+        # offer() makes a queue and starts a sender again. A send that raised leaves both set,
+        # so later frames pile up until the queue is full, as on any peer that stopped reading.
+        if self._queue is queue:
+            self._queue = None
         self._sender = None
 
     def send(self, frame: Frame) -> None:
@@ -239,34 +281,6 @@ class Connection:
             self.overflowed()
 
     # -- receiving --------------------------------------------------------------------------
-
-    async def _receive_loop(self) -> int | None:
-        websocket, session = self.websocket, self.session
-        max_bytes = session.limits.max_frame_bytes
-        while self._close_code is None:
-            message = await websocket.receive()
-            if message["type"] == "websocket.disconnect":
-                return int(message.get("code", 1000))
-            data: str | bytes | None = message.get("text")
-            if data is None:
-                data = message.get("bytes")
-            if data is None:
-                continue
-            size = (
-                len(data)
-                if isinstance(data, bytes) or len(data) * 4 <= max_bytes
-                else len(data.encode("utf-8"))
-            )
-            match session.receive(size, time.monotonic()):
-                case Verdict.READ:
-                    await self._handle(data)
-                case Verdict.TOO_LARGE:
-                    await self._perform(session.too_large())
-                    return session.close_code
-                case Verdict.RATE_LIMITED:
-                    self.runtime.metrics.rate_limited.inc()
-                    await self._perform(session.rate_limited())
-        return self._close_code
 
     async def _handle(self, data: str | bytes) -> None:
         max_events = self.runtime.settings.limits.max_events_per_publish

@@ -113,17 +113,23 @@ class Verdict(enum.Enum):
 
 
 class Session:
-    """The policy of one connection; see the module's theory of operation."""
+    """The policy of one connection; see the module's theory of operation.
+
+    Every connection has one, idle ones included, so it keeps no per-instance dict and makes its
+    token bucket and bad-frame window only when a frame first needs them.
+    """
+
+    __slots__ = ("_bad_frames", "_rate", "close_code", "limits", "state", "unanswered")
 
     def __init__(self, limits: Limits, now: float) -> None:
+        # ``now`` is when the connection opened: the bucket starts full then, and stays full
+        # until the first frame (it never holds more than its burst), so it is made then.
+        del now
         self.limits = limits
         self.state = State.OPEN
         self.close_code: int | None = None
-        self._now = now
-        self._rate = TokenBucket(
-            limits.rate_limit_frames_per_s, limits.rate_limit_burst, lambda: self._now
-        )
-        self._bad_frames: deque[float] = deque()
+        self._rate: TokenBucket | None = None
+        self._bad_frames: deque[float] | None = None
         self.unanswered = 0
 
     def _move(self, trigger: Trigger) -> None:
@@ -142,8 +148,13 @@ class Session:
             return Verdict.IGNORE  # closing: frames read after that are not taken on
         if size > self.limits.max_frame_bytes:
             return Verdict.TOO_LARGE
-        self._now = now
-        if not self._rate.take():
+        rate = self._rate
+        if rate is None:
+            limits = self.limits
+            rate = self._rate = TokenBucket(
+                limits.rate_limit_frames_per_s, limits.rate_limit_burst, now=now
+            )
+        if not rate.take(now):
             return Verdict.RATE_LIMITED
         return Verdict.READ
 
@@ -165,6 +176,8 @@ class Session:
         if not isinstance(error, FrameError):
             return actions
         window = self._bad_frames
+        if window is None:
+            window = self._bad_frames = deque()
         window.append(now)
         while window and window[0] < now - self.limits.bad_frame_window_s:
             window.popleft()

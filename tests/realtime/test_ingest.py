@@ -135,19 +135,20 @@ def general_path(text: str) -> tuple[str | None, list[Event | RejectedEvent]] | 
 
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(frame=frames())
-def test_fast_path_accepts_exactly_the_frames_the_general_path_accepts_in_full(
+def test_fast_path_accepts_only_frames_the_general_path_accepts_in_full(
     frame: dict[str, Any],
 ) -> None:
+    # It may leave a valid frame to the general path (an instant written in ISO 8601's basic
+    # format, see EDGE_INSTANTS), never take one the general path would refuse in part.
     text = json.dumps(frame)
     fast = fast_publish(text, MAX_EVENTS)
     general = general_path(text)
     fully_valid = general is not None and not any(
         isinstance(event, RejectedEvent) for event in general[1]
     )
-    if fully_valid:
+    if fast is not None:
+        assert fully_valid
         assert fast == general
-    else:
-        assert fast is None
 
 
 EDGE_INSTANTS = [

@@ -74,6 +74,13 @@ def test_frames_beyond_the_rate_are_refused_and_the_bucket_refills_with_time() -
     assert s.state is State.OPEN
 
 
+def test_a_session_idle_since_it_opened_has_its_burst_and_no_more() -> None:
+    s = session()  # opened at 0; its bucket is made at the first frame, long after
+    assert [s.receive(10, now=500.0) for _ in range(4)] == [Verdict.READ] * 3 + [
+        Verdict.RATE_LIMITED
+    ]
+
+
 def test_contract_breaches_beyond_the_window_limit_close_with_4008_after_the_error() -> None:
     s = session()
     for now in (0.0, 1.0):
