@@ -153,7 +153,7 @@ class Ledger:
         readings.remove(self.reading_keys, self.reading_scores, key)
 
     def _add_checkin_reading(self, key: Key, score: int) -> None:
-        readings.add_checkin(self, key, score, self.clock.day_end_at)
+        readings.add_checkin(self, key, score, self.clock)
 
     def restore_readings(self) -> None:
         """Rebuild ``recent_checkins`` after a restore."""

@@ -39,6 +39,14 @@ LONGEST_DAY_S: Final = 3 * 86400.0
 """More than any local day lasts (24 h, one more at a DST switch, up to 26 more at a move)."""
 
 
+class DayBounds(Protocol):
+    """The local days a patient's instants fall on (:class:`domain.zoneclock.ZoneClock`)."""
+
+    def day_end_at(self, ts: float) -> float: ...
+
+    def day_span_at(self, ts: float) -> tuple[float, float] | None: ...
+
+
 class Kept(Protocol):
     """Where a tracker keeps its readings: parallel lists in event-time order, and the kept
     check-ins' keys, sorted."""
@@ -73,13 +81,12 @@ def remove(keys: list[Key], scores: list[int], key: Key) -> None:
         del scores[index]
 
 
-def add_checkin(kept: Kept, key: Key, score: int, day_end_at: Callable[[float], float]) -> None:
-    """Keep a check-in's mood; earlier readings of its day may now be dropped.
-
-    ``day_end_at`` gives the end of the local day of an instant (a POSIX timestamp).
-    """
+def add_checkin(kept: Kept, key: Key, score: int, clock: DayBounds) -> None:
+    """Keep a check-in's mood; earlier readings of its day may now be dropped."""
     keys, scores, checkins = kept.reading_keys, kept.reading_scores, kept.recent_checkins
-    if _after(checkins, key, day_end_at(key[0])) >= READINGS_READ:
+    span = clock.day_span_at(key[0])
+    day_end = span[1] if span is not None else clock.day_end_at(key[0])
+    if _after(checkins, key, day_end) >= READINGS_READ:
         return
     insort(checkins, key)
     index = bisect_left(keys, key)
@@ -91,7 +98,18 @@ def add_checkin(kept: Kept, key: Key, score: int, day_end_at: Callable[[float], 
     near = bisect_left(checkins, (key[0] + LONGEST_DAY_S,)) - bisect_left(checkins, start)
     if near < READINGS_READ:
         return
-    for at in range(index - 1, bisect_left(keys, start) - 1, -1):
+    if span is not None:
+        # One zone: the readings of its day are those since the day's start, all ending with it.
+        same_day = bisect_left(keys, (span[0],))
+        _drop_counted(kept, range(index - 1, same_day - 1, -1), lambda _: day_end)
+    else:
+        _drop_counted(kept, range(index - 1, bisect_left(keys, start) - 1, -1), clock.day_end_at)
+
+
+def _drop_counted(kept: Kept, indexes: range, day_end_at: Callable[[float], float]) -> None:
+    """Drop the readings at ``indexes`` (descending) with enough check-ins after them."""
+    keys, scores, checkins = kept.reading_keys, kept.reading_scores, kept.recent_checkins
+    for at in indexes:
         earlier = keys[at]
         if _after(checkins, earlier, day_end_at(earlier[0])) >= READINGS_READ:
             del keys[at]

@@ -13,7 +13,7 @@ from domain.patients import Patient, zone
 class ZoneClock:
     """A patient's registration, and the local day of an instant in their zone history."""
 
-    __slots__ = ("patient", "_current_zone", "_current_from")
+    __slots__ = ("patient", "_current_zone", "_current_from", "_last_end")
 
     def __init__(self, patient: Patient) -> None:
         self.reassigned(patient)
@@ -26,6 +26,8 @@ class ZoneClock:
         # zone: most events skip the walk through the history.
         history = patient.zone_history
         self._current_from = history[-1].effective_from if len(history) > 1 else None
+        # The last day_end answered, (day, end): a patient's events crowd into few days.
+        self._last_end = (0, 0.0)
 
     def local_day(self, instant: datetime) -> int:
         """The patient's local day (ordinal) for ``instant``, in the zone they had then."""
@@ -43,17 +45,30 @@ class ZoneClock:
         That is the next local midnight in the zone then in force (a midnight a DST switch
         skips maps to the switch), or a zone change that jumps the calendar past ``day``.
         """
+        if self._last_end[0] == day:
+            return self._last_end[1]
         following = date.fromordinal(day + 1)
         if self._current_from is None:
-            return datetime.combine(following, time(), self._current_zone).timestamp()
-        history = self.patient.zone_history
-        candidates = [datetime.combine(following, time(), zone(c.timezone)) for c in history]
-        candidates += [change.effective_from for change in history[1:]]
-        return min(c.timestamp() for c in candidates if self.local_day(c) > day)
+            end = datetime.combine(following, time(), self._current_zone).timestamp()
+        else:
+            history = self.patient.zone_history
+            candidates = [datetime.combine(following, time(), zone(c.timezone)) for c in history]
+            candidates += [change.effective_from for change in history[1:]]
+            end = min(c.timestamp() for c in candidates if self.local_day(c) > day)
+        self._last_end = (day, end)
+        return end
 
     def day_end_at(self, ts: float) -> float:
         """:meth:`day_end` of the local day the instant ``ts`` (a POSIX timestamp) falls on."""
         return self.day_end(self.local_day(datetime.fromtimestamp(ts, UTC)))
+
+    def day_span_at(self, ts: float) -> tuple[float, float] | None:
+        """``(start, end)`` of the local day of the instant ``ts``, when every instant between
+        them falls on that day; ``None`` for a patient who moved (days may recur or jump)."""
+        if self._current_from is not None:
+            return None
+        day = self.local_day(datetime.fromtimestamp(ts, UTC))
+        return (self.day_end(day - 1), self.day_end(day))
 
     def unsettled(self, day: int) -> bool:
         """Whether a move makes local day ``day`` one no cut in time can score as it stood.
