@@ -26,7 +26,7 @@ with a check-in every day keeps one reading per day, like the list of active day
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Final, Protocol
 
 from domain.sessions import Key, SessionFacts
@@ -98,25 +98,26 @@ def add_checkin(kept: Kept, key: Key, score: int, clock: DayBounds) -> None:
     near = bisect_left(checkins, (key[0] + LONGEST_DAY_S,)) - bisect_left(checkins, start)
     if near < READINGS_READ:
         return
-    if span is not None:
-        # One zone: the readings of its day are those since the day's start, all ending with it.
-        same_day = bisect_left(keys, (span[0],))
-        _drop_counted(kept, range(index - 1, same_day - 1, -1), lambda _: day_end)
-    else:
-        _drop_counted(kept, range(index - 1, bisect_left(keys, start) - 1, -1), clock.day_end_at)
+    if span is None:
+        for at in range(index - 1, bisect_left(keys, start) - 1, -1):
+            if _after(checkins, keys[at], clock.day_end_at(keys[at][0])) >= READINGS_READ:
+                _drop(kept, at)
+        return
+    # One zone: its day's readings are those since the day's start, all ending with it, so
+    # the count after each falls from the oldest on: drop from the oldest until one stays.
+    at = bisect_left(keys, (span[0],))
+    while keys[at] < key and _after(checkins, keys[at], day_end) >= READINGS_READ:
+        _drop(kept, at)
 
 
-def _drop_counted(kept: Kept, indexes: range, day_end_at: Callable[[float], float]) -> None:
-    """Drop the readings at ``indexes`` (descending) with enough check-ins after them."""
-    keys, scores, checkins = kept.reading_keys, kept.reading_scores, kept.recent_checkins
-    for at in indexes:
-        earlier = keys[at]
-        if _after(checkins, earlier, day_end_at(earlier[0])) >= READINGS_READ:
-            del keys[at]
-            del scores[at]
-            found = bisect_left(checkins, earlier)
-            if found < len(checkins) and checkins[found] == earlier:
-                del checkins[found]
+def _drop(kept: Kept, at: int) -> None:
+    """Forget the reading at index ``at``, and its check-in key if it is one."""
+    earlier = kept.reading_keys.pop(at)
+    del kept.reading_scores[at]
+    checkins = kept.recent_checkins
+    found = bisect_left(checkins, earlier)
+    if found < len(checkins) and checkins[found] == earlier:
+        del checkins[found]
 
 
 def restored(keys: list[Key], sessions: Iterable[SessionFacts]) -> list[Key]:
