@@ -22,9 +22,10 @@ from typing import Any, Final, Literal
 import aiosqlite
 
 from storage.filters import where
+from storage.lane import Step
 from storage.multirow import Row
 from storage.records import wire_instant
-from storage.writer import GroupCommitWriter, Step
+from storage.writer import GroupCommitWriter
 
 AlertState = Literal["open", "acknowledged", "resolved"]
 STATES: Final[tuple[AlertState, ...]] = ("open", "acknowledged", "resolved")

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from storage.lane import Step
 from storage.records import AuditEntry
-from storage.writer import Step
 
 _INSERT_AUDIT = (
     "INSERT INTO audit (at, role, sub, action, patient_id, scope) VALUES (?, ?, ?, ?, ?, ?)"

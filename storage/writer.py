@@ -50,8 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from storage.errors import StorageClosed
-from storage.lane import BULK, Lane, Write, take_urgent
-from storage.lane import Step as Step
+from storage.lane import BULK, Lane, Step, Write, take_urgent
 from storage.multirow import Row, execute_rows
 
 DEFAULT_MAX_BATCH_ROWS = 5_000
@@ -264,17 +263,23 @@ class GroupCommitWriter:
         work = self._queue
         # Taken from the queue, not yet handled, in arrival order (urgent writes moved ahead).
         pending: deque[Write | _Read | None] = deque()
+        # Urgent writes among ``pending``: the lane's walk over the backlog only when one waits.
+        urgent_waiting = 0
         try:
             while True:
-                if not pending:
-                    pending.append(work.get())
+                taken = [] if pending else [work.get()]
                 while True:  # everything queued meanwhile
                     try:
-                        pending.append(work.get_nowait())
+                        taken.append(work.get_nowait())
                     except queue.Empty:
                         break
-                urgent = take_urgent(pending, self._max_batch_rows)
+                pending.extend(taken)
+                urgent_waiting += sum(
+                    1 for item in taken if isinstance(item, Write) and item.urgent
+                )
+                urgent = take_urgent(pending, self._max_batch_rows) if urgent_waiting else []
                 if urgent:
+                    urgent_waiting -= sum(1 for write in urgent if write.urgent)
                     self._commit(connection, urgent)
                     continue
                 item = pending.popleft()
@@ -296,6 +301,8 @@ class GroupCommitWriter:
                     batch.append(following)
                     rows += following.rows
                     pending.popleft()
+                if urgent_waiting:
+                    urgent_waiting -= sum(1 for write in batch if write.urgent)
                 self._commit(connection, batch)
         finally:
             try:

@@ -36,9 +36,9 @@ from realtime.service.outbox import WebhookOutbox
 from realtime.service.unresolved import UnresolvedAlerts
 from realtime.settings import Alerting
 from storage.alerts import Alert, AlertPage, AlertRows, event_alert_id
+from storage.lane import Step
 from storage.records import AuditEntry
 from storage.together import audit_steps
-from storage.writer import Step
 
 log = logging.getLogger("progress_hub.alerts")
 
