@@ -91,7 +91,7 @@ class Connection:
         self.codec = codec
         self.runtime = runtime
         self.connection_id = secrets.token_hex(8)
-        self.session = Session(runtime.settings.limits, time.monotonic())
+        self.session = Session(runtime.settings.limits)
         # Frames waiting for the sender; made when one is offered, dropped once all are sent.
         self._queue: deque[Encoded] | None = None
         # Resolved when an answer frees a slot (reading paused) or the last one is sent.

@@ -121,10 +121,9 @@ class Session:
 
     __slots__ = ("_bad_frames", "_rate", "close_code", "limits", "state", "unanswered")
 
-    def __init__(self, limits: Limits, now: float) -> None:
-        # ``now`` is when the connection opened: the bucket starts full then, and stays full
-        # until the first frame (it never holds more than its burst), so it is made then.
-        del now
+    def __init__(self, limits: Limits) -> None:
+        # The bucket would start full when the connection opens and stay full until the first
+        # frame (it never holds more than its burst), so it is made at that frame.
         self.limits = limits
         self.state = State.OPEN
         self.close_code: int | None = None

@@ -36,7 +36,7 @@ LIMITS = replace(LIMITS, rate_limit_frames_per_s=10, rate_limit_burst=3, bad_fra
 
 
 def session() -> Session:
-    return Session(LIMITS, now=0.0)
+    return Session(LIMITS)
 
 
 def test_each_frame_becomes_the_action_it_asks_for() -> None:
