@@ -48,8 +48,8 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from domain.engagement import FREQUENCY_WINDOW_DAYS
-from domain.ledger import TREND_WINDOW, Ledger
-from domain.mood import TREND_MIN_WINDOW, mood_delta
+from domain.ledger import Ledger
+from domain.mood import mood_delta
 
 HIGH_RISK: Final = 0.6
 """Crossing above this raises ``dropout_risk_high`` (once)."""
@@ -198,21 +198,9 @@ def _missed(ledger: Ledger, until: float | None) -> tuple[float, int, int]:
     return (missed / read if read else 0.0, missed, read)
 
 
-def _mood_delta_until(ledger: Ledger, until: float) -> float | None:
-    """:func:`~domain.mood.mood_delta` over the readings dated before ``until`` only."""
-    count = bisect_left(ledger.reading_keys, (until,))
-    scores = ledger.reading_scores
-    window = min(TREND_WINDOW, count // 2)
-    if window < TREND_MIN_WINDOW:
-        return None
-    latest = sum(scores[count - window : count])
-    before = sum(scores[count - 2 * window : count - window])
-    return (latest - before) / window
-
-
 def _mood(ledger: Ledger, until: float | None) -> tuple[float, float | None]:
     """(value, recent mood change)."""
-    delta = mood_delta(ledger) if until is None else _mood_delta_until(ledger, until)
+    delta = mood_delta(ledger, until)
     return (-delta / MOOD_FALL_FULL if delta is not None else 0.0, delta)
 
 

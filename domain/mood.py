@@ -6,6 +6,7 @@ the session it belongs to, never at gamification or trends, so it fires at once,
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from typing import Any, Final, Literal
 
 from domain.days import month_label
@@ -40,17 +41,18 @@ def crisis_reasons(
     return reasons
 
 
-def mood_delta(ledger: Ledger) -> float | None:
+def mood_delta(ledger: Ledger, until: float | None = None) -> float | None:
     """Mean of the latest readings minus the mean of the ones before; None when too few.
 
-    Readings are every pre, post and check-in mood, in event-time order.
+    Readings are every pre, post and check-in mood, in event-time order; with ``until`` (a
+    POSIX timestamp), only those dated before it: the delta as it stood then.
     """
     scores = ledger.reading_scores
-    count = len(scores)
+    count = len(scores) if until is None else bisect_left(ledger.reading_keys, (until,))
     window = min(TREND_WINDOW, count // 2)
     if window < TREND_MIN_WINDOW:
         return None
-    latest = sum(scores[count - window :])
+    latest = sum(scores[count - window : count])
     before = sum(scores[count - 2 * window : count - window])
     return (latest - before) / window
 
