@@ -24,8 +24,7 @@ recomputed here. :mod:`domain.figures` and friends derive figures lazily from th
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -208,18 +207,13 @@ class Ledger:
         else:
             self.upcoming.pop(session_id, None)
 
-    @contextmanager
-    def _refolding(
-        self, session_id: str, facts: SessionFacts, fold: Callable[[SessionFacts, int], None]
-    ) -> Iterator[None]:
-        """Take a newer start or end into a session: ``fold`` and the pairing count the
-        session's figures out before the block changes them, and back in after it."""
-        fold(facts, -1)
-        self._pair(facts, -1)
-        yield
-        fold(facts, 1)
-        self._pair(facts, 1)
-        self._refresh_upcoming(session_id, facts)
+    def _recount(
+        self, facts: SessionFacts, fold: Callable[[SessionFacts, int], None], sign: int
+    ) -> None:
+        """Count a session's start or end (``fold``) and its pairing in (1) or out (-1): out
+        before a newer start or end replaces the facts, in after."""
+        fold(facts, sign)
+        self._pair(facts, sign)
 
     def _pair(self, facts: SessionFacts, sign: int) -> None:
         change = facts.mood_change()
@@ -308,21 +302,28 @@ class Ledger:
         """
         facts = self._session(event.session_id)
         if isinstance(event, SessionStarted):
-            if _supersedes(
+            if not _supersedes(
                 key, facts.started_key, facts.started_day, touched, self.superseded_spans
             ):
-                with self._refolding(event.session_id, facts, self._started):
-                    facts.started_key, facts.started_day, facts.mood_pre = key, day, event.mood_pre
-                touched[day] = None
-        elif _supersedes(key, facts.ended_key, facts.ended_day, touched, self.superseded_spans):
-            with self._refolding(event.session_id, facts, self._ended):
-                facts.ended_key, facts.ended_day, facts.status = key, day, event.status
-                facts.duration_s, facts.mood_post, facts.topics = (
-                    event.duration_s,
-                    event.mood_post,
-                    event.topics,
-                )
-            touched[day] = None
+                return facts
+            self._recount(facts, self._started, -1)
+            facts.started_key, facts.started_day, facts.mood_pre = key, day, event.mood_pre
+            self._recount(facts, self._started, 1)
+        else:
+            if not _supersedes(
+                key, facts.ended_key, facts.ended_day, touched, self.superseded_spans
+            ):
+                return facts
+            self._recount(facts, self._ended, -1)
+            facts.ended_key, facts.ended_day, facts.status = key, day, event.status
+            facts.duration_s, facts.mood_post, facts.topics = (
+                event.duration_s,
+                event.mood_post,
+                event.topics,
+            )
+            self._recount(facts, self._ended, 1)
+        self._refresh_upcoming(event.session_id, facts)
+        touched[day] = None
         return facts
 
     def redate_ended(self, facts: SessionFacts, day: int) -> None:
