@@ -173,10 +173,7 @@ class PatientProgress:
         the same batch can date it earlier, and the live celebration must not depend on the
         order the batch listed its events in.
         """
-        for effect in effects:
-            if isinstance(effect, MilestoneReached):
-                break
-        else:
+        if not any(isinstance(effect, MilestoneReached) for effect in effects):
             return effects
         final = {item.id: item for item in self.milestones()}
         return [
