@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from typing import Final, Protocol
 
 from domain.sessions import Key, SessionFacts
+from domain.zoneclock import ZoneClock
 
 TREND_WINDOW: Final = 6
 """The mood trend compares the mean of the last 6 readings with the 6 before."""
@@ -37,14 +38,6 @@ READINGS_READ: Final = 2 * TREND_WINDOW
 """The most readings any rule reads: the trend's two windows, the newest by event time."""
 LONGEST_DAY_S: Final = 3 * 86400.0
 """More than any local day lasts (24 h, one more at a DST switch, up to 26 more at a move)."""
-
-
-class DayBounds(Protocol):
-    """The local days a patient's instants fall on (:class:`domain.zoneclock.ZoneClock`)."""
-
-    def day_end_at(self, ts: float) -> float: ...
-
-    def day_span_at(self, ts: float) -> tuple[float, float] | None: ...
 
 
 class Kept(Protocol):
@@ -81,7 +74,7 @@ def remove(keys: list[Key], scores: list[int], key: Key) -> None:
         del scores[index]
 
 
-def add_checkin(kept: Kept, key: Key, score: int, clock: DayBounds) -> None:
+def add_checkin(kept: Kept, key: Key, score: int, clock: ZoneClock) -> None:
     """Keep a check-in's mood; earlier readings of its day may now be dropped."""
     keys, scores, checkins = kept.reading_keys, kept.reading_scores, kept.recent_checkins
     span = clock.day_span_at(key[0])
